@@ -1,0 +1,143 @@
+/**
+ * `npm run bench`: end-to-end issuance (CSR parsed and checked → signed → committed) on PGlite and on
+ * PostgreSQL, next to raw node:crypto P-256 signatures/s on the same machine in the same run.
+ * Options: BENCH_COUNT (certificates per database, default 20000), BENCH_CONCURRENCY (default 256),
+ * TEST_DATABASE_URL (PostgreSQL, default postgres://postgres@127.0.0.1:5432/test).
+ */
+import "reflect-metadata";
+import { generateKeyPairSync, randomBytes, sign, webcrypto } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as x509 from "@peculiar/x509";
+import pg from "pg";
+import { createAuthority } from "../src/ca/index.js";
+import { SoftwareKeyStore } from "../src/crypto/index.js";
+import { systemClock } from "../src/domain/index.js";
+import { databaseSealedKeyVault, openDatabase, type Database } from "../src/store/index.js";
+
+const count = Number(process.env.BENCH_COUNT ?? 20000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 256);
+const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+function rawSignaturesPerSecond(): number {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const data = randomBytes(400); // about a TBSCertificate
+  for (let i = 0; i < 2000; i++) sign("sha256", data, privateKey);
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < 2000) {
+    sign("sha256", data, privateKey);
+    n++;
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+async function csrs(n: number): Promise<string[]> {
+  x509.cryptoProvider.set(webcrypto as Crypto);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const keys = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ]);
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: `CN=bench-device-${i}`,
+      keys,
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([{ type: "dns", value: `bench-${i}.devices.test` }]),
+      ],
+    });
+    out.push(csr.toString("pem"));
+  }
+  return out;
+}
+
+interface Result {
+  readonly perSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly rssMiB: [number, number];
+}
+
+async function issuance(database: Database, requests: string[]): Promise<Result> {
+  const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(database.db), {
+    source: "file",
+    key: randomBytes(32),
+  });
+  const authority = createAuthority({
+    database,
+    keyStore,
+    clock: systemClock,
+    publicUrl: "http://127.0.0.1:8080",
+  });
+  await authority.init({ algorithm: "p256" });
+  await authority.issue({ csr: requests[0]! }); // warm: issuing key loaded, template compiled
+  const latencies = new Float64Array(count);
+  let next = 0;
+  const rss: number[] = [];
+  const start = performance.now();
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const t0 = performance.now();
+      await authority.issue({ csr: requests[i % requests.length]! });
+      latencies[i] = performance.now() - t0;
+      if (i === Math.floor(count / 4) || i === count - 1) rss.push(process.memoryUsage().rss / 2 ** 20);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    perSecond: count / seconds,
+    p50: sorted[Math.floor(count * 0.5)]!,
+    p99: sorted[Math.floor(count * 0.99)]!,
+    rssMiB: [rss[0] ?? 0, rss[rss.length - 1] ?? 0],
+  };
+}
+
+async function onPGlite(requests: string[]): Promise<Result> {
+  const dir = await mkdtemp(join(tmpdir(), "keyfleet-bench-"));
+  const database = await openDatabase({ dataDir: join(dir, "pglite") });
+  try {
+    return await issuance(database, requests);
+  } finally {
+    await database.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function onPostgres(requests: string[]): Promise<Result> {
+  const schema = `kf_bench_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  const database = await openDatabase({ url: postgresUrl, schema });
+  try {
+    return await issuance(database, requests);
+  } finally {
+    await database.close();
+    await admin.query(`drop schema ${schema} cascade`);
+    await admin.end();
+  }
+}
+
+const raw = rawSignaturesPerSecond();
+const requests = await csrs(500);
+const rows: [string, Result][] = [
+  ["PGlite", await onPGlite(requests)],
+  ["PostgreSQL", await onPostgres(requests)],
+];
+const f = (n: number, d = 0) => n.toFixed(d).padStart(9);
+console.log(
+  `Issuance benchmark: ${count} certificates per store, ${concurrency} in flight, ECDSA P-256 CA and device keys`,
+);
+console.log(`raw node:crypto P-256 sign: ${raw.toFixed(0)}/s (one core)\n`);
+console.log("store        certs/s   % of raw   p50 ms   p99 ms   RSS MiB at 25% → 100%");
+for (const [name, r] of rows) {
+  console.log(
+    `${name.padEnd(11)}${f(r.perSecond)}  ${f((100 * r.perSecond) / raw, 1)}%${f(r.p50, 1)}${f(r.p99, 1)}   ${r.rssMiB[0].toFixed(0)} → ${r.rssMiB[1].toFixed(0)}`,
+  );
+}

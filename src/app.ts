@@ -1,0 +1,97 @@
+/**
+ * The composition root: builds the adapters from configuration and hands them down as plain
+ * parameters (CONVENTIONS §3). The CLI and the server both start here.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createAuthority, type Authority } from "./ca/index.js";
+import type { Config } from "./config.js";
+import { SoftwareKeyStore, type Kek, type KeyStore } from "./crypto/index.js";
+import { KeyfleetError, systemClock, type Clock } from "./domain/index.js";
+import type { Logger } from "./logger.js";
+import { tokenService, type TokenService } from "./policy/index.js";
+import { deviceService, type DeviceService } from "./registry/index.js";
+import {
+  databaseSealedKeyVault,
+  deviceRepository,
+  openDatabase,
+  tokenRepository,
+  type Database,
+} from "./store/index.js";
+
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly database: Database;
+  readonly keyStore: KeyStore;
+  readonly authority: Authority;
+  readonly tokens: TokenService;
+  readonly devices: DeviceService;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly clock?: Clock;
+  /** An open database to use instead of the configured one (tests); the app then does not close it. */
+  readonly database?: Database;
+}
+
+export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
+  const clock = options.clock ?? systemClock;
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const database =
+    options.database ??
+    (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, "pglite") }));
+  const close = options.database ? async () => undefined : () => database.close();
+  try {
+    const kek = await keyEncryptionKey(config, logger);
+    const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(database.db), kek);
+    const authority = createAuthority({ database, keyStore, clock, publicUrl: config.publicUrl });
+    return {
+      config,
+      logger,
+      clock,
+      database,
+      keyStore,
+      authority,
+      tokens: tokenService(tokenRepository(database.db), clock),
+      devices: deviceService(deviceRepository(database.db)),
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * The KEK: from KEYFLEET_PASSPHRASE (scrypt), or — on the embedded default only — from a generated
+ * 0600 file in the data directory, with a loud warning: a key beside the data it protects only keeps
+ * key material out of the database's bytes, which is what a development store needs and no more.
+ */
+async function keyEncryptionKey(config: Config, logger: Logger): Promise<Kek | undefined> {
+  if (config.passphrase) return { source: "passphrase", passphrase: config.passphrase };
+  if (config.databaseUrl) return undefined; // PostgreSQL is production: no passphrase, no key store
+  const path = join(config.dataDir, "kek");
+  logger.warn(
+    { kekFile: path },
+    "development key store: the key-encryption key is a file in the data directory; set KEYFLEET_PASSPHRASE (or use an HSM) for anything but a lab",
+  );
+  return { source: "file", key: await readOrCreateKekFile(path) };
+}
+
+async function readOrCreateKekFile(path: string): Promise<Uint8Array> {
+  let key: Buffer;
+  try {
+    key = await readFile(path);
+  } catch {
+    key = randomBytes(32);
+    await writeFile(path, key, { mode: 0o600, flag: "wx" });
+  }
+  if (key.length !== 32)
+    throw new KeyfleetError("key-store-locked", `${path} is not a 32-byte key-encryption key`);
+  if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
+  return key;
+}

@@ -1,0 +1,44 @@
+/**
+ * The issuing CA that signs now, compiled once (issuer name, AKI, URL extensions precomputed; key
+ * loaded once) and reused for every certificate until the hierarchy changes.
+ */
+import type { KeyStore } from "../crypto/index.js";
+import { KeyfleetError } from "../domain/index.js";
+import { compileIssuer, type IssuerTemplate } from "../pki/index.js";
+import type { IssuerRepository, IssuerRow } from "../store/index.js";
+import { issuerSigner } from "./issuer-keys.js";
+import { issuerUrls } from "./urls.js";
+
+export interface ActiveIssuer {
+  readonly id: string;
+  readonly row: IssuerRow;
+  readonly template: IssuerTemplate;
+}
+
+export function activeIssuerCache(issuers: IssuerRepository, keyStore: KeyStore, publicUrl: string) {
+  let current: Promise<ActiveIssuer> | undefined;
+  const load = async (): Promise<ActiveIssuer> => {
+    const row = await issuers.current("intermediate");
+    if (!row)
+      throw new KeyfleetError("not-initialized", "the authority has no issuing CA yet: run `keyfleet init`");
+    const signer = await issuerSigner(issuers, keyStore, row);
+    const template = compileIssuer({
+      certificate: row.certificate,
+      signer,
+      urls: issuerUrls(publicUrl, row.id),
+    });
+    return { id: row.id, row, template };
+  };
+  return {
+    get(): Promise<ActiveIssuer> {
+      current ??= load().catch((e: unknown) => {
+        current = undefined; // a failure (locked key store, no CA yet) is not cached: the next call tries again
+        throw e;
+      });
+      return current;
+    },
+    reset(): void {
+      current = undefined;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/** The authority's public face: initialize the hierarchy, issue, and read CAs and certificates. */
+import type { KeyStore } from "../crypto/index.js";
+import { KeyfleetError, type Clock } from "../domain/index.js";
+import { serialFromHex, serialToHex, toPem } from "../pki/index.js";
+import {
+  certificateRepository,
+  deviceRepository,
+  issuerRepository,
+  type CertificateQuery,
+  type Database,
+  type IssuerRow,
+} from "../store/index.js";
+import { activeIssuerCache } from "./active-issuer.js";
+import { certificateOf, type IssuedCertificate } from "./certificate.js";
+import { initializeHierarchy, type InitOptions } from "./hierarchy.js";
+import { Issuance, type IssueRequest } from "./issuance.js";
+import { issuerUrls } from "./urls.js";
+
+export interface AuthorityDeps {
+  readonly database: Database;
+  readonly keyStore: KeyStore;
+  readonly clock: Clock;
+  /** Base URL of the plain-HTTP revocation services (KEYFLEET_PUBLIC_URL). */
+  readonly publicUrl: string;
+}
+
+export interface CaSummary {
+  readonly id: string;
+  readonly kind: "root" | "intermediate";
+  readonly parentId: string | null;
+  readonly subject: string;
+  readonly serial: string;
+  readonly algorithm: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly state: "active" | "retired";
+  readonly urls: { readonly caIssuers: string; readonly crl: string };
+}
+
+export function createAuthority(deps: AuthorityDeps) {
+  const issuers = issuerRepository(deps.database.db);
+  const certificates = certificateRepository(deps.database.db);
+  const devices = deviceRepository(deps.database.db);
+  const active = activeIssuerCache(issuers, deps.keyStore, deps.publicUrl);
+  const issuance = new Issuance({
+    database: deps.database,
+    certificates,
+    devices,
+    clock: deps.clock,
+    issuer: active.get,
+  });
+
+  const summary = (row: IssuerRow): CaSummary => {
+    const urls = issuerUrls(deps.publicUrl, row.id);
+    return {
+      id: row.id,
+      kind: row.kind,
+      parentId: row.parent_id,
+      subject: row.subject,
+      serial: row.serial,
+      algorithm: row.algorithm,
+      notBefore: row.not_before,
+      notAfter: row.not_after,
+      state: row.state,
+      urls: { caIssuers: urls.caIssuers, crl: urls.crl },
+    };
+  };
+
+  return {
+    async init(options: InitOptions): Promise<CaSummary[]> {
+      await initializeHierarchy({ ...deps, issuers }, options);
+      active.reset();
+      return (await issuers.list()).map(summary);
+    },
+
+    async initialized(): Promise<boolean> {
+      return (await issuers.current("intermediate")) !== undefined;
+    },
+
+    issue: (request: IssueRequest): Promise<IssuedCertificate> => issuance.issue(request),
+
+    /** A certificate for a key this process made itself (the server's TLS key). */
+    issueForOwnKey: (order: Parameters<Issuance["issueForOwnKey"]>[0]) => issuance.issueForOwnKey(order),
+
+    /** Loads the issuing CA's key (readiness: the key store opens it). */
+    async ready(): Promise<void> {
+      await active.get();
+    },
+
+    async cas(): Promise<CaSummary[]> {
+      return (await issuers.list()).map(summary);
+    },
+
+    /** The current issuing CA's chain, issuing CA first and root last, as PEM. */
+    async chain(): Promise<{ pem: string; der: Uint8Array[] }> {
+      const chain: IssuerRow[] = [];
+      let row = await issuers.current("intermediate");
+      if (!row)
+        throw new KeyfleetError(
+          "not-initialized",
+          "the authority has no issuing CA yet: run `keyfleet init`",
+        );
+      while (row) {
+        chain.push(row);
+        row = row.parent_id ? await issuers.byId(row.parent_id) : undefined;
+      }
+      return {
+        pem: chain.map((r) => toPem("CERTIFICATE", r.certificate)).join(""),
+        der: chain.map((r) => r.certificate),
+      };
+    },
+
+    async caCertificate(id: string): Promise<Uint8Array> {
+      const row = await issuers.byId(id);
+      if (!row) throw new KeyfleetError("not-found", `no CA "${id}"`);
+      return row.certificate;
+    },
+
+    async certificate(serialHex: string): Promise<IssuedCertificate> {
+      const serial = serialToHex(serialFromHex(serialHex));
+      const row = await certificates.bySerial(serial);
+      if (!row) throw new KeyfleetError("not-found", `no certificate with serial ${serial}`);
+      return certificateOf(row);
+    },
+
+    async certificates(
+      query: CertificateQuery,
+    ): Promise<{ items: IssuedCertificate[]; next: string | undefined }> {
+      const page = await certificates.list(query);
+      return { items: page.items.map(certificateOf), next: page.next };
+    },
+  };
+}
+
+export type Authority = ReturnType<typeof createAuthority>;

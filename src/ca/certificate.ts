@@ -1,0 +1,57 @@
+/** The CA's view of an issued certificate, as the API, the CLI and the tests see it. */
+import type { CertificateRow } from "../store/index.js";
+import { toPem } from "../pki/index.js";
+
+export interface IssuedCertificate {
+  readonly serial: string;
+  readonly issuerId: string;
+  readonly subject: string;
+  readonly sans: readonly string[];
+  readonly profile: string;
+  readonly keyAlgorithm: string;
+  readonly deviceId: string | null;
+  readonly requestId: string | null;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly status: "good" | "hold" | "revoked";
+  readonly fingerprintSha256: string;
+  readonly der: Uint8Array;
+  readonly pem: string;
+}
+
+/** The columns a certificate's public view is made of (a stored row, or one just committed). */
+export type CertificateFields = Pick<
+  CertificateRow,
+  | "serial"
+  | "issuer_id"
+  | "subject"
+  | "sans"
+  | "profile"
+  | "key_algorithm"
+  | "device_id"
+  | "request_id"
+  | "not_before"
+  | "not_after"
+  | "status"
+  | "fingerprint"
+  | "der"
+>;
+
+export function certificateOf(row: CertificateFields): IssuedCertificate {
+  return {
+    serial: row.serial,
+    issuerId: row.issuer_id,
+    subject: row.subject,
+    sans: typeof row.sans === "string" ? (JSON.parse(row.sans) as string[]) : row.sans,
+    profile: row.profile,
+    keyAlgorithm: row.key_algorithm,
+    deviceId: row.device_id,
+    requestId: row.request_id,
+    notBefore: row.not_before,
+    notAfter: row.not_after,
+    status: row.status,
+    fingerprintSha256: Buffer.from(row.fingerprint).toString("hex"),
+    der: new Uint8Array(row.der),
+    pem: toPem("CERTIFICATE", row.der),
+  };
+}

@@ -1,0 +1,39 @@
+import { expect, test } from "vitest";
+import { GroupCommit } from "./group-commit.js";
+
+test("requests that arrive during a commit are written together in the next one", async () => {
+  const batches: number[][] = [];
+  const gc = new GroupCommit<number, string>(async (items) => {
+    batches.push([...items]);
+    await new Promise((r) => setTimeout(r, 10));
+    return items.map((i) => `ok ${i}`);
+  });
+  const results = await Promise.all([1, 2, 3, 4].map((i) => gc.submit(i)));
+  expect(results).toEqual(["ok 1", "ok 2", "ok 3", "ok 4"]);
+  expect(batches).toEqual([[1], [2, 3, 4]]);
+});
+
+test("a failed commit rejects exactly its own batch and the next batch still commits", async () => {
+  let calls = 0;
+  const gc = new GroupCommit<number, number>(async (items) => {
+    calls++;
+    await new Promise((r) => setTimeout(r, 5));
+    if (calls === 1) throw new Error("disk full");
+    return items.map((i) => i * 10);
+  });
+  const first = gc.submit(1);
+  const rest = [gc.submit(2), gc.submit(3)];
+  await expect(first).rejects.toThrow("disk full");
+  await expect(Promise.all(rest)).resolves.toEqual([20, 30]);
+});
+
+test("never puts more than maxBatch items in one commit", async () => {
+  const sizes: number[] = [];
+  const gc = new GroupCommit<number, number>(async (items) => {
+    sizes.push(items.length);
+    return items;
+  }, 3);
+  await Promise.all(Array.from({ length: 10 }, (_, i) => gc.submit(i)));
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
+  expect(sizes.reduce((a, b) => a + b, 0)).toBe(10);
+});

@@ -1,0 +1,191 @@
+/**
+ * Creating the CA hierarchy: a self-signed root and an issuing CA under it, each key generated in the
+ * key store, recorded (keys, issuers, certificates) in one transaction.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { KeyAlgorithmId, KeyRef, KeyStore } from "../crypto/index.js";
+import { KeyfleetError, type Clock } from "../domain/index.js";
+import {
+  compileIssuer,
+  compileSelfIssuer,
+  formatName,
+  newSerial,
+  profiles,
+  serialToHex,
+  writeCertificate,
+  type DistinguishedName,
+  type IssuerTemplate,
+  type Profile,
+} from "../pki/index.js";
+import type { Database, IssuerRepository, NewCertificate } from "../store/index.js";
+import { issuerUrls } from "./urls.js";
+
+export interface InitOptions {
+  readonly algorithm: KeyAlgorithmId;
+  readonly organization?: string | undefined;
+}
+
+export interface HierarchyDeps {
+  readonly database: Database;
+  readonly issuers: IssuerRepository;
+  readonly keyStore: KeyStore;
+  readonly clock: Clock;
+  readonly publicUrl: string;
+}
+
+interface NewCa {
+  readonly id: string;
+  readonly kind: "root" | "intermediate";
+  readonly parentId: string;
+  readonly ref: KeyRef;
+  readonly subject: DistinguishedName;
+  readonly der: Uint8Array;
+  readonly serial: Uint8Array;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+export async function initializeHierarchy(
+  deps: HierarchyDeps,
+  options: InitOptions,
+): Promise<{ rootId: string; issuingId: string }> {
+  if ((await deps.issuers.list()).length > 0) {
+    throw new KeyfleetError(
+      "conflict",
+      "the authority is already initialized: its CAs exist (see `keyfleet ca list`)",
+    );
+  }
+  const organization = options.organization ?? "Keyfleet";
+  const tag = randomBytes(4).toString("hex");
+  const now = wholeSeconds(deps.clock.now());
+
+  const rootId = `ca-${randomBytes(5).toString("hex")}`;
+  const rootRef = await deps.keyStore.generate(options.algorithm, `${rootId} root`);
+  const rootSigner = await deps.keyStore.signer(rootRef);
+  const rootSubject: DistinguishedName = [
+    { type: "O", value: organization },
+    { type: "CN", value: `${organization} Root CA ${tag}` },
+  ];
+  const rootProfile = profiles["root-ca"];
+  const rootNotAfter = addSeconds(now, rootProfile.defaultValiditySeconds);
+  const root = await signCa(
+    compileSelfIssuer({ subject: rootSubject, signer: rootSigner, notAfter: rootNotAfter }),
+    {
+      id: rootId,
+      kind: "root",
+      parentId: rootId,
+      ref: rootRef,
+      subject: rootSubject,
+      notBefore: now,
+      notAfter: rootNotAfter,
+    },
+    rootProfile,
+  );
+
+  const issuingId = `ca-${randomBytes(5).toString("hex")}`;
+  const issuingRef = await deps.keyStore.generate(options.algorithm, `${issuingId} issuing`);
+  const issuingSubject: DistinguishedName = [
+    { type: "O", value: organization },
+    { type: "CN", value: `${organization} Issuing CA ${tag}` },
+  ];
+  const issuingProfile = profiles["issuing-ca"];
+  const rootTemplate = compileIssuer({
+    certificate: root.der,
+    signer: rootSigner,
+    urls: issuerUrls(deps.publicUrl, rootId),
+  });
+  const issuing = await signCa(
+    rootTemplate,
+    {
+      id: issuingId,
+      kind: "intermediate",
+      parentId: rootId,
+      ref: issuingRef,
+      subject: issuingSubject,
+      notBefore: now,
+      notAfter: minDate(addSeconds(now, issuingProfile.defaultValiditySeconds), rootNotAfter),
+    },
+    issuingProfile,
+  );
+
+  await deps.database.transaction(async (tx) => {
+    for (const [ca, profile] of [
+      [root, rootProfile],
+      [issuing, issuingProfile],
+    ] as const) {
+      await deps.issuers.insertKey(tx, {
+        id: `key-${ca.id}`,
+        algorithm: ca.ref.algorithm,
+        store: ca.ref.store,
+        handle: ca.ref.handle,
+        public_key: ca.ref.publicKey,
+        purpose: "ca",
+      });
+      await deps.issuers.insertIssuer(tx, {
+        id: ca.id,
+        name: ca.id,
+        kind: ca.kind,
+        parent_id: ca.kind === "root" ? null : ca.parentId,
+        key_id: `key-${ca.id}`,
+        certificate: ca.der,
+        serial: serialToHex(ca.serial),
+        subject: formatName(ca.subject),
+        algorithm: ca.ref.algorithm,
+        not_before: ca.notBefore,
+        not_after: ca.notAfter,
+      });
+      await tx.insertInto("certificates").values(caCertificateRow(ca, profile)).execute();
+    }
+  });
+  return { rootId, issuingId };
+}
+
+async function signCa(
+  issuer: IssuerTemplate,
+  ca: Omit<NewCa, "der" | "serial">,
+  profile: Profile,
+): Promise<NewCa> {
+  const serial = newSerial();
+  const der = await writeCertificate(issuer, {
+    serial,
+    subject: ca.subject,
+    sans: [],
+    subjectPublicKeyInfo: ca.ref.publicKey,
+    notBefore: ca.notBefore,
+    notAfter: ca.notAfter,
+    profile,
+  });
+  return { ...ca, der, serial };
+}
+
+function caCertificateRow(ca: NewCa, profile: Profile): NewCertificate {
+  return {
+    issuer_id: ca.parentId,
+    serial: serialToHex(ca.serial),
+    der: ca.der,
+    fingerprint: sha256(ca.der),
+    subject: formatName(ca.subject),
+    sans: "[]",
+    profile: profile.name,
+    key_algorithm: ca.ref.algorithm,
+    public_key_sha256: sha256(ca.ref.publicKey),
+    not_before: ca.notBefore,
+    not_after: ca.notAfter,
+  };
+}
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return createHash("sha256").update(data).digest();
+}
+
+export function wholeSeconds(d: Date): Date {
+  return new Date(Math.floor(d.getTime() / 1000) * 1000);
+}
+
+export function addSeconds(d: Date, seconds: number): Date {
+  return new Date(d.getTime() + seconds * 1000);
+}
+
+export function minDate(a: Date, b: Date): Date {
+  return a.getTime() <= b.getTime() ? a : b;
+}

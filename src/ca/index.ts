@@ -1,0 +1,9 @@
+/**
+ * The authority: the CA hierarchy and its keys, issuance (serials, group-committed records) and the
+ * records later read by revocation. It signs what it is asked; who may ask is decided above it.
+ */
+export { createAuthority, type Authority, type AuthorityDeps, type CaSummary } from "./authority.js";
+export type { IssuedCertificate } from "./certificate.js";
+export type { IssueRequest } from "./issuance.js";
+export type { InitOptions } from "./hierarchy.js";
+export { issuerUrls, type RevocationUrls } from "./urls.js";

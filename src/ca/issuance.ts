@@ -1,0 +1,222 @@
+/**
+ * Issuance: CSR parsed and checked → certificate body written and signed → recorded by group commit
+ * → returned. A certificate is returned only after its row is committed; a refused request writes
+ * nothing. The same request id never yields two certificates.
+ */
+import { KeyfleetError, type Clock } from "../domain/index.js";
+import {
+  checkCsr,
+  derOrPem,
+  formatName,
+  formatSan,
+  newSerial,
+  parseCsr,
+  profileByName,
+  serialToHex,
+  writeCertificate,
+  type DistinguishedName,
+  type ParsedCsr,
+  type Profile,
+  type SanEntry,
+} from "../pki/index.js";
+import type {
+  CertificateRepository,
+  Database,
+  DeviceRepository,
+  DeviceRow,
+  NewCertificate,
+} from "../store/index.js";
+import { certificateOf, type IssuedCertificate } from "./certificate.js";
+import { GroupCommit } from "./group-commit.js";
+import { addSeconds, minDate, sha256, wholeSeconds } from "./hierarchy.js";
+import type { ActiveIssuer } from "./active-issuer.js";
+
+export interface IssueRequest {
+  /** PKCS#10, DER or PEM. */
+  readonly csr: Uint8Array | string;
+  readonly profile?: string | undefined;
+  readonly deviceId?: string | undefined;
+  /** Idempotency key: a retry with the same id and the same key gets the same certificate. */
+  readonly requestId?: string | undefined;
+  readonly validitySeconds?: number | undefined;
+}
+
+export interface IssuanceDeps {
+  readonly database: Database;
+  readonly certificates: CertificateRepository;
+  readonly devices: DeviceRepository;
+  readonly clock: Clock;
+  readonly issuer: () => Promise<ActiveIssuer>;
+}
+
+interface Order {
+  readonly profile: Profile;
+  readonly validity: number;
+  readonly subject: DistinguishedName;
+  readonly sans: readonly SanEntry[];
+  readonly spki: Uint8Array;
+  readonly keyAlgorithm: string;
+  readonly deviceId: string | null;
+  readonly requestId: string | null;
+}
+
+type CommitOutcome = { readonly inserted: true } | { readonly inserted: false };
+
+export class Issuance {
+  readonly #commits: GroupCommit<NewCertificate, CommitOutcome>;
+
+  constructor(private readonly deps: IssuanceDeps) {
+    this.#commits = new GroupCommit(async (rows) => {
+      const inserted = await deps.database.transaction((tx) => deps.certificates.insertMany(tx, rows));
+      return rows.map((r) => ({ inserted: inserted.has(Buffer.from(r.fingerprint).toString("hex")) }));
+    });
+  }
+
+  async issue(request: IssueRequest): Promise<IssuedCertificate> {
+    const profile = endEntityProfile(request.profile ?? "device");
+    const csr = parseCsr(derOrPem(request.csr, "CERTIFICATE REQUEST"));
+    checkCsr(csr, profile);
+    const validity = validitySeconds(profile, request.validitySeconds);
+    const publicKeyHash = sha256(csr.subjectPublicKeyInfo);
+    if (request.requestId !== undefined) {
+      const earlier = await this.#replay(request.requestId, publicKeyHash);
+      if (earlier) return earlier;
+    }
+    const device = request.deviceId === undefined ? undefined : await this.#device(request.deviceId);
+    const { subject, sans } = identity(csr, device);
+    return this.#signAndRecord({
+      profile,
+      validity,
+      subject,
+      sans,
+      spki: csr.subjectPublicKeyInfo,
+      keyAlgorithm: csr.keyAlgorithm,
+      deviceId: device?.id ?? null,
+      requestId: request.requestId ?? null,
+    });
+  }
+
+  /**
+   * For a key the server made itself (its own TLS key), where there is no CSR to prove possession:
+   * the caller holds the private key in this very process.
+   */
+  async issueForOwnKey(order: {
+    spki: Uint8Array;
+    keyAlgorithm: string;
+    subject: DistinguishedName;
+    sans: SanEntry[];
+    profile: string;
+  }): Promise<IssuedCertificate> {
+    const profile = endEntityProfile(order.profile);
+    return this.#signAndRecord({
+      ...order,
+      profile,
+      validity: profile.defaultValiditySeconds,
+      deviceId: null,
+      requestId: null,
+    });
+  }
+
+  async #signAndRecord(order: Order): Promise<IssuedCertificate> {
+    const issuer = await this.deps.issuer();
+    const notBefore = wholeSeconds(this.deps.clock.now());
+    const notAfter = minDate(addSeconds(notBefore, order.validity), issuer.template.notAfter);
+    const serial = newSerial();
+    const der = await writeCertificate(issuer.template, {
+      serial,
+      subject: order.subject,
+      sans: order.sans,
+      subjectPublicKeyInfo: order.spki,
+      notBefore,
+      notAfter,
+      profile: order.profile,
+    });
+    const sans = order.sans.map(formatSan);
+    const row = {
+      issuer_id: issuer.id,
+      serial: serialToHex(serial),
+      der,
+      fingerprint: sha256(der),
+      subject: formatName(order.subject),
+      sans: JSON.stringify(sans),
+      profile: order.profile.name,
+      key_algorithm: order.keyAlgorithm,
+      public_key_sha256: sha256(order.spki),
+      device_id: order.deviceId,
+      request_id: order.requestId,
+      not_before: notBefore,
+      not_after: notAfter,
+    } satisfies NewCertificate;
+    const outcome = await this.#commits.submit(row);
+    if (outcome.inserted) return certificateOf({ ...row, sans, status: "good" });
+    // Not inserted: a concurrent request with the same id won the race (a serial collision at 2^-127 is not worth a branch).
+    const earlier =
+      order.requestId === null ? undefined : await this.#replay(order.requestId, row.public_key_sha256);
+    if (!earlier)
+      throw new KeyfleetError("internal", "the certificate could not be recorded; retry the request");
+    return earlier;
+  }
+
+  async #replay(requestId: string, publicKeyHash: Uint8Array): Promise<IssuedCertificate | undefined> {
+    const row = await this.deps.certificates.byRequestId(requestId);
+    if (!row) return undefined;
+    if (!Buffer.from(row.public_key_sha256).equals(publicKeyHash)) {
+      throw new KeyfleetError(
+        "conflict",
+        `request id "${requestId}" was already used for a different key (certificate ${row.serial})`,
+      );
+    }
+    return certificateOf(row);
+  }
+
+  async #device(id: string): Promise<DeviceRow> {
+    const device = await this.deps.devices.byId(id);
+    if (!device) throw new KeyfleetError("not-found", `no device "${id}"`);
+    if (device.state === "decommissioned" || device.state === "decommissioning") {
+      throw new KeyfleetError("conflict", `device "${id}" is ${device.state}; it gets no new certificates`);
+    }
+    return device;
+  }
+}
+
+function endEntityProfile(name: string): Profile {
+  const profile = profileByName(name);
+  if (profile.ca) {
+    throw new KeyfleetError(
+      "forbidden-extension",
+      `profile "${profile.name}" is for CA certificates; they are made by \`keyfleet init\` and \`keyfleet ca\``,
+    );
+  }
+  return profile;
+}
+
+function validitySeconds(profile: Profile, requested: number | undefined): number {
+  if (requested === undefined) return profile.defaultValiditySeconds;
+  if (!Number.isInteger(requested) || requested <= 0 || requested > profile.maxValiditySeconds) {
+    throw new KeyfleetError(
+      "profile-violation",
+      `validity must be 1–${profile.maxValiditySeconds} seconds for profile "${profile.name}", got ${requested}`,
+    );
+  }
+  return requested;
+}
+
+/**
+ * Who the certificate names. Bound to a device, the registry is the authority: subject CN and
+ * serialNumber (IEEE 802.1AR) from the device record, plus a URI naming the device; the CSR's own
+ * SANs (already checked against the profile) are kept. Unbound, the checked CSR speaks for itself.
+ */
+function identity(
+  csr: ParsedCsr,
+  device: DeviceRow | undefined,
+): { subject: DistinguishedName; sans: readonly SanEntry[] } {
+  if (!device) return { subject: csr.subject, sans: [...csr.sans] };
+  const uri = `urn:keyfleet:device:${device.id}`;
+  return {
+    subject: [
+      { type: "CN", value: device.serial_number },
+      { type: "serialNumber", value: device.serial_number },
+    ],
+    sans: [{ type: "uri", value: uri }, ...csr.sans.filter((s) => !(s.type === "uri" && s.value === uri))],
+  };
+}

@@ -1,0 +1,42 @@
+import { Command } from "commander";
+import { parseScopes, roles } from "../../policy/index.js";
+import { globals, print, withApp, type Output } from "../context.js";
+
+export function tokenCommand(output: Output): Command {
+  const token = new Command("token").description("API tokens");
+  token
+    .command("create")
+    .description("create an API token; prints the token alone (it is shown once and stored only as a hash)")
+    .requiredOption("--role <role>", roles.join(" | "))
+    .option(
+      "--scope <key=value>",
+      "limit the token (repeatable)",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option("--description <text>", "what the token is for")
+    .option("--ttl-days <days>", "expire after this many days")
+    .action(
+      async (
+        options: { role: string; scope: string[]; description?: string; ttlDays?: string },
+        command: Command,
+      ) => {
+        const scopes = parseScopes(options.scope);
+        await withApp(command, {}, async (app) => {
+          const created = await app.tokens.create({
+            role: options.role,
+            scopes,
+            ...(options.description ? { description: options.description } : {}),
+            ...(options.ttlDays ? { ttlSeconds: Number(options.ttlDays) * 86400 } : {}),
+          });
+          print(
+            output,
+            globals(command).json,
+            { ...created, role: options.role, scopes },
+            () => created.token,
+          );
+        });
+      },
+    );
+  return token;
+}

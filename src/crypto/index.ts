@@ -1,0 +1,14 @@
+/**
+ * Keys and signatures: the algorithm registry, the KeyStore and Signer ports, and their adapters
+ * (software, sealed under a KEK; PKCS#11 with the HSM issue). Imports nothing of ours but domain errors.
+ */
+export * from "./algorithms.js";
+export type { KeyRef, KeyStore, Signer } from "./key-store.js";
+export {
+  SoftwareKeyStore,
+  softwareSigner,
+  type Kek,
+  type KekSource,
+  type SealedKey,
+  type SealedKeyVault,
+} from "./software-key-store.js";

@@ -1,0 +1,86 @@
+import { randomBytes, verify } from "node:crypto";
+import { describe, expect, test } from "vitest";
+import { importPublicKey, keyAlgorithms, signatureAlgorithms, type KeyAlgorithmId } from "./algorithms.js";
+import { SoftwareKeyStore, type SealedKey, type SealedKeyVault } from "./software-key-store.js";
+
+/** A vault over a Map: this unit test exercises sealing, not storage (the database vault is tested in store). */
+function mapVault(): SealedKeyVault & { entries: Map<string, SealedKey> } {
+  const entries = new Map<string, SealedKey>();
+  return {
+    entries,
+    put: async (k) => void entries.set(k.handle, k),
+    get: async (h) => entries.get(h),
+    delete: async (h) => void entries.delete(h),
+  };
+}
+
+const passphrase = { source: "passphrase", passphrase: "correct horse battery staple" } as const;
+
+describe("software key store", () => {
+  test.each(Object.keys(keyAlgorithms) as KeyAlgorithmId[])(
+    "generates a %s key whose signer verifies",
+    async (alg) => {
+      const store = new SoftwareKeyStore(mapVault(), { source: "file", key: randomBytes(32) });
+      const ref = await store.generate(alg, "test");
+      const signer = await store.signer(ref);
+      const data = new TextEncoder().encode("to be signed");
+      const signature = await signer.sign(data);
+      const sigAlg = signatureAlgorithms[keyAlgorithms[alg].signature];
+      expect(verify(sigAlg.hash, data, importPublicKey(ref.publicKey), signature)).toBe(true);
+    },
+  );
+
+  test("keeps only ciphertext: no PKCS#8 structure in what it seals", async () => {
+    const vault = mapVault();
+    const store = new SoftwareKeyStore(vault, passphrase);
+    const ref = await store.generate("p256", "ca");
+    const sealed = vault.entries.get(ref.handle)!;
+    // PKCS#8 for P-256 starts 30 81 87 02 01 00 30 13 06 07 2a 86 48 ce 3d 02 01 (ecPublicKey OID)
+    const ecOid = Buffer.from("2a8648ce3d0201", "hex");
+    expect(Buffer.from(sealed.ciphertext).includes(ecOid)).toBe(false);
+    expect(sealed.kekSource).toBe("passphrase");
+    expect(sealed.kdfSalt).toHaveLength(16);
+  });
+
+  test("refuses a wrong passphrase with key-store-locked", async () => {
+    const vault = mapVault();
+    const ref = await new SoftwareKeyStore(vault, passphrase).generate("p256", "ca");
+    const wrong = new SoftwareKeyStore(vault, { source: "passphrase", passphrase: "wrong" });
+    await expect(wrong.signer(ref)).rejects.toMatchObject({ code: "key-store-locked" });
+  });
+
+  test("refuses a key sealed under a passphrase when only a KEK file is configured", async () => {
+    const vault = mapVault();
+    const ref = await new SoftwareKeyStore(vault, passphrase).generate("ed25519", "ca");
+    const other = new SoftwareKeyStore(vault, { source: "file", key: randomBytes(32) });
+    await expect(other.signer(ref)).rejects.toMatchObject({
+      code: "key-store-locked",
+      message: expect.stringContaining("KEYFLEET_PASSPHRASE"),
+    });
+  });
+
+  test("binds the ciphertext to its handle: a swapped blob does not open", async () => {
+    const vault = mapVault();
+    const store = new SoftwareKeyStore(vault, passphrase);
+    const a = await store.generate("p256", "a");
+    const b = await store.generate("p256", "b");
+    vault.entries.set(a.handle, { ...vault.entries.get(b.handle)!, handle: a.handle });
+    await expect(store.signer(a)).rejects.toMatchObject({ code: "key-store-locked" });
+  });
+
+  test("without a KEK it generates nothing", async () => {
+    const vault = mapVault();
+    const store = new SoftwareKeyStore(vault, undefined);
+    await expect(store.generate("p256", "x")).rejects.toMatchObject({ code: "key-store-locked" });
+    await expect(store.check()).rejects.toMatchObject({ code: "key-store-locked" });
+    expect(vault.entries.size).toBe(0);
+  });
+
+  test("destroy removes the sealed key", async () => {
+    const vault = mapVault();
+    const store = new SoftwareKeyStore(vault, passphrase);
+    const ref = await store.generate("p256", "x");
+    await store.destroy(ref);
+    await expect(store.signer(ref)).rejects.toMatchObject({ code: "key-not-found" });
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * The software key store: keys generated in this process, sealed at once with AES-256-GCM under the
+ * key-encryption key (KEK), and kept only as ciphertext (in the database, through a SealedKeyVault).
+ * The KEK comes from a passphrase (scrypt) or, on the embedded default, from a 0600 file.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  randomBytes,
+  randomUUID,
+  scrypt,
+  sign as nodeSign,
+  type KeyObject,
+} from "node:crypto";
+import { KeyfleetError } from "../domain/index.js";
+import { generateKeyPair, keyAlgorithm, signatureAlgorithms, type KeyAlgorithmId } from "./algorithms.js";
+import type { KeyRef, KeyStore, Signer } from "./key-store.js";
+
+export type KekSource = "passphrase" | "file";
+export type Kek =
+  | { readonly source: "passphrase"; readonly passphrase: string }
+  | { readonly source: "file"; readonly key: Uint8Array };
+
+export interface SealedKey {
+  readonly handle: string;
+  readonly kekSource: KekSource;
+  readonly kdfSalt: Uint8Array | null;
+  readonly iv: Uint8Array;
+  readonly ciphertext: Uint8Array;
+  readonly tag: Uint8Array;
+}
+
+/** Where sealed keys are kept; the store module implements it on the database. */
+export interface SealedKeyVault {
+  put(key: SealedKey): Promise<void>;
+  get(handle: string): Promise<SealedKey | undefined>;
+  delete(handle: string): Promise<void>;
+}
+
+// scrypt N=2^15, r=8, p=1 (≈ 32 MiB, ≈ 100 ms): RFC 7914 §2 interactive-use parameters, paid once per process.
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+
+export class SoftwareKeyStore implements KeyStore {
+  readonly kind = "software";
+  readonly #derived = new Map<string, Promise<Buffer>>();
+  #salt: Buffer | undefined;
+
+  constructor(
+    private readonly vault: SealedKeyVault,
+    private readonly kek: Kek | undefined,
+  ) {}
+
+  async generate(algorithm: KeyAlgorithmId, _label: string): Promise<KeyRef> {
+    const kek = this.#requireKek();
+    const { privateKey, publicKey } = await generateKeyPair(algorithm);
+    const handle = randomUUID();
+    const salt = kek.source === "passphrase" ? (this.#salt ??= randomBytes(16)) : null;
+    const plaintext = privateKey.export({ format: "der", type: "pkcs8" });
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", await this.#wrappingKey(salt), iv);
+    cipher.setAAD(aad(handle, algorithm));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    plaintext.fill(0);
+    await this.vault.put({
+      handle,
+      kekSource: kek.source,
+      kdfSalt: salt,
+      iv,
+      ciphertext,
+      tag: cipher.getAuthTag(),
+    });
+    return {
+      store: this.kind,
+      handle,
+      algorithm,
+      publicKey: new Uint8Array(publicKey.export({ format: "der", type: "spki" })),
+    };
+  }
+
+  async signer(ref: KeyRef): Promise<Signer> {
+    return softwareSigner(ref, await this.#unseal(ref));
+  }
+
+  async destroy(ref: KeyRef): Promise<void> {
+    await this.vault.delete(ref.handle);
+  }
+
+  async check(): Promise<void> {
+    this.#requireKek();
+  }
+
+  async #unseal(ref: KeyRef): Promise<KeyObject> {
+    const sealed = await this.vault.get(ref.handle);
+    if (!sealed)
+      throw new KeyfleetError("key-not-found", `key ${ref.handle} is not in the software key store`);
+    const kek = this.#requireKek();
+    if (sealed.kekSource !== kek.source) {
+      throw new KeyfleetError(
+        "key-store-locked",
+        sealed.kekSource === "passphrase"
+          ? `key ${ref.handle} is sealed under a passphrase: set KEYFLEET_PASSPHRASE`
+          : `key ${ref.handle} is sealed under the development KEK file in the data directory; unset KEYFLEET_PASSPHRASE or use that data directory`,
+      );
+    }
+    const decipher = createDecipheriv("aes-256-gcm", await this.#wrappingKey(sealed.kdfSalt), sealed.iv);
+    decipher.setAAD(aad(ref.handle, ref.algorithm));
+    decipher.setAuthTag(sealed.tag);
+    let plaintext: Buffer;
+    try {
+      plaintext = Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
+    } catch {
+      throw new KeyfleetError(
+        "key-store-locked",
+        `the key-encryption key does not open key ${ref.handle}: wrong passphrase (KEYFLEET_PASSPHRASE) or KEK file`,
+      );
+    }
+    try {
+      return createPrivateKey({ key: plaintext, format: "der", type: "pkcs8" });
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  #requireKek(): Kek {
+    if (!this.kek) {
+      throw new KeyfleetError(
+        "key-store-locked",
+        "the software key store has no key-encryption key: set KEYFLEET_PASSPHRASE",
+      );
+    }
+    return this.kek;
+  }
+
+  #wrappingKey(salt: Uint8Array | null): Promise<Buffer> {
+    const kek = this.#requireKek();
+    if (kek.source === "file") return Promise.resolve(Buffer.from(kek.key));
+    if (!salt) throw new KeyfleetError("key-store-locked", "a passphrase-sealed key has no salt");
+    const id = Buffer.from(salt).toString("hex");
+    let derived = this.#derived.get(id);
+    if (!derived) {
+      derived = new Promise((resolve, reject) =>
+        scrypt(kek.passphrase, salt, 32, SCRYPT, (err, key) => (err ? reject(err) : resolve(key))),
+      );
+      this.#derived.set(id, derived);
+    }
+    return derived;
+  }
+}
+
+function aad(handle: string, algorithm: KeyAlgorithmId): Buffer {
+  return Buffer.from(`keyfleet-sealed-key/v1 ${handle} ${algorithm}`);
+}
+
+/** A Signer over a KeyObject made once (FIELD-NOTES: 12× faster than re-reading a key per call). */
+export function softwareSigner(ref: KeyRef, privateKey: KeyObject): Signer {
+  const signatureAlgorithm = signatureAlgorithms[keyAlgorithm(ref.algorithm).signature];
+  const hash = signatureAlgorithm.hash;
+  return {
+    keyAlgorithm: ref.algorithm,
+    signatureAlgorithm,
+    publicKey: ref.publicKey,
+    sign: async (data) => new Uint8Array(nodeSign(hash, data, privateKey)),
+  };
+}

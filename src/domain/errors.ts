@@ -1,0 +1,39 @@
+/**
+ * The one error type Keyfleet throws. `code` is stable and kebab-case: it is the suffix of the
+ * problem+json `type` on HTTP and the reason a CLI command prints. The HTTP status for each code
+ * is chosen in one table in src/http, never here.
+ */
+export type ErrorCode =
+  | "malformed-request" // bytes that do not parse (DER, PEM, JSON)
+  | "bad-signature" // a signature (CSR proof of possession, token) that does not verify
+  | "unsupported-algorithm" // a key or signature algorithm the registry or the profile does not allow
+  | "forbidden-extension" // a request for something the profile forbids (CA:true, keyCertSign…)
+  | "profile-violation" // a request that breaks a profile rule (SAN rules, subject, validity)
+  | "unknown-profile"
+  | "not-found"
+  | "conflict" // a uniqueness or compare-and-set failure
+  | "key-store-locked" // the key-encryption key is missing or wrong
+  | "key-not-found"
+  | "invalid-configuration"
+  | "not-initialized" // the authority has no CA yet: run `keyfleet init`
+  | "unauthorized" // no or bad credentials
+  | "forbidden" // credentials without the right role or scope
+  | "store-unavailable"
+  | "internal";
+
+export class KeyfleetError extends Error {
+  override readonly name = "KeyfleetError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; detail?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.detail = options?.detail;
+  }
+  readonly detail: Record<string, unknown> | undefined;
+}
+
+export function isKeyfleetError(e: unknown, code?: ErrorCode): e is KeyfleetError {
+  return e instanceof KeyfleetError && (code === undefined || e.code === code);
+}

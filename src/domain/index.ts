@@ -1,0 +1,7 @@
+/**
+ * Pure types and rules shared by every module: errors, identifiers (and, with the registry, the
+ * device lifecycle). No I/O: this module runs unchanged in a browser or on a device.
+ */
+export { KeyfleetError, isKeyfleetError, type ErrorCode } from "./errors.js";
+export type { Brand, DeviceId, IssuerId, KeyId, CertificateSerial } from "./ids.js";
+export { systemClock, fixedClock, type Clock } from "./clock.js";

@@ -1,0 +1,26 @@
+/** Bearer-token authentication and role checks for the admin API. */
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import { KeyfleetError } from "../domain/index.js";
+import { allows, type Permission, type Principal, type TokenService } from "../policy/index.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export function authorizer(tokens: TokenService) {
+  return (permission: Permission): preHandlerAsyncHookHandler =>
+    async function authorize(request: FastifyRequest, _reply: FastifyReply) {
+      const header = request.headers.authorization;
+      const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+      if (!m) throw new KeyfleetError("unauthorized", "send an API token: Authorization: Bearer <token>");
+      const principal = await tokens.authenticate(m[1]!);
+      if (!allows(principal.role, permission)) {
+        throw new KeyfleetError("forbidden", `role "${principal.role}" may not ${permission}`);
+      }
+      request.principal = principal;
+    };
+}
+
+export type Authorize = ReturnType<typeof authorizer>;

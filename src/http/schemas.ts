@@ -1,0 +1,67 @@
+/** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
+export const problemSchema = {
+  type: "object",
+  description: "RFC 9457 problem details",
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    instance: { type: "string" },
+    code: { type: "string" },
+  },
+  required: ["type", "title", "status", "detail", "code"],
+} as const;
+
+export const problemResponses = {
+  "4xx": { ...problemSchema, description: "The request was refused; nothing changed" },
+  "5xx": { ...problemSchema, description: "The server could not answer" },
+} as const;
+
+export const issueBodySchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["csr"],
+  properties: {
+    csr: { type: "string", minLength: 1, maxLength: 65536, description: "PKCS#10 request, PEM" },
+    profile: { type: "string", description: "device (default), tls-server, ocsp-responder" },
+    deviceId: { type: "string" },
+    requestId: { type: "string", minLength: 1, maxLength: 200, description: "idempotency key" },
+    validitySeconds: { type: "integer", minimum: 1 },
+  },
+} as const;
+
+export const certificateSchema = {
+  type: "object",
+  properties: {
+    serial: { type: "string", description: "hex, as openssl prints it" },
+    issuerId: { type: "string" },
+    subject: { type: "string" },
+    sans: { type: "array", items: { type: "string" } },
+    profile: { type: "string" },
+    keyAlgorithm: { type: "string" },
+    deviceId: { type: ["string", "null"] },
+    requestId: { type: ["string", "null"] },
+    notBefore: { type: "string", format: "date-time" },
+    notAfter: { type: "string", format: "date-time" },
+    status: { type: "string", enum: ["good", "hold", "revoked"] },
+    fingerprintSha256: { type: "string" },
+    pem: { type: "string" },
+  },
+} as const;
+
+export const caSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    kind: { type: "string", enum: ["root", "intermediate"] },
+    parentId: { type: ["string", "null"] },
+    subject: { type: "string" },
+    serial: { type: "string" },
+    algorithm: { type: "string" },
+    notBefore: { type: "string", format: "date-time" },
+    notAfter: { type: "string", format: "date-time" },
+    state: { type: "string" },
+    urls: { type: "object", properties: { caIssuers: { type: "string" }, crl: { type: "string" } } },
+  },
+} as const;

@@ -1,0 +1,35 @@
+/**
+ * Pure X.509 work: certificate profiles, CSR parsing and checks, and certificate encoding with a
+ * purpose-built DER writer (issuer constants precomputed once). No I/O beyond node:crypto; the CA
+ * decides what to issue and records it, this module only reads and writes the bytes.
+ */
+export { toPem, fromPem, derOrPem } from "./pem.js";
+export * as der from "./der.js";
+export {
+  encodeName,
+  formatName,
+  checkName,
+  type NameAttributeType,
+  type NameAttribute,
+  type DistinguishedName,
+} from "./name.js";
+export { formatSan, type SanEntry, type SanType } from "./san.js";
+export { newSerial, serialToHex, serialFromHex } from "./serial.js";
+export {
+  profiles,
+  profileByName,
+  type Profile,
+  type ProfileName,
+  type KeyUsageName,
+  type SanRules,
+} from "./profiles.js";
+export {
+  compileIssuer,
+  compileSelfIssuer,
+  type IssuerTemplate,
+  type RevocationUrls,
+} from "./issuer-template.js";
+export { writeCertificate, type CertificateOrder } from "./certificate-writer.js";
+export { parseCsr, type ParsedCsr } from "./csr.js";
+export type { RequestedExtension } from "./csr-attributes.js";
+export { checkCsr } from "./csr-check.js";

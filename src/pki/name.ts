@@ -1,0 +1,132 @@
+/**
+ * Distinguished names (RFC 5280 §4.1.2.4, §4.1.2.6), restricted to the attribute types a device
+ * identity authority needs, one attribute per RDN. String types follow RFC 5280 App. A and §4.1.2.4:
+ * UTF8String for DirectoryString attributes, PrintableString for countryName and serialNumber,
+ * IA5String for emailAddress and domainComponent (RFC 4519 §2.4).
+ */
+import { KeyfleetError } from "../domain/index.js";
+import { ia5String, isPrintableString, oid, printableString, sequence, set, tag, utf8String } from "./der.js";
+import { children, expect, readOid, readString, type Tlv } from "./der-reader.js";
+
+export type NameAttributeType = "CN" | "O" | "OU" | "C" | "L" | "ST" | "serialNumber" | "DC" | "emailAddress";
+export interface NameAttribute {
+  readonly type: NameAttributeType;
+  readonly value: string;
+}
+/** In encoding order, one attribute per RDN. */
+export type DistinguishedName = readonly NameAttribute[];
+
+type StringKind = "utf8" | "printable" | "ia5";
+interface AttributeSpec {
+  readonly oid: string;
+  readonly kind: StringKind;
+  /** Upper bound in characters (RFC 5280 App. A ub-* values). */
+  readonly max: number;
+}
+
+const specs: Readonly<Record<NameAttributeType, AttributeSpec>> = {
+  CN: { oid: "2.5.4.3", kind: "utf8", max: 64 },
+  serialNumber: { oid: "2.5.4.5", kind: "printable", max: 64 },
+  C: { oid: "2.5.4.6", kind: "printable", max: 2 },
+  L: { oid: "2.5.4.7", kind: "utf8", max: 128 },
+  ST: { oid: "2.5.4.8", kind: "utf8", max: 128 },
+  O: { oid: "2.5.4.10", kind: "utf8", max: 64 },
+  OU: { oid: "2.5.4.11", kind: "utf8", max: 64 },
+  DC: { oid: "0.9.2342.19200300.100.1.25", kind: "ia5", max: 63 },
+  emailAddress: { oid: "1.2.840.113549.1.9.1", kind: "ia5", max: 255 },
+};
+
+const typeByOid = new Map(Object.entries(specs).map(([type, s]) => [s.oid, type as NameAttributeType]));
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function hasControlCharacters(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** Why `value` cannot be an attribute of `type`, or undefined when it can. */
+function attributeProblem(type: NameAttributeType, value: string): string | undefined {
+  const spec = specs[type] as AttributeSpec | undefined;
+  if (!spec) return `unknown attribute type "${String(type)}"`;
+  if (value.length === 0) return "is empty";
+  if ([...value].length > spec.max) return `is longer than ${spec.max} characters (RFC 5280 App. A)`;
+  if (type === "C" && !/^[A-Z]{2}$/.test(value))
+    return "must be an ISO 3166 two-letter country code in capitals";
+  if (spec.kind === "printable" && !isPrintableString(value)) {
+    return "may contain only PrintableString characters (A–Z a–z 0–9 space ' ( ) + , - . / : = ?)";
+  }
+  if (spec.kind === "ia5" && !/^[ -~]*$/.test(value)) return "may contain only printable ASCII";
+  if (hasControlCharacters(value) || LONE_SURROGATE.test(value))
+    return "contains control characters or invalid UTF-16";
+  return undefined;
+}
+
+/** Throws `profile-violation` for a value its attribute type cannot carry. */
+export function checkName(dn: DistinguishedName): void {
+  for (const { type, value } of dn) {
+    const problem = attributeProblem(type, value);
+    if (problem) throw new KeyfleetError("profile-violation", `subject ${type} ${problem}`);
+  }
+}
+
+export function encodeName(dn: DistinguishedName): Uint8Array {
+  checkName(dn);
+  return sequence(
+    ...dn.map(({ type, value }) => set(sequence(oid(specs[type].oid), encodeValue(type, value)))),
+  );
+}
+
+function encodeValue(type: NameAttributeType, value: string): Uint8Array {
+  switch (specs[type].kind) {
+    case "utf8":
+      return utf8String(value);
+    case "printable":
+      return printableString(value);
+    case "ia5":
+      return ia5String(value);
+  }
+}
+
+/** RFC 4514 §2.4 escaping, so the text form is unambiguous in logs and the SQL column. */
+function escapeValue(value: string): string {
+  return value
+    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+    .replace(/^[ #]/, (c) => `\\${c}`)
+    .replace(/ $/, "\\ ");
+}
+
+/** "CN=x, O=y", in encoding order. */
+export function formatName(dn: DistinguishedName): string {
+  return dn.map(({ type, value }) => `${type}=${escapeValue(value)}`).join(", ");
+}
+
+/**
+ * A Name from DER. Multi-valued RDNs and attribute types outside NameAttributeType are refused with
+ * `profile-violation` naming the OID: Keyfleet re-encodes every subject it signs, and will not drop
+ * or guess at an attribute a requester asked for.
+ */
+export function decodeName(t: Tlv, what: string): DistinguishedName {
+  expect(t, tag.sequence, what);
+  return children(t, what).map((rdn) => {
+    const atvs = children(expect(rdn, tag.set, what), what);
+    if (atvs.length !== 1) {
+      throw new KeyfleetError("profile-violation", `${what}: multi-valued RDNs are not supported`);
+    }
+    const [typeTlv, valueTlv, ...extra] = children(expect(atvs[0]!, tag.sequence, what), what);
+    if (!typeTlv || !valueTlv || extra.length)
+      throw new KeyfleetError("malformed-request", `${what}: bad attribute`);
+    const attrOid = readOid(typeTlv, what);
+    const type = typeByOid.get(attrOid);
+    if (!type) {
+      throw new KeyfleetError(
+        "profile-violation",
+        `${what}: attribute type ${attrOid} is not supported; use ${Object.keys(specs).join(", ")}`,
+      );
+    }
+    return { type, value: readString(valueTlv, `${what} ${type}`) };
+  });
+}

@@ -1,0 +1,6 @@
+/**
+ * Who may do what: principals (API tokens) with roles and scopes. Versioned policy documents join
+ * this module with the registry; issuance never decides who a caller is.
+ */
+export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
+export { parseScopes, tokenService, type Principal, type Scopes, type TokenService } from "./tokens.js";

@@ -1,0 +1,102 @@
+/**
+ * Registering devices: the hardware identity the CA binds certificates to. The lifecycle state
+ * machine, groups and bulk import arrive with the registry issue; this is the record they extend.
+ */
+import { randomUUID } from "node:crypto";
+import { KeyfleetError } from "../domain/index.js";
+import { derOrPem } from "../pki/index.js";
+import type { DeviceRepository, DeviceRow } from "../store/index.js";
+
+export interface DeviceRegistration {
+  readonly serialNumber: string;
+  readonly model?: string | undefined;
+  readonly manufacturer?: string | undefined;
+  readonly tenant?: string | undefined;
+  readonly region?: string | undefined;
+  /** The manufacturer's IDevID certificate, DER or PEM. */
+  readonly idevid?: Uint8Array | string | undefined;
+}
+
+export interface Device {
+  readonly id: string;
+  readonly serialNumber: string;
+  readonly model: string | null;
+  readonly manufacturer: string | null;
+  readonly tenant: string;
+  readonly region: string | null;
+  readonly state: string;
+  readonly hasIdevid: boolean;
+  readonly version: number;
+  readonly createdAt: Date;
+}
+
+const printable = /^[\x20-\x7e]{1,128}$/;
+
+export function deviceService(devices: DeviceRepository) {
+  return {
+    async register(input: DeviceRegistration): Promise<Device> {
+      for (const [field, value] of Object.entries({
+        serial: input.serialNumber,
+        model: input.model,
+        tenant: input.tenant,
+        region: input.region,
+      })) {
+        if (value !== undefined && !printable.test(value)) {
+          throw new KeyfleetError(
+            "malformed-request",
+            `device ${field} must be 1–128 printable ASCII characters`,
+          );
+        }
+      }
+      const idevid = input.idevid === undefined ? null : derOrPem(input.idevid, "CERTIFICATE");
+      try {
+        return deviceOf(
+          await devices.insert({
+            id: randomUUID(),
+            serial_number: input.serialNumber,
+            model: input.model ?? null,
+            manufacturer: input.manufacturer ?? null,
+            tenant: input.tenant ?? "default",
+            region: input.region ?? null,
+            idevid,
+          }),
+        );
+      } catch (e) {
+        if ((e as { code?: string }).code === "23505") {
+          throw new KeyfleetError(
+            "conflict",
+            `a device with serial "${input.serialNumber}" is already registered in tenant "${input.tenant ?? "default"}"`,
+          );
+        }
+        throw e;
+      }
+    },
+
+    async get(id: string): Promise<Device> {
+      const row = await devices.byId(id);
+      if (!row) throw new KeyfleetError("not-found", `no device "${id}"`);
+      return deviceOf(row);
+    },
+
+    async list(options: { after?: string; limit?: number }): Promise<Device[]> {
+      return (await devices.list(options)).map(deviceOf);
+    },
+  };
+}
+
+export type DeviceService = ReturnType<typeof deviceService>;
+
+function deviceOf(row: DeviceRow): Device {
+  return {
+    id: row.id,
+    serialNumber: row.serial_number,
+    model: row.model,
+    manufacturer: row.manufacturer,
+    tenant: row.tenant,
+    region: row.region,
+    state: row.state,
+    hasIdevid: row.idevid !== null,
+    version: row.version,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,5 @@
+/**
+ * The device registry: devices and their hardware identities; with later issues, the lifecycle
+ * state machine, groups and bulk operations.
+ */
+export { deviceService, type Device, type DeviceRegistration, type DeviceService } from "./devices.js";

@@ -1,0 +1,68 @@
+/** Certificates: written in groups (one multi-row insert per transaction), read by serial, listed by key. */
+import type { Kysely } from "kysely";
+import type { CertificateRow, NewCertificate, Tables } from "./schema.js";
+
+export interface CertificatePage {
+  readonly items: CertificateRow[];
+  /** Pass back as `after` for the next page; undefined on the last page. */
+  readonly next: string | undefined;
+}
+
+export interface CertificateQuery {
+  readonly after?: string | undefined;
+  readonly limit?: number | undefined;
+  readonly deviceId?: string | undefined;
+  readonly issuerId?: string | undefined;
+}
+
+export function certificateRepository(db: Kysely<Tables>) {
+  return {
+    /**
+     * Inserts every row it can in one statement; a row that hits a unique constraint (request id,
+     * serial, fingerprint) is skipped, and the caller learns which from the returned fingerprints.
+     */
+    async insertMany(tx: Kysely<Tables>, rows: readonly NewCertificate[]): Promise<Set<string>> {
+      if (rows.length === 0) return new Set();
+      const inserted = await tx
+        .insertInto("certificates")
+        .values(rows as NewCertificate[])
+        .onConflict((oc) => oc.doNothing())
+        .returning("fingerprint")
+        .execute();
+      return new Set(inserted.map((r) => Buffer.from(r.fingerprint).toString("hex")));
+    },
+
+    async bySerial(serial: string): Promise<CertificateRow | undefined> {
+      return db.selectFrom("certificates").selectAll().where("serial", "=", serial).executeTakeFirst();
+    },
+
+    async byRequestId(requestId: string): Promise<CertificateRow | undefined> {
+      return db.selectFrom("certificates").selectAll().where("request_id", "=", requestId).executeTakeFirst();
+    },
+
+    async list(query: CertificateQuery): Promise<CertificatePage> {
+      const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
+      let q = db
+        .selectFrom("certificates")
+        .selectAll()
+        .orderBy("seq", "desc")
+        .limit(limit + 1);
+      if (query.after !== undefined) q = q.where("seq", "<", query.after as never);
+      if (query.deviceId !== undefined) q = q.where("device_id", "=", query.deviceId);
+      if (query.issuerId !== undefined) q = q.where("issuer_id", "=", query.issuerId);
+      const rows = await q.execute();
+      const items = rows.slice(0, limit);
+      return { items, next: rows.length > limit ? String(items[items.length - 1]!.seq) : undefined };
+    },
+
+    async count(): Promise<number> {
+      const row = await db
+        .selectFrom("certificates")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
+}
+
+export type CertificateRepository = ReturnType<typeof certificateRepository>;

@@ -1,0 +1,56 @@
+import { sql } from "kysely";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
+
+forEachDatabase("database", (kind) => {
+  let t: TestDatabase;
+  beforeEach(async () => {
+    t = await testDatabase(kind);
+  });
+  afterEach(() => t.dispose());
+
+  test("runs the migrations and answers a ping", async () => {
+    await t.database.ping();
+    const tables = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables where table_schema = current_schema() order by 1`.execute(
+      t.database.db,
+    );
+    expect(tables.rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(["api_tokens", "certificates", "devices", "issuers", "keys", "sealed_keys"]),
+    );
+  });
+
+  test("a failed transaction leaves nothing behind, even while another commits concurrently", async () => {
+    const insert = (id: string) => (tx: Parameters<Parameters<typeof t.database.transaction>[0]>[0]) =>
+      tx.insertInto("devices").values({ id, serial_number: id }).execute();
+    const failing = t.database.transaction(async (tx) => {
+      await insert("doomed")(tx);
+      await new Promise((r) => setTimeout(r, 20));
+      throw new Error("abort");
+    });
+    const committing = Promise.all(
+      ["a", "b", "c"].map((id) => t.database.transaction(async (tx) => insert(id)(tx))),
+    );
+    await expect(failing).rejects.toThrow("abort");
+    await committing;
+    const ids = await t.database.db.selectFrom("devices").select("id").orderBy("id").execute();
+    expect(ids.map((r) => r.id)).toEqual(["a", "b", "c"]);
+  });
+
+  test("keeps its data across a reopen", async () => {
+    await t.database.db.insertInto("devices").values({ id: "d1", serial_number: "SN1" }).execute();
+    await t.database.close();
+    const again = await t.reopen();
+    try {
+      const row = await again.db
+        .selectFrom("devices")
+        .selectAll()
+        .where("id", "=", "d1")
+        .executeTakeFirstOrThrow();
+      expect(row.serial_number).toBe("SN1");
+      expect(row.state).toBe("registered");
+    } finally {
+      await again.close();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Opening the database: PGlite in the data directory (the embedded default) or a PostgreSQL server
+ * (`postgres://…`). Both get the same migrations at open and the same queries afterwards.
+ */
+import { mkdir } from "node:fs/promises";
+import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
+import pg from "pg";
+import { KeyfleetError } from "../domain/index.js";
+import { migrateToLatest } from "./migrate.js";
+import { PGliteDialect } from "./pglite-dialect.js";
+import type { Tables } from "./schema.js";
+
+export type DatabaseKind = "pglite" | "postgres";
+export type Tx = Transaction<Tables>;
+
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly db: Kysely<Tables>;
+  /** The one way to run a transaction. The callback must not await the network (CONVENTIONS §8). */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… selects PostgreSQL; absent selects PGlite in `dataDir`. */
+  readonly url?: string | undefined;
+  /** PGlite's directory (its own folder inside the Keyfleet data directory). */
+  readonly dataDir?: string | undefined;
+  /** PostgreSQL only: a schema to work in (tests isolate runs this way). It must exist. */
+  readonly schema?: string | undefined;
+  readonly poolSize?: number | undefined;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const { kind, db } = options.url ? openPostgres(options) : await openPGlite(options);
+  try {
+    await migrateToLatest(db as Kysely<unknown>);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return {
+    kind,
+    db,
+    transaction: (work) => db.transaction().execute(work),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(options: DatabaseOptions): { kind: DatabaseKind; db: Kysely<Tables> } {
+  const url = options.url!;
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `DATABASE_URL must start with postgres://, got "${redactUrl(url)}"`,
+    );
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  return { kind: "postgres", db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }) };
+}
+
+async function openPGlite(options: DatabaseOptions): Promise<{ kind: DatabaseKind; db: Kysely<Tables> }> {
+  if (!options.dataDir) throw new KeyfleetError("invalid-configuration", "PGlite needs a data directory");
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const { PGlite } = await import("@electric-sql/pglite");
+  let pglite;
+  try {
+    pglite = await PGlite.create(options.dataDir);
+  } catch (cause) {
+    throw new KeyfleetError("store-unavailable", `cannot open the PGlite database in ${options.dataDir}`, {
+      cause,
+    });
+  }
+  return { kind: "pglite", db: new Kysely<Tables>({ dialect: new PGliteDialect(pglite) }) };
+}
+
+/** A connection URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}

@@ -1,0 +1,25 @@
+/** Devices: enough for issuance to bind a certificate to a device; the registry extends it. */
+import type { Insertable, Kysely } from "kysely";
+import type { DeviceRow, DevicesTable, Tables } from "./schema.js";
+
+export function deviceRepository(db: Kysely<Tables>) {
+  return {
+    async insert(device: Insertable<DevicesTable>): Promise<DeviceRow> {
+      return db.insertInto("devices").values(device).returningAll().executeTakeFirstOrThrow();
+    },
+    async byId(id: string): Promise<DeviceRow | undefined> {
+      return db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+    },
+    async list(options: { after?: string | undefined; limit?: number | undefined }): Promise<DeviceRow[]> {
+      let q = db
+        .selectFrom("devices")
+        .selectAll()
+        .orderBy("id")
+        .limit(Math.min(Math.max(options.limit ?? 50, 1), 500));
+      if (options.after !== undefined) q = q.where("id", ">", options.after);
+      return q.execute();
+    },
+  };
+}
+
+export type DeviceRepository = ReturnType<typeof deviceRepository>;

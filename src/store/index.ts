@@ -1,0 +1,27 @@
+/**
+ * Storage: one PostgreSQL dialect on two connectors (PGlite embedded, PostgreSQL server), numbered
+ * migrations run at open, and the repositories every service module reads and writes through.
+ */
+export {
+  openDatabase,
+  redactUrl,
+  type Database,
+  type DatabaseKind,
+  type DatabaseOptions,
+  type Tx,
+} from "./database.js";
+export {
+  certificateRepository,
+  type CertificateRepository,
+  type CertificatePage,
+  type CertificateQuery,
+} from "./certificate-repository.js";
+export { issuerRepository, type IssuerRepository } from "./issuer-repository.js";
+export { deviceRepository, type DeviceRepository } from "./device-repository.js";
+export { tokenRepository, type TokenRepository } from "./token-repository.js";
+export {
+  databaseSealedKeyVault,
+  type SealedKeyRecord,
+  type DatabaseSealedKeyVault,
+} from "./sealed-key-vault.js";
+export type * from "./schema.js";

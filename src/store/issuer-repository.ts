@@ -1,0 +1,36 @@
+/** Certificate authorities and the metadata of their keys (never the keys themselves). */
+import type { Insertable, Kysely } from "kysely";
+import type { IssuerRow, IssuersTable, KeyRow, KeysTable, Tables } from "./schema.js";
+
+export function issuerRepository(db: Kysely<Tables>) {
+  return {
+    async insertKey(tx: Kysely<Tables>, key: Insertable<KeysTable>): Promise<void> {
+      await tx.insertInto("keys").values(key).execute();
+    },
+    async insertIssuer(tx: Kysely<Tables>, issuer: Insertable<IssuersTable>): Promise<void> {
+      await tx.insertInto("issuers").values(issuer).execute();
+    },
+    async key(id: string): Promise<KeyRow | undefined> {
+      return db.selectFrom("keys").selectAll().where("id", "=", id).executeTakeFirst();
+    },
+    async byId(id: string): Promise<IssuerRow | undefined> {
+      return db.selectFrom("issuers").selectAll().where("id", "=", id).executeTakeFirst();
+    },
+    /** The newest active CA of a kind: the one that signs now. */
+    async current(kind: IssuerRow["kind"]): Promise<IssuerRow | undefined> {
+      return db
+        .selectFrom("issuers")
+        .selectAll()
+        .where("kind", "=", kind)
+        .where("state", "=", "active")
+        .orderBy("created_at", "desc")
+        .orderBy("id")
+        .executeTakeFirst();
+    },
+    async list(): Promise<IssuerRow[]> {
+      return db.selectFrom("issuers").selectAll().orderBy("created_at").orderBy("id").execute();
+    },
+  };
+}
+
+export type IssuerRepository = ReturnType<typeof issuerRepository>;

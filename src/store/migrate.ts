@@ -1,0 +1,20 @@
+/** Runs the numbered migrations, in order, at every start; the same set on PGlite and PostgreSQL. */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { KeyfleetError } from "../domain/index.js";
+import * as m0001 from "./migrations/0001-foundation.js";
+
+const migrations: Record<string, Migration> = {
+  "0001-foundation": m0001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    throw new KeyfleetError("store-unavailable", `database migration failed: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

@@ -1,0 +1,109 @@
+/** The typed shape of every table, as Kysely sees it. Migrations are the source of truth; keep this in step. */
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+/** jsonb columns are written as JSON text (pg would turn a JS array into a Postgres array). */
+type Json<T> = ColumnType<T, string, string>;
+/** Int8 comes back as a string from pg and as a number or bigint from PGlite; repositories normalise it. */
+type Int8 = ColumnType<string | number | bigint, never, never>;
+
+export interface KeysTable {
+  id: string;
+  algorithm: string;
+  store: string;
+  handle: string;
+  public_key: Uint8Array;
+  purpose: string;
+  state: Generated<"active" | "archived" | "destroyed">;
+  created_at: CreatedAt;
+  destroyed_at: Date | null;
+}
+
+export interface SealedKeysTable {
+  handle: string;
+  kek_source: "passphrase" | "file";
+  kdf_salt: Uint8Array | null;
+  iv: Uint8Array;
+  ciphertext: Uint8Array;
+  tag: Uint8Array;
+  created_at: CreatedAt;
+}
+
+export interface IssuersTable {
+  id: string;
+  name: string;
+  kind: "root" | "intermediate";
+  parent_id: string | null;
+  key_id: string;
+  certificate: Uint8Array;
+  serial: string;
+  subject: string;
+  algorithm: string;
+  not_before: Date;
+  not_after: Date;
+  state: Generated<"active" | "retired">;
+  created_at: CreatedAt;
+}
+
+export interface DevicesTable {
+  id: string;
+  serial_number: string;
+  model: string | null;
+  manufacturer: string | null;
+  tenant: Generated<string>;
+  region: string | null;
+  state: Generated<string>;
+  idevid: Uint8Array | null;
+  version: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Generated<Date>;
+}
+
+export interface CertificatesTable {
+  seq: Int8;
+  issuer_id: string;
+  serial: string;
+  der: Uint8Array;
+  fingerprint: Uint8Array;
+  subject: string;
+  sans: Json<string[]>;
+  profile: string;
+  key_algorithm: string;
+  public_key_sha256: Uint8Array;
+  policy_version: number | null;
+  device_id: string | null;
+  request_id: string | null;
+  not_before: Date;
+  not_after: Date;
+  status: Generated<"good" | "hold" | "revoked">;
+  revoked_at: Date | null;
+  revocation_reason: string | null;
+  created_at: CreatedAt;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  secret_hash: Uint8Array;
+  role: string;
+  scopes: Json<Record<string, string[]>>;
+  description: string | null;
+  created_at: CreatedAt;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface Tables {
+  keys: KeysTable;
+  sealed_keys: SealedKeysTable;
+  issuers: IssuersTable;
+  devices: DevicesTable;
+  certificates: CertificatesTable;
+  api_tokens: ApiTokensTable;
+}
+
+export type CertificateRow = Selectable<CertificatesTable>;
+export type NewCertificate = Insertable<CertificatesTable>;
+export type IssuerRow = Selectable<IssuersTable>;
+export type KeyRow = Selectable<KeysTable>;
+export type DeviceRow = Selectable<DevicesTable>;
+export type ApiTokenRow = Selectable<ApiTokensTable>;

@@ -1,0 +1,47 @@
+/** A whole Keyfleet app (as `keyfleet serve` builds it) on a test database, with its logs captured. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { openApp, type App } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import type { DatabaseKind } from "../../src/store/index.js";
+import { testDatabase, type TestDatabase } from "./databases.js";
+import { testPassphrase, testPublicUrl } from "./authority.js";
+
+export interface TestApp {
+  readonly app: App;
+  readonly db: TestDatabase;
+  readonly dataDir: string;
+  readonly logs: () => string;
+  readonly dispose: () => Promise<void>;
+}
+
+export async function testApp(kind: DatabaseKind): Promise<TestApp> {
+  const db = await testDatabase(kind);
+  const dataDir = await mkdtemp(join(tmpdir(), "keyfleet-app-"));
+  const config = loadConfig(
+    { dataDir, publicUrl: testPublicUrl, passphrase: testPassphrase, logLevel: "debug" },
+    {},
+  );
+  let logs = "";
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs += String(chunk);
+      done();
+    },
+  });
+  const app = await openApp(config, createLogger("debug", sink), { database: db.database });
+  return {
+    app,
+    db,
+    dataDir,
+    logs: () => logs,
+    dispose: async () => {
+      await app.close();
+      await db.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

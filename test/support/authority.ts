@@ -1,0 +1,30 @@
+/** An authority on a real test database with a real software key store (KEK from a passphrase). */
+import type { KeyAlgorithmId } from "../../src/crypto/index.js";
+import { SoftwareKeyStore } from "../../src/crypto/index.js";
+import { createAuthority, type Authority } from "../../src/ca/index.js";
+import { systemClock, type Clock } from "../../src/domain/index.js";
+import { databaseSealedKeyVault, type Database } from "../../src/store/index.js";
+
+export const testPassphrase = "test passphrase: correct horse battery staple";
+export const testPublicUrl = "http://pki.example.test:8080";
+
+export function testAuthority(
+  database: Database,
+  clock: Clock = systemClock,
+  passphrase = testPassphrase,
+): Authority {
+  const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(database.db), {
+    source: "passphrase",
+    passphrase,
+  });
+  return createAuthority({ database, keyStore, clock, publicUrl: testPublicUrl });
+}
+
+export async function initializedAuthority(
+  database: Database,
+  algorithm: KeyAlgorithmId = "p256",
+): Promise<Authority> {
+  const authority = testAuthority(database);
+  await authority.init({ algorithm });
+  return authority;
+}
