@@ -149,3 +149,19 @@ forEachDatabase("issuance", (kind) => {
     await expect(authority.init({ algorithm: "p256" })).rejects.toMatchObject({ code: "conflict" });
   });
 });
+
+forEachDatabase("initialization", (kind) => {
+  test("refuses an organization too long to name a CA, before making any key", async () => {
+    const t = await testDatabase(kind);
+    try {
+      const authority = testAuthority(t.database);
+      await expect(authority.init({ algorithm: "p256", organization: "O".repeat(60) })).rejects.toMatchObject(
+        { code: "profile-violation" },
+      );
+      expect(await t.database.db.selectFrom("sealed_keys").selectAll().execute()).toEqual([]);
+      expect(await authority.cas()).toEqual([]);
+    } finally {
+      await t.dispose();
+    }
+  });
+});

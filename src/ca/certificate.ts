@@ -55,3 +55,24 @@ export function certificateOf(row: CertificateFields): IssuedCertificate {
     pem: toPem("CERTIFICATE", row.der),
   };
 }
+
+/** The JSON form the API and the CLI's --json print (dates as ISO 8601). */
+export function certificateJson(c: IssuedCertificate) {
+  return {
+    serial: c.serial,
+    issuerId: c.issuerId,
+    subject: c.subject,
+    sans: c.sans,
+    profile: c.profile,
+    keyAlgorithm: c.keyAlgorithm,
+    deviceId: c.deviceId,
+    requestId: c.requestId,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    status: c.status,
+    fingerprintSha256: c.fingerprintSha256,
+    pem: c.pem,
+  };
+}
+
+export type CertificateJson = ReturnType<typeof certificateJson>;

@@ -8,6 +8,7 @@ import { KeyfleetError, type Clock } from "../domain/index.js";
 import {
   compileIssuer,
   compileSelfIssuer,
+  checkName,
   formatName,
   newSerial,
   profiles,
@@ -57,6 +58,7 @@ export async function initializeHierarchy(
   }
   const organization = options.organization ?? "Keyfleet";
   const tag = randomBytes(4).toString("hex");
+  checkName([{ type: "CN", value: `${organization} Issuing CA ${tag}` }]); // before any key is made
   const now = wholeSeconds(deps.clock.now());
 
   const rootId = `ca-${randomBytes(5).toString("hex")}`;

@@ -6,4 +6,5 @@ export { createAuthority, type Authority, type AuthorityDeps, type CaSummary } f
 export type { IssuedCertificate } from "./certificate.js";
 export type { IssueRequest } from "./issuance.js";
 export type { InitOptions } from "./hierarchy.js";
-export { issuerUrls, type RevocationUrls } from "./urls.js";
+export { issuerUrls } from "./urls.js";
+export { certificateJson, type CertificateJson } from "./certificate.js";

@@ -3,11 +3,7 @@
  * these URLs (RFC 5280 §4.2.1.13 CRL distribution points, §4.2.2.1 authority information access),
  * so the HTTP routes serve exactly these paths.
  */
-export interface RevocationUrls {
-  readonly caIssuers: string;
-  readonly crl: string;
-  readonly ocsp: string;
-}
+import type { RevocationUrls } from "../pki/index.js";
 
 export function issuerUrls(publicUrl: string, issuerId: string): RevocationUrls {
   return {
@@ -16,6 +12,3 @@ export function issuerUrls(publicUrl: string, issuerId: string): RevocationUrls 
     ocsp: `${publicUrl}/ocsp`,
   };
 }
-
-/** The path part of the caIssuers URL, for routing. */
-export const caIssuerPath = "/ca/:file";

@@ -1,5 +1,5 @@
 /** Runs the numbered migrations, in order, at every start; the same set on PGlite and PostgreSQL. */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { KeyfleetError } from "../domain/index.js";
 import * as m0001 from "./migrations/0001-foundation.js";
 
@@ -10,7 +10,11 @@ const migrations: Record<string, Migration> = {
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: name ours, so two
+  // Keyfleet schemas in one PostgreSQL database never mistake each other's migrations for their own.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const migrationTableSchema = rows[0]?.schema ?? "public";
+  const { error, results } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest();
   if (error) {
     throw new KeyfleetError("store-unavailable", `database migration failed: ${String(error)}`, {
       cause: error,

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Command } from "commander";
-import type { IssuedCertificate } from "../../ca/index.js";
+import { certificateJson } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import { globals, print, withApp, type Output } from "../context.js";
 
@@ -29,7 +29,7 @@ export function certCommand(output: Output): Command {
             requestId: options.requestId,
             validitySeconds,
           });
-          print(output, globals(command).json, view(issued), () => issued.pem.trimEnd());
+          print(output, globals(command).json, certificateJson(issued), () => issued.pem.trimEnd());
         });
       },
     );
@@ -42,8 +42,8 @@ export function certCommand(output: Output): Command {
       await withApp(command, {}, async (app) => {
         const c = await app.authority.certificate(serial);
         if (options.pem) return output.out(c.pem.trimEnd());
-        print(output, globals(command).json, view(c), () =>
-          Object.entries(view(c))
+        print(output, globals(command).json, certificateJson(c), () =>
+          Object.entries(certificateJson(c))
             .filter(([k]) => k !== "pem")
             .map(([k, v]) => `${k.padEnd(18)} ${Array.isArray(v) ? v.join(", ") : String(v)}`)
             .join("\n"),
@@ -63,14 +63,18 @@ export function certCommand(output: Output): Command {
           limit: Number(options.limit),
           after: options.after,
         });
-        print(output, globals(command).json, { items: page.items.map(view), next: page.next ?? null }, () =>
-          [
-            ...page.items.map(
-              (c) =>
-                `${c.serial}  ${c.profile.padEnd(14)} ${c.status.padEnd(7)} until ${c.notAfter.toISOString()}  ${c.subject}`,
-            ),
-            ...(page.next ? [`(more: --after ${page.next})`] : []),
-          ].join("\n"),
+        print(
+          output,
+          globals(command).json,
+          { items: page.items.map(certificateJson), next: page.next ?? null },
+          () =>
+            [
+              ...page.items.map(
+                (c) =>
+                  `${c.serial}  ${c.profile.padEnd(14)} ${c.status.padEnd(7)} until ${c.notAfter.toISOString()}  ${c.subject}`,
+              ),
+              ...(page.next ? [`(more: --after ${page.next})`] : []),
+            ].join("\n"),
         );
       });
     });
@@ -95,22 +99,4 @@ function days(value: string): number {
       `--validity-days must be a positive whole number, got "${value}"`,
     );
   return n * 86400;
-}
-
-function view(c: IssuedCertificate) {
-  return {
-    serial: c.serial,
-    issuerId: c.issuerId,
-    subject: c.subject,
-    sans: c.sans,
-    profile: c.profile,
-    keyAlgorithm: c.keyAlgorithm,
-    deviceId: c.deviceId,
-    requestId: c.requestId,
-    notBefore: c.notBefore.toISOString(),
-    notAfter: c.notAfter.toISOString(),
-    status: c.status,
-    fingerprintSha256: c.fingerprintSha256,
-    pem: c.pem,
-  };
 }

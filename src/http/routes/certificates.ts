@@ -1,7 +1,7 @@
 /** The admin API for certificates and CAs: issue from a CSR, read, list by key. */
 import type { FastifyInstance } from "fastify";
 import type { App } from "../../app.js";
-import type { CaSummary, IssuedCertificate } from "../../ca/index.js";
+import { certificateJson, type CaSummary } from "../../ca/index.js";
 import type { Authorize } from "../auth.js";
 import { caSchema, certificateSchema, issueBodySchema, problemResponses } from "../schemas.js";
 
@@ -26,7 +26,7 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
         requestId:
           request.body.requestId ?? (typeof idempotencyKey === "string" ? idempotencyKey : undefined),
       });
-      return reply.code(201).send(certificateView(certificate));
+      return reply.code(201).send(certificateJson(certificate));
     },
   );
 
@@ -59,7 +59,7 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
     },
     async (request) => {
       const page = await app.authority.certificates(request.query);
-      return { items: page.items.map(certificateView), next: page.next ?? null };
+      return { items: page.items.map(certificateJson), next: page.next ?? null };
     },
   );
 
@@ -74,7 +74,7 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
         response: { 200: certificateSchema, ...problemResponses },
       },
     },
-    async (request) => certificateView(await app.authority.certificate(request.params.serial)),
+    async (request) => certificateJson(await app.authority.certificate(request.params.serial)),
   );
 
   http.get(
@@ -99,24 +99,6 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
     async (_request, reply) =>
       reply.type("application/pem-certificate-chain").send((await app.authority.chain()).pem),
   );
-}
-
-export function certificateView(c: IssuedCertificate) {
-  return {
-    serial: c.serial,
-    issuerId: c.issuerId,
-    subject: c.subject,
-    sans: c.sans,
-    profile: c.profile,
-    keyAlgorithm: c.keyAlgorithm,
-    deviceId: c.deviceId,
-    requestId: c.requestId,
-    notBefore: c.notBefore.toISOString(),
-    notAfter: c.notAfter.toISOString(),
-    status: c.status,
-    fingerprintSha256: c.fingerprintSha256,
-    pem: c.pem,
-  };
 }
 
 function caView(ca: CaSummary) {
