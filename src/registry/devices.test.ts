@@ -14,7 +14,12 @@ forEachDatabase("device registration", (kind) => {
 
   test("registers a device in state registered and reads it back", async () => {
     const d = await devices.register({ serialNumber: "SN-0001", model: "m1", tenant: "acme" });
-    expect(await devices.get(d.id)).toMatchObject({ serialNumber: "SN-0001", state: "registered", tenant: "acme", hasIdevid: false });
+    expect(await devices.get(d.id)).toMatchObject({
+      serialNumber: "SN-0001",
+      state: "registered",
+      tenant: "acme",
+      hasIdevid: false,
+    });
   });
 
   test.each([
