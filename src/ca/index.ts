@@ -8,3 +8,4 @@ export type { IssueRequest } from "./issuance.js";
 export type { InitOptions } from "./hierarchy.js";
 export { issuerUrls } from "./urls.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
+export { checkDeviceSerial, idevidDer } from "./device-identity.js";

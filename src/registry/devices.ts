@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { KeyfleetError } from "../domain/index.js";
-import { checkName, derOrPem } from "../pki/index.js";
+import { checkDeviceSerial, idevidDer } from "../ca/index.js";
 import type { DeviceRepository, DeviceRow } from "../store/index.js";
 
 export interface DeviceRegistration {
@@ -48,19 +48,8 @@ export function deviceService(devices: DeviceRepository) {
           );
         }
       }
-      // The serial becomes the certificate subject's CN and serialNumber (IEEE 802.1AR): refuse now what could not be issued later.
-      try {
-        checkName([
-          { type: "CN", value: input.serialNumber },
-          { type: "serialNumber", value: input.serialNumber },
-        ]);
-      } catch (e) {
-        throw new KeyfleetError(
-          "malformed-request",
-          `device serial "${input.serialNumber}" cannot name a certificate: ${(e as Error).message}`,
-        );
-      }
-      const idevid = input.idevid === undefined ? null : derOrPem(input.idevid, "CERTIFICATE");
+      checkDeviceSerial(input.serialNumber);
+      const idevid = input.idevid === undefined ? null : idevidDer(input.idevid);
       try {
         return deviceOf(
           await devices.insert({
