@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createAuthority, type Authority } from "./ca/index.js";
+import { createAuthority, inlineCsrReader, workerCsrReader, type Authority } from "./ca/index.js";
 import type { Config } from "./config.js";
 import { SoftwareKeyStore, type Kek, type KeyStore } from "./crypto/index.js";
 import { KeyfleetError, systemClock, type Clock } from "./domain/index.js";
@@ -36,6 +36,11 @@ export interface AppOptions {
   readonly clock?: Clock;
   /** An open database to use instead of the configured one (tests); the app then does not close it. */
   readonly database?: Database;
+  /**
+   * Worker threads that parse and verify CSRs (`keyfleet serve`: one per core). 0, the default,
+   * parses on the event loop, which suits a command that issues one certificate and exits.
+   */
+  readonly csrWorkers?: number;
 }
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
@@ -44,11 +49,21 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
   const database =
     options.database ??
     (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, "pglite") }));
-  const close = options.database ? async () => undefined : () => database.close();
+  const csrReader = options.csrWorkers ? workerCsrReader(options.csrWorkers) : inlineCsrReader;
+  const close = async () => {
+    await csrReader.close();
+    if (!options.database) await database.close();
+  };
   try {
     const kek = await keyEncryptionKey(config, logger);
     const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(database.db), kek);
-    const authority = createAuthority({ database, keyStore, clock, publicUrl: config.publicUrl });
+    const authority = createAuthority({
+      database,
+      keyStore,
+      clock,
+      publicUrl: config.publicUrl,
+      csrReader,
+    });
     return {
       config,
       logger,

@@ -14,6 +14,7 @@ import { activeIssuerCache } from "./active-issuer.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { initializeHierarchy, type InitOptions } from "./hierarchy.js";
 import { Issuance, type IssueRequest } from "./issuance.js";
+import { inlineCsrReader, type CsrReader } from "./csr-readers.js";
 import { issuerUrls } from "./urls.js";
 
 export interface AuthorityDeps {
@@ -22,6 +23,8 @@ export interface AuthorityDeps {
   readonly clock: Clock;
   /** Base URL of the plain-HTTP revocation services (KEYFLEET_PUBLIC_URL). */
   readonly publicUrl: string;
+  /** Where CSRs are parsed and verified; in-process unless given a worker pool (servers). */
+  readonly csrReader?: CsrReader;
 }
 
 export interface CaSummary {
@@ -48,6 +51,7 @@ export function createAuthority(deps: AuthorityDeps) {
     devices,
     clock: deps.clock,
     issuer: active.get,
+    csrReader: deps.csrReader ?? inlineCsrReader,
   });
 
   const summary = (row: IssuerRow): CaSummary => {

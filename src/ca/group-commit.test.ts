@@ -8,9 +8,23 @@ test("requests that arrive during a commit are written together in the next one"
     await new Promise((r) => setTimeout(r, 10));
     return items.map((i) => `ok ${i}`);
   });
-  const results = await Promise.all([1, 2, 3, 4].map((i) => gc.submit(i)));
+  const first = gc.submit(1);
+  await new Promise((r) => setTimeout(r, 2)); // the first commit is under way
+  const results = await Promise.all([first, ...[2, 3, 4].map((i) => gc.submit(i))]);
   expect(results).toEqual(["ok 1", "ok 2", "ok 3", "ok 4"]);
   expect(batches).toEqual([[1], [2, 3, 4]]);
+});
+
+test("requests whose work finishes in the same turn of the event loop share one commit", async () => {
+  const batches: number[][] = [];
+  const gc = new GroupCommit<number, number>(async (items) => {
+    batches.push([...items]);
+    return items;
+  });
+  // Each request finishes its own I/O first, as issuance does (CSR verified on another thread).
+  const viaIo = (i: number) => new Promise<number>((r) => setImmediate(() => r(gc.submit(i))));
+  await Promise.all([1, 2, 3, 4, 5].map(viaIo));
+  expect(batches).toEqual([[1, 2, 3, 4, 5]]);
 });
 
 test("a failed commit rejects exactly its own batch and the next batch still commits", async () => {
@@ -22,6 +36,7 @@ test("a failed commit rejects exactly its own batch and the next batch still com
     return items.map((i) => i * 10);
   });
   const first = gc.submit(1);
+  await new Promise((r) => setTimeout(r, 1)); // the first commit is under way
   const rest = [gc.submit(2), gc.submit(3)];
   await expect(first).rejects.toThrow("disk full");
   await expect(Promise.all(rest)).resolves.toEqual([20, 30]);

@@ -1,6 +1,6 @@
 /**
- * Group commit: requests that arrive while a transaction is committing wait for the next one, and
- * that one writes them all (FIELD-NOTES: 1,000 rows per transaction ≈ 20× single-row commits). A
+ * Group commit: requests that arrive while a batch is being written wait for the next one, and that
+ * one writes them all (FIELD-NOTES: 1,000 rows per transaction ≈ 20× single-row commits). A
  * caller's promise settles only after its own rows are durable, so nothing unrecorded is returned.
  */
 interface Waiting<T, R> {
@@ -14,7 +14,7 @@ export class GroupCommit<T, R> {
   #draining = false;
 
   constructor(
-    /** Writes a batch in one transaction; returns one result per item, in order. */
+    /** Writes a batch atomically; returns one result per item, in order. */
     private readonly commit: (items: readonly T[]) => Promise<readonly R[]>,
     private readonly maxBatch = 500,
   ) {}
@@ -30,6 +30,10 @@ export class GroupCommit<T, R> {
     this.#draining = true;
     try {
       while (this.#waiting.length > 0) {
+        // Let finished I/O (CSR verifications, signatures) land before cutting the batch. Without
+        // this turn of the event loop, an embedded database whose commit never leaves the loop
+        // writes every certificate alone (measured on PGlite: 5,000 batches of 1 for 5,000 certificates).
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#waiting.splice(0, this.maxBatch);
         try {
           const results = await this.commit(batch.map((w) => w.item));

@@ -7,5 +7,6 @@ export type { IssuedCertificate } from "./certificate.js";
 export type { IssueRequest } from "./issuance.js";
 export type { InitOptions } from "./hierarchy.js";
 export { issuerUrls } from "./urls.js";
+export { workerCsrReader, inlineCsrReader, type CsrReader } from "./csr-readers.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
 export { checkDeviceSerial, idevidDer } from "./device-identity.js";

@@ -10,7 +10,6 @@ import {
   formatName,
   formatSan,
   newSerial,
-  parseCsr,
   profileByName,
   serialToHex,
   writeCertificate,
@@ -30,6 +29,7 @@ import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { GroupCommit } from "./group-commit.js";
 import { addSeconds, minDate, sha256, wholeSeconds } from "./hierarchy.js";
 import type { ActiveIssuer } from "./active-issuer.js";
+import type { CsrReader } from "./csr-readers.js";
 
 export interface IssueRequest {
   /** PKCS#10, DER or PEM. */
@@ -47,6 +47,7 @@ export interface IssuanceDeps {
   readonly devices: DeviceRepository;
   readonly clock: Clock;
   readonly issuer: () => Promise<ActiveIssuer>;
+  readonly csrReader: CsrReader;
 }
 
 interface Order {
@@ -55,6 +56,7 @@ interface Order {
   readonly subject: DistinguishedName;
   readonly sans: readonly SanEntry[];
   readonly spki: Uint8Array;
+  readonly publicKeyHash: Uint8Array;
   readonly keyAlgorithm: string;
   readonly deviceId: string | null;
   readonly requestId: string | null;
@@ -74,7 +76,7 @@ export class Issuance {
 
   async issue(request: IssueRequest): Promise<IssuedCertificate> {
     const profile = endEntityProfile(request.profile ?? "device");
-    const csr = parseCsr(derOrPem(request.csr, "CERTIFICATE REQUEST"));
+    const csr = await this.deps.csrReader.read(derOrPem(request.csr, "CERTIFICATE REQUEST"));
     checkCsr(csr, profile);
     const validity = validitySeconds(profile, request.validitySeconds);
     const publicKeyHash = sha256(csr.subjectPublicKeyInfo);
@@ -90,6 +92,7 @@ export class Issuance {
       subject,
       sans,
       spki: csr.subjectPublicKeyInfo,
+      publicKeyHash,
       keyAlgorithm: csr.keyAlgorithm,
       deviceId: device?.id ?? null,
       requestId: request.requestId ?? null,
@@ -110,6 +113,7 @@ export class Issuance {
     const profile = endEntityProfile(order.profile);
     return this.#signAndRecord({
       ...order,
+      publicKeyHash: sha256(order.spki),
       profile,
       validity: profile.defaultValiditySeconds,
       deviceId: null,
@@ -141,7 +145,7 @@ export class Issuance {
       sans: JSON.stringify(sans),
       profile: order.profile.name,
       key_algorithm: order.keyAlgorithm,
-      public_key_sha256: sha256(order.spki),
+      public_key_sha256: order.publicKeyHash,
       device_id: order.deviceId,
       request_id: order.requestId,
       not_before: notBefore,

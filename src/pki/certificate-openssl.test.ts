@@ -14,14 +14,20 @@ import { derOrPem, toPem } from "./pem.js";
 import { profiles, type ProfileName } from "./profiles.js";
 import { newSerial } from "./serial.js";
 import { issuingUrls, testChain, type TestChain } from "./test-chain.js";
-import { openssl, opensslCsr, opensslCsrWithKey, tempDir, type TempDir } from "./test-openssl.js";
+import {
+  openssl,
+  opensslCsrDer,
+  opensslCsrWithKey,
+  workdir,
+  type Workdir,
+} from "../../test/support/openssl.js";
 import { testSignerFromKeys } from "./test-signer.js";
 
 const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
 const days = (n: number): Date => new Date(now.getTime() + n * 86_400_000);
 
 async function verifyChain(
-  dir: TempDir,
+  dir: Workdir,
   chain: TestChain,
   leaf: Uint8Array,
   purpose?: string,
@@ -46,14 +52,14 @@ async function verifyChain(
   }
 }
 
-async function text(dir: TempDir, der: Uint8Array): Promise<string> {
+async function text(dir: Workdir, der: Uint8Array): Promise<string> {
   const file = await dir.write("show.pem", toPem("CERTIFICATE", der));
   return (await openssl(["x509", "-in", file, "-noout", "-text"])).stdout;
 }
 
 async function issue(
   chain: TestChain,
-  dir: TempDir,
+  dir: Workdir,
   algorithm: KeyAlgorithmId,
   profile: ProfileName,
   subject: string,
@@ -77,10 +83,10 @@ async function issue(
 describe.each<KeyAlgorithmId>(["p256", "p384", "ed25519", "rsa3072"])(
   "%s: openssl accepts what we write",
   (algorithm) => {
-    let dir: TempDir;
+    let dir: Workdir;
     let chain: TestChain;
     beforeAll(async () => {
-      dir = await tempDir();
+      dir = await workdir();
       chain = await testChain(algorithm, {
         notBefore: now,
         rootNotAfter: days(20 * 365),
@@ -159,7 +165,7 @@ describe.each<KeyAlgorithmId>(["p256", "p384", "ed25519", "rsa3072"])(
 
 describe("an issuing CA made by openssl (SHA-1 key identifiers, its own name encoding)", () => {
   test("compiles, and what we issue under it verifies with -x509_strict", async () => {
-    const dir = await tempDir();
+    const dir = await workdir();
     try {
       const ca = (name: string) => [
         "-addext",
@@ -193,7 +199,7 @@ describe("an issuing CA made by openssl (SHA-1 key identifiers, its own name enc
         { type: "O", value: "Elsewhere" },
         { type: "CN", value: "Their CA" },
       ]);
-      const csr = parseCsr(await opensslCsr(dir, "ed25519", "/CN=device-9"));
+      const csr = parseCsr(await opensslCsrDer(dir, "ed25519", "/CN=device-9"));
       const leaf = await writeCertificate(issuer, {
         serial: newSerial(),
         subject: csr.subject,

@@ -4,7 +4,7 @@ import { isKeyfleetError, type ErrorCode } from "../domain/index.js";
 import { checkCsr } from "./csr-check.js";
 import { parseCsr } from "./csr.js";
 import { profiles, type Profile } from "./profiles.js";
-import { opensslCsr, tempDir, type TempDir } from "./test-openssl.js";
+import { opensslCsrDer, workdir, type Workdir } from "../../test/support/openssl.js";
 
 function codeOf(f: () => unknown): ErrorCode | string | undefined {
   try {
@@ -24,11 +24,11 @@ function errorOf(f: () => unknown): Error {
   throw new Error("did not throw");
 }
 
-let dir: TempDir;
+let dir: Workdir;
 let good: Uint8Array;
 beforeAll(async () => {
-  dir = await tempDir();
-  good = await opensslCsr(dir, "p256", "/CN=device-001/serialNumber=SN001", [
+  dir = await workdir();
+  good = await opensslCsrDer(dir, "p256", "/CN=device-001/serialNumber=SN001", [
     "-addext",
     "subjectAltName=URI:urn:keyfleet:device:dev-1,DNS:dev-1.fleet.example",
   ]);
@@ -39,7 +39,7 @@ describe("parseCsr on openssl CSRs", () => {
   test.each(["p256", "p384", "ed25519", "rsa3072"] as const)(
     "accepts %s and reads its key algorithm",
     async (algorithm) => {
-      const csr = parseCsr(await opensslCsr(dir, algorithm, "/C=DE/O=Acme/CN=sensor-7"));
+      const csr = parseCsr(await opensslCsrDer(dir, algorithm, "/C=DE/O=Acme/CN=sensor-7"));
       expect(csr.keyAlgorithm).toBe(algorithm);
       expect(csr.subject).toEqual([
         { type: "C", value: "DE" },
@@ -71,7 +71,7 @@ describe("parseCsr on openssl CSRs", () => {
       "hmn.cnf",
       "[req]\ndistinguished_name=dn\n[dn]\n[hmn]\nhwType=OID:1.3.6.1.4.1.99999.1\nhwSerialNum=FORMAT:HEX,OCTETSTRING:0102AABB\n",
     );
-    const der = await opensslCsr(dir, "p256", "/CN=d", [
+    const der = await opensslCsrDer(dir, "p256", "/CN=d", [
       "-config",
       config,
       "-addext",
@@ -129,19 +129,19 @@ describe("parseCsr refuses bad input", () => {
     ["p521", /ECDSA P-521/],
     ["rsa2048", /RSA-2048/],
   ] as const)("a %s key, with unsupported-algorithm naming it", async (algorithm, name) => {
-    const der = await opensslCsr(dir, algorithm);
+    const der = await opensslCsrDer(dir, algorithm);
     expect(codeOf(() => parseCsr(der))).toBe("unsupported-algorithm");
     expect(errorOf(() => parseCsr(der)).message).toMatch(name);
   });
 
   test("an RSASSA-PSS signature, with unsupported-algorithm", async () => {
-    const der = await opensslCsr(dir, "rsa3072", "/CN=pss", ["-sigopt", "rsa_padding_mode:pss"]);
+    const der = await opensslCsrDer(dir, "rsa3072", "/CN=pss", ["-sigopt", "rsa_padding_mode:pss"]);
     expect(errorOf(() => parseCsr(der)).message).toMatch(/RSASSA-PSS/);
     expect(codeOf(() => parseCsr(der))).toBe("unsupported-algorithm");
   });
 
   test("subject attributes Keyfleet does not issue, with profile-violation naming the OID", async () => {
-    const der = await opensslCsr(dir, "p256", "/CN=x/street=Main Street 1");
+    const der = await opensslCsrDer(dir, "p256", "/CN=x/street=Main Street 1");
     expect(codeOf(() => parseCsr(der))).toBe("profile-violation");
     expect(errorOf(() => parseCsr(der)).message).toMatch(/2\.5\.4\.9/);
   });
@@ -151,16 +151,19 @@ describe("checkCsr", () => {
   const check = (der: Uint8Array, profile: Profile) => codeOf(() => checkCsr(parseCsr(der), profile));
 
   test("refuses a CA request on an end-entity profile (forbidden-extension)", async () => {
-    const ca = await opensslCsr(dir, "p256", "/CN=rogue", ["-addext", "basicConstraints=critical,CA:TRUE"]);
+    const ca = await opensslCsrDer(dir, "p256", "/CN=rogue", [
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+    ]);
     expect(parseCsr(ca).requestsCa).toBe(true);
     expect(check(ca, profiles.device)).toBe("forbidden-extension");
     expect(check(ca, profiles["issuing-ca"])).toBeUndefined();
-    const certSign = await opensslCsr(dir, "p256", "/CN=rogue", [
+    const certSign = await opensslCsrDer(dir, "p256", "/CN=rogue", [
       "-addext",
       "keyUsage=critical,digitalSignature,keyCertSign",
     ]);
     expect(check(certSign, profiles.device)).toBe("forbidden-extension");
-    const caFalse = await opensslCsr(dir, "p256", "/CN=ok", [
+    const caFalse = await opensslCsrDer(dir, "p256", "/CN=ok", [
       "-addext",
       "basicConstraints=critical,CA:FALSE",
       "-addext",
@@ -170,13 +173,16 @@ describe("checkCsr", () => {
   });
 
   test("refuses an unknown critical extension (forbidden-extension) but ignores a non-critical one", async () => {
-    const critical = await opensslCsr(dir, "p256", "/CN=x", [
+    const critical = await opensslCsrDer(dir, "p256", "/CN=x", [
       "-addext",
       "1.3.6.1.4.1.99999.7=critical,DER:0500",
     ]);
     expect(parseCsr(critical).requestedExtensions).toEqual([{ oid: "1.3.6.1.4.1.99999.7", critical: true }]);
     expect(check(critical, profiles.device)).toBe("forbidden-extension");
-    const nonCritical = await opensslCsr(dir, "p256", "/CN=x", ["-addext", "1.3.6.1.4.1.99999.7=DER:0500"]);
+    const nonCritical = await opensslCsrDer(dir, "p256", "/CN=x", [
+      "-addext",
+      "1.3.6.1.4.1.99999.7=DER:0500",
+    ]);
     expect(check(nonCritical, profiles.device)).toBeUndefined();
   });
 
@@ -187,18 +193,18 @@ describe("checkCsr", () => {
   });
 
   test("applies the profile's SAN rules (profile-violation)", async () => {
-    const ip = await opensslCsr(dir, "p256", "/CN=x", ["-addext", "subjectAltName=IP:10.1.2.3"]);
+    const ip = await opensslCsrDer(dir, "p256", "/CN=x", ["-addext", "subjectAltName=IP:10.1.2.3"]);
     expect(check(ip, profiles.device)).toBe("profile-violation");
     expect(check(ip, profiles["tls-server"])).toBeUndefined();
     expect(check(good, profiles["tls-server"])).toBe("profile-violation"); // URI not allowed
-    const noSan = await opensslCsr(dir, "p256", "/CN=host.example");
+    const noSan = await opensslCsrDer(dir, "p256", "/CN=host.example");
     expect(check(noSan, profiles["tls-server"])).toBe("profile-violation");
-    const empty = await opensslCsr(dir, "p256", "/", []);
+    const empty = await opensslCsrDer(dir, "p256", "/", []);
     expect(check(empty, profiles.device)).toBe("profile-violation");
   });
 
   test("refuses subject values the profile cannot carry (profile-violation)", async () => {
-    const der = await opensslCsr(dir, "p256", "/C=de/CN=x");
+    const der = await opensslCsrDer(dir, "p256", "/C=de/CN=x");
     expect(check(der, profiles.device)).toBe("profile-violation");
   });
 });

@@ -11,13 +11,28 @@
  * exactly what `openssl x509 -serial` prints after "serial=" (e.g. "5A0F…"; a serial whose top bit
  * is set prints without the DER's leading 00, as openssl does).
  */
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { KeyfleetError } from "../domain/index.js";
 
 const SERIAL_OCTETS = 16;
 const MAX_DER_OCTETS = 20;
 
-export function newSerial(random: (n: number) => Uint8Array = randomBytes): Uint8Array {
+// CSPRNG output drawn 4 KiB at a time: one call per 256 serials instead of one each (≈6 µs per call
+// on this machine). The bytes become public serial numbers, so holding them unused is harmless.
+const pool = new Uint8Array(4096);
+let poolOffset = pool.length;
+
+function pooledRandom(n: number): Uint8Array {
+  if (poolOffset + n > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = pool.subarray(poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+}
+
+export function newSerial(random: (n: number) => Uint8Array = pooledRandom): Uint8Array {
   const bytes = Uint8Array.from(random(SERIAL_OCTETS)); // a copy: the caller's buffer is not ours to change
   if (bytes.length !== SERIAL_OCTETS) {
     throw new KeyfleetError(

@@ -32,7 +32,10 @@ export async function testApp(kind: DatabaseKind): Promise<TestApp> {
       done();
     },
   });
-  const app = await openApp(config, createLogger("debug", sink), { database: db.database });
+  const app = await openApp(config, createLogger("debug", sink), {
+    database: db.database,
+    csrWorkers: 2, // as `keyfleet serve` on a 2-core machine: the HTTP tests go through the worker pool
+  });
   return {
     app,
     db,

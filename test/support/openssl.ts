@@ -1,4 +1,7 @@
-/** The real `openssl` binary, for interop tests: key and CSR generation, verification, inspection. */
+/**
+ * The real `openssl` binary (3.0 on this machine), for interop tests across modules: CSRs from fresh
+ * keys, verification, text dumps. Each test works in its own temporary directory.
+ */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,10 +20,15 @@ export async function openssl(
   return child;
 }
 
-const newKeyArgs: Record<KeyAlgorithmId, string[]> = {
+/** The registry's algorithms, and two that it refuses (for bad-input tests). */
+export type OpensslKeyAlgorithm = KeyAlgorithmId | "p521" | "rsa2048";
+
+const newKeyArgs: Record<OpensslKeyAlgorithm, string[]> = {
   p256: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
   p384: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+  p521: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
   ed25519: ["-newkey", "ed25519"],
+  rsa2048: ["-newkey", "rsa:2048"],
   rsa3072: ["-newkey", "rsa:3072"],
   rsa4096: ["-newkey", "rsa:4096"],
 };
@@ -47,32 +55,51 @@ export async function workdir(): Promise<Workdir> {
   };
 }
 
-/** `openssl req -new` with a fresh key of the algorithm; `extra` adds e.g. `-addext` arguments. Returns the CSR's PEM. */
-export async function opensslCsr(
+let counter = 0;
+
+/** `openssl req -new` with a fresh key of the algorithm; `extra` adds e.g. `-addext` arguments. */
+export async function opensslCsrWithKey(
   dir: Workdir,
-  algorithm: KeyAlgorithmId | "p521" | "rsa2048",
+  algorithm: OpensslKeyAlgorithm,
   subject = "/CN=device-001",
   extra: readonly string[] = [],
-): Promise<string> {
-  const keyArgs =
-    algorithm === "p521"
-      ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"]
-      : algorithm === "rsa2048"
-        ? ["-newkey", "rsa:2048"]
-        : newKeyArgs[algorithm];
-  const name = `${algorithm}-${Math.random().toString(36).slice(2)}`;
+): Promise<{ pem: string; der: Uint8Array; keyFile: string }> {
+  const name = `${algorithm}-${++counter}`;
+  const keyFile = dir.file(`${name}.key`);
   await openssl([
     "req",
     "-new",
-    ...keyArgs,
+    ...newKeyArgs[algorithm],
     "-nodes",
     "-keyout",
-    dir.file(`${name}.key`),
+    keyFile,
     "-subj",
     subject,
     ...extra,
     "-out",
     dir.file(`${name}.csr`),
   ]);
-  return dir.read(`${name}.csr`);
+  const pem = await dir.read(`${name}.csr`);
+  const body = pem.replace(/-----[^-]+-----/g, "").replace(/\s/g, "");
+  return { pem, der: new Uint8Array(Buffer.from(body, "base64")), keyFile };
+}
+
+/** The CSR's PEM, as a device would send it. */
+export async function opensslCsr(
+  dir: Workdir,
+  algorithm: OpensslKeyAlgorithm,
+  subject?: string,
+  extra?: readonly string[],
+): Promise<string> {
+  return (await opensslCsrWithKey(dir, algorithm, subject, extra)).pem;
+}
+
+/** The CSR's DER, for tests of the parser itself. */
+export async function opensslCsrDer(
+  dir: Workdir,
+  algorithm: OpensslKeyAlgorithm,
+  subject?: string,
+  extra?: readonly string[],
+): Promise<Uint8Array> {
+  return (await opensslCsrWithKey(dir, algorithm, subject, extra)).der;
 }

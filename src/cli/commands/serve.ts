@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { openApp } from "../../app.js";
 import { loadConfig } from "../../config.js";
@@ -23,7 +24,7 @@ export function serveCommand(output: Output): Command {
         const g = globals(command);
         const config = loadConfig({ dataDir: g.data, databaseUrl: g.databaseUrl, ...options });
         const logger = createLogger(config.logLevel);
-        const app = await openApp(config, logger);
+        const app = await openApp(config, logger, { csrWorkers: availableParallelism() });
         try {
           const run = await ensureInitialized(app, { algorithm: "p256" });
           const servers = await startServers(app);
