@@ -15,6 +15,7 @@ import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { initializeHierarchy, type InitOptions } from "./hierarchy.js";
 import { Issuance, type IssueRequest } from "./issuance.js";
 import { inlineCsrReader, type CsrReader } from "./csr-readers.js";
+import { serverTlsIdentity, type ServerTlsIdentity } from "./server-identity.js";
 import { issuerUrls } from "./urls.js";
 
 export interface AuthorityDeps {
@@ -70,6 +71,21 @@ export function createAuthority(deps: AuthorityDeps) {
     };
   };
 
+  async function chain(): Promise<{ pem: string; der: Uint8Array[] }> {
+    const rows: IssuerRow[] = [];
+    let row = await issuers.current("intermediate");
+    if (!row)
+      throw new KeyfleetError("not-initialized", "the authority has no issuing CA yet: run `keyfleet init`");
+    while (row) {
+      rows.push(row);
+      row = row.parent_id ? await issuers.byId(row.parent_id) : undefined;
+    }
+    return {
+      pem: rows.map((r) => toPem("CERTIFICATE", r.certificate)).join(""),
+      der: rows.map((r) => r.certificate),
+    };
+  }
+
   return {
     async init(options: InitOptions): Promise<CaSummary[]> {
       await initializeHierarchy({ ...deps, issuers }, options);
@@ -83,8 +99,9 @@ export function createAuthority(deps: AuthorityDeps) {
 
     issue: (request: IssueRequest): Promise<IssuedCertificate> => issuance.issue(request),
 
-    /** A certificate for a key this process made itself (the server's TLS key). */
-    issueForOwnKey: (order: Parameters<Issuance["issueForOwnKey"]>[0]) => issuance.issueForOwnKey(order),
+    /** A key and certificate for this process's HTTPS server (a new key at each start, never stored). */
+    serverTlsIdentity: (hostnames: readonly string[]): Promise<ServerTlsIdentity> =>
+      serverTlsIdentity(issuance, async () => (await chain()).pem, hostnames),
 
     /** Loads the issuing CA's key (readiness: the key store opens it). */
     async ready(): Promise<void> {
@@ -96,23 +113,7 @@ export function createAuthority(deps: AuthorityDeps) {
     },
 
     /** The current issuing CA's chain, issuing CA first and root last, as PEM. */
-    async chain(): Promise<{ pem: string; der: Uint8Array[] }> {
-      const chain: IssuerRow[] = [];
-      let row = await issuers.current("intermediate");
-      if (!row)
-        throw new KeyfleetError(
-          "not-initialized",
-          "the authority has no issuing CA yet: run `keyfleet init`",
-        );
-      while (row) {
-        chain.push(row);
-        row = row.parent_id ? await issuers.byId(row.parent_id) : undefined;
-      }
-      return {
-        pem: chain.map((r) => toPem("CERTIFICATE", r.certificate)).join(""),
-        der: chain.map((r) => r.certificate),
-      };
-    },
+    chain,
 
     async caCertificate(id: string): Promise<Uint8Array> {
       const row = await issuers.byId(id);

@@ -3,7 +3,6 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { App } from "../app.js";
 import { buildHttpApp } from "./server.js";
-import { serverIdentity } from "./tls.js";
 
 export interface RunningServers {
   readonly https: FastifyInstance;
@@ -15,7 +14,7 @@ export interface RunningServers {
 
 export async function startServers(app: App): Promise<RunningServers> {
   const { host, httpsPort, httpPort, publicUrl } = app.config;
-  const identity = await serverIdentity(app, [host, new URL(publicUrl).hostname]);
+  const identity = await app.authority.serverTlsIdentity([host, new URL(publicUrl).hostname]);
   // Fastify types https options on a separate overload; the option itself is plain node:https.
   const tls = { https: { key: identity.key, cert: identity.cert } } as unknown as FastifyServerOptions;
   const https = await buildHttpApp(app, "full", tls);

@@ -14,6 +14,7 @@ export {
   type DistinguishedName,
 } from "./name.js";
 export { formatSan, type SanEntry, type SanType } from "./san.js";
+export { parseIp } from "./ip.js";
 export { newSerial, serialToHex, serialFromHex } from "./serial.js";
 export {
   profiles,

@@ -1,0 +1,42 @@
+/**
+ * The HTTPS server's own identity: a P-256 key made in memory at each start and never written
+ * anywhere, with a tls-server certificate from our issuing CA, recorded like any other. The key
+ * leaves this module only as the credential node:tls needs in-process (DESIGN §1.3: the API layer
+ * never makes, stores or signs with a key; it hands this to its TLS stack and nothing else).
+ */
+import { generateKeyPair } from "../crypto/index.js";
+import { parseIp, type SanEntry } from "../pki/index.js";
+import type { IssuedCertificate } from "./certificate.js";
+import type { Issuance } from "./issuance.js";
+
+export interface ServerTlsIdentity {
+  /** PKCS#8 PEM, for node:tls only: in memory, for the life of the process. */
+  readonly key: string;
+  /** The server certificate followed by the chain up to the root. */
+  readonly cert: string;
+  readonly certificate: IssuedCertificate;
+}
+
+export async function serverTlsIdentity(
+  issuance: Issuance,
+  chainPem: () => Promise<string>,
+  hostnames: readonly string[],
+): Promise<ServerTlsIdentity> {
+  const { privateKey, publicKey } = await generateKeyPair("p256");
+  const names = [...new Set(["localhost", "127.0.0.1", "::1", ...hostnames])];
+  const sans: SanEntry[] = names.map((n) =>
+    parseIp(n) ? { type: "ip", value: n } : { type: "dns", value: n },
+  );
+  const certificate = await issuance.issueForOwnKey({
+    spki: new Uint8Array(publicKey.export({ format: "der", type: "spki" })),
+    keyAlgorithm: "p256",
+    subject: [{ type: "CN", value: names.find((n) => !parseIp(n) && n !== "localhost") ?? "localhost" }],
+    sans,
+    profile: "tls-server",
+  });
+  return {
+    key: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+    cert: certificate.pem + (await chainPem()),
+    certificate,
+  };
+}
