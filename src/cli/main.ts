@@ -6,6 +6,7 @@ import "reflect-metadata";
 import { Command, CommanderError } from "commander";
 import { isKeyfleetError } from "../domain/index.js";
 import { processOutput, type Output } from "./context.js";
+import { benchCommand } from "./commands/bench.js";
 import { caCommand } from "./commands/ca.js";
 import { certCommand } from "./commands/cert.js";
 import { deviceCommand } from "./commands/device.js";
@@ -22,7 +23,15 @@ export function program(output: Output = processOutput): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) })
     .showHelpAfterError(false);
-  for (const make of [initCommand, serveCommand, caCommand, certCommand, tokenCommand, deviceCommand]) {
+  for (const make of [
+    initCommand,
+    serveCommand,
+    caCommand,
+    certCommand,
+    tokenCommand,
+    deviceCommand,
+    benchCommand,
+  ]) {
     root.addCommand(make(output));
   }
   for (const command of root.commands) propagate(command);
