@@ -5,13 +5,12 @@
  * (default postgres://postgres@127.0.0.1:5432/test).
  */
 import "reflect-metadata";
-import { formatBenchReport, runIssuanceBench } from "../src/cli/issuance-bench.js";
-import type { DatabaseKind } from "../src/store/index.js";
+import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
 
 const report = await runIssuanceBench({
   count: Number(process.env.BENCH_COUNT ?? 20000),
   concurrency: Number(process.env.BENCH_CONCURRENCY ?? 256),
-  stores: (process.env.BENCH_STORES ?? "pglite,postgres").split(",") as DatabaseKind[],
+  stores: parseStores(process.env.BENCH_STORES ?? "pglite,postgres"),
   postgresUrl: process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
 });
 console.log(formatBenchReport(report));

@@ -8,6 +8,8 @@ export const redactedPaths = [
   "req.headers.authorization",
   "headers.authorization",
   "authorization",
+  "*.authorization",
+  "*.headers.authorization",
   "passphrase",
   "*.passphrase",
   "token",
@@ -16,6 +18,8 @@ export const redactedPaths = [
   "*.secret",
   "privateKey",
   "*.privateKey",
+  "privateKeyPem",
+  "*.privateKeyPem",
   "kek",
   "*.kek",
 ];

@@ -14,7 +14,7 @@ import { activeIssuerCache } from "./active-issuer.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { initializeHierarchy, type InitOptions } from "./hierarchy.js";
 import { Issuance, type IssueRequest } from "./issuance.js";
-import { inlineCsrReader, type CsrReader } from "./csr-readers.js";
+import { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 import { serverTlsIdentity, type ServerTlsIdentity } from "./server-identity.js";
 import { issuerUrls } from "./urls.js";
 

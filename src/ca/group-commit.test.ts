@@ -1,17 +1,30 @@
 import { expect, test } from "vitest";
 import { GroupCommit } from "./group-commit.js";
 
+/** A promise with its resolver, to hold a commit open until the test lets it finish. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
 test("requests that arrive during a commit are written together in the next one", async () => {
   const batches: number[][] = [];
+  const entered = gate();
+  const release = gate();
   const gc = new GroupCommit<number, string>(async (items) => {
     batches.push([...items]);
-    await new Promise((r) => setTimeout(r, 10));
+    if (batches.length === 1) {
+      entered.open();
+      await release.promise;
+    }
     return items.map((i) => `ok ${i}`);
   });
   const first = gc.submit(1);
-  await new Promise((r) => setTimeout(r, 2)); // the first commit is under way
-  const results = await Promise.all([first, ...[2, 3, 4].map((i) => gc.submit(i))]);
-  expect(results).toEqual(["ok 1", "ok 2", "ok 3", "ok 4"]);
+  await entered.promise; // the first commit is under way
+  const rest = [2, 3, 4].map((i) => gc.submit(i));
+  release.open();
+  expect(await Promise.all([first, ...rest])).toEqual(["ok 1", "ok 2", "ok 3", "ok 4"]);
   expect(batches).toEqual([[1], [2, 3, 4]]);
 });
 
@@ -28,18 +41,23 @@ test("requests whose work finishes in the same turn of the event loop share one 
 });
 
 test("a failed commit rejects exactly its own batch and the next batch still commits", async () => {
+  const entered = gate();
+  const release = gate();
   let calls = 0;
   const gc = new GroupCommit<number, number>(async (items) => {
-    calls++;
-    await new Promise((r) => setTimeout(r, 5));
-    if (calls === 1) throw new Error("disk full");
+    if (++calls === 1) {
+      entered.open();
+      await release.promise;
+      throw new Error("disk full");
+    }
     return items.map((i) => i * 10);
   });
   const first = gc.submit(1);
-  await new Promise((r) => setTimeout(r, 1)); // the first commit is under way
-  const rest = [gc.submit(2), gc.submit(3)];
+  await entered.promise;
+  const rest = Promise.all([gc.submit(2), gc.submit(3)]);
+  release.open();
   await expect(first).rejects.toThrow("disk full");
-  await expect(Promise.all(rest)).resolves.toEqual([20, 30]);
+  await expect(rest).resolves.toEqual([20, 30]);
 });
 
 test("never puts more than maxBatch items in one commit", async () => {

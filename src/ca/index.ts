@@ -8,6 +8,7 @@ export type { ServerTlsIdentity } from "./server-identity.js";
 export type { IssueRequest } from "./issuance.js";
 export type { InitOptions } from "./hierarchy.js";
 export { issuerUrls } from "./urls.js";
-export { workerCsrReader, inlineCsrReader, type CsrReader } from "./csr-readers.js";
+export { inlineCsrReader, type CsrReader } from "./csr-reader.js";
+export { workerCsrReader } from "./worker-csr-reader.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
 export { checkDeviceSerial, idevidDer } from "./device-identity.js";

@@ -29,7 +29,7 @@ import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { GroupCommit } from "./group-commit.js";
 import { addSeconds, minDate, sha256, wholeSeconds } from "./hierarchy.js";
 import type { ActiveIssuer } from "./active-issuer.js";
-import type { CsrReader } from "./csr-readers.js";
+import type { CsrReader } from "./csr-reader.js";
 
 export interface IssueRequest {
   /** PKCS#10, DER or PEM. */

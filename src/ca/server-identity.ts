@@ -6,15 +6,13 @@
  */
 import { generateKeyPair } from "../crypto/index.js";
 import { parseIp, type SanEntry } from "../pki/index.js";
-import type { IssuedCertificate } from "./certificate.js";
 import type { Issuance } from "./issuance.js";
 
 export interface ServerTlsIdentity {
-  /** PKCS#8 PEM, for node:tls only: in memory, for the life of the process. */
-  readonly key: string;
-  /** The server certificate followed by the chain up to the root. */
-  readonly cert: string;
-  readonly certificate: IssuedCertificate;
+  /** PKCS#8 PEM, for node:tls only: in memory, for the life of the process (and redacted in logs). */
+  readonly privateKeyPem: string;
+  /** The server certificate followed by the chain up to the root, PEM. */
+  readonly certificateChainPem: string;
 }
 
 export async function serverTlsIdentity(
@@ -23,7 +21,10 @@ export async function serverTlsIdentity(
   hostnames: readonly string[],
 ): Promise<ServerTlsIdentity> {
   const { privateKey, publicKey } = await generateKeyPair("p256");
-  const names = [...new Set(["localhost", "127.0.0.1", "::1", ...hostnames])];
+  // A URL's IPv6 host comes in brackets ("[::1]"); the SAN holds the bare address.
+  const names = [
+    ...new Set(["localhost", "127.0.0.1", "::1", ...hostnames.map((h) => h.replace(/^\[(.*)\]$/, "$1"))]),
+  ];
   const sans: SanEntry[] = names.map((n) =>
     parseIp(n) ? { type: "ip", value: n } : { type: "dns", value: n },
   );
@@ -35,8 +36,7 @@ export async function serverTlsIdentity(
     profile: "tls-server",
   });
   return {
-    key: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
-    cert: certificate.pem + (await chainPem()),
-    certificate,
+    privateKeyPem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+    certificateChainPem: certificate.pem + (await chainPem()),
   };
 }

@@ -53,6 +53,17 @@ export interface BenchReport {
 
 const distinctCsrs = 500;
 
+/** "pglite,postgres" → the stores, refusing anything else. */
+export function parseStores(list: string): DatabaseKind[] {
+  const stores = list.split(",").map((s) => s.trim());
+  for (const s of stores) {
+    if (s !== "pglite" && s !== "postgres") {
+      throw new KeyfleetError("invalid-configuration", `unknown store "${s}": use pglite, postgres or both`);
+    }
+  }
+  return stores as DatabaseKind[];
+}
+
 export async function runIssuanceBench(options: BenchOptions): Promise<BenchReport> {
   const { count, concurrency } = options;
   if (!Number.isInteger(count) || count < 1 || !Number.isInteger(concurrency) || concurrency < 1) {

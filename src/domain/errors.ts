@@ -19,6 +19,7 @@ export type ErrorCode =
   | "unauthorized" // no or bad credentials
   | "forbidden" // credentials without the right role or scope
   | "store-unavailable"
+  | "unavailable" // the server cannot take the request now (shutting down, a worker stopped): retry
   | "internal";
 
 export class KeyfleetError extends Error {

@@ -23,6 +23,7 @@ const statusOf: Readonly<Record<ErrorCode, number>> = {
   unauthorized: 401,
   forbidden: 403,
   "store-unavailable": 503,
+  unavailable: 503,
   internal: 500,
 };
 

@@ -16,7 +16,9 @@ export async function startServers(app: App): Promise<RunningServers> {
   const { host, httpsPort, httpPort, publicUrl } = app.config;
   const identity = await app.authority.serverTlsIdentity([host, new URL(publicUrl).hostname]);
   // Fastify types https options on a separate overload; the option itself is plain node:https.
-  const tls = { https: { key: identity.key, cert: identity.cert } } as unknown as FastifyServerOptions;
+  const tls = {
+    https: { key: identity.privateKeyPem, cert: identity.certificateChainPem },
+  } as unknown as FastifyServerOptions;
   const https = await buildHttpApp(app, "full", tls);
   const http = await buildHttpApp(app, "public");
   try {

@@ -17,8 +17,9 @@ import { KeyfleetError } from "../domain/index.js";
 const SERIAL_OCTETS = 16;
 const MAX_DER_OCTETS = 20;
 
-// CSPRNG output drawn 4 KiB at a time: one call per 256 serials instead of one each (≈6 µs per call
-// on this machine). The bytes become public serial numbers, so holding them unused is harmless.
+// CSPRNG output drawn 4 KiB at a time: one call per 256 serials instead of one each (2–6 µs per
+// call on this machine, more under load). The bytes become public serial numbers, so holding
+// them unused is harmless.
 const pool = new Uint8Array(4096);
 let poolOffset = pool.length;
 
@@ -27,7 +28,7 @@ function pooledRandom(n: number): Uint8Array {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const out = pool.subarray(poolOffset, poolOffset + n);
+  const out = pool.slice(poolOffset, poolOffset + n);
   poolOffset += n;
   return out;
 }

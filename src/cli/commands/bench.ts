@@ -1,9 +1,7 @@
 import { Command } from "commander";
 import { loadConfig } from "../../config.js";
-import { KeyfleetError } from "../../domain/index.js";
-import type { DatabaseKind } from "../../store/index.js";
 import { globals, print, type Output } from "../context.js";
-import { formatBenchReport, runIssuanceBench } from "../issuance-bench.js";
+import { formatBenchReport, parseStores, runIssuanceBench } from "../issuance-bench.js";
 
 export function benchCommand(output: Output): Command {
   return new Command("bench")
@@ -28,14 +26,4 @@ export function benchCommand(output: Output): Command {
       });
       print(output, g.json, report, () => formatBenchReport(report));
     });
-}
-
-function parseStores(list: string): DatabaseKind[] {
-  const stores = list.split(",").map((s) => s.trim());
-  for (const s of stores) {
-    if (s !== "pglite" && s !== "postgres") {
-      throw new KeyfleetError("invalid-configuration", `unknown store "${s}": use pglite, postgres or both`);
-    }
-  }
-  return stores as DatabaseKind[];
 }
