@@ -22,6 +22,17 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
   });
 }
 
+interface ListedCertificate {
+  readonly serial: string;
+  readonly profile: string;
+  readonly subject: string;
+}
+
+function certificateList(res: { code: number; stdout: string }): ListedCertificate[] {
+  expect(res.code).toBe(0);
+  return (JSON.parse(res.stdout) as { items: ListedCertificate[] }).items;
+}
+
 describe("keyfleet CLI on PGlite", () => {
   let data: string;
   let dir: Workdir;
@@ -117,8 +128,10 @@ describe("keyfleet CLI on PGlite", () => {
     });
   });
 
-  test("serve answers over HTTPS with a certificate from its own CA, and a restart keeps the CAs", async () => {
+  test("serve answers over HTTPS with a certificate from its own CA, and a restart keeps every CA and certificate", async () => {
     const cas = (await kf(["--json", "ca", "list"])).stdout;
+    const certificates = certificateList(await kf(["--json", "cert", "list"]));
+    expect(certificates.length).toBeGreaterThan(0);
     const ports = ["--https-port", "0", "--http-port", "0", "--public-url", "http://127.0.0.1:18080"];
     const server = await keyfleetServe(["--data", data, ...ports], passphrase);
     try {
@@ -132,6 +145,12 @@ describe("keyfleet CLI on PGlite", () => {
     }
     expect(server.output()).not.toContain((await readFile(join(data, "admin-token"), "utf8")).trim());
     expect((await kf(["--json", "ca", "list"])).stdout).toBe(cas);
+    // Every certificate is still there, unchanged; serve added its own TLS server certificate.
+    const after = certificateList(await kf(["--json", "cert", "list"]));
+    expect(after).toEqual(expect.arrayContaining(certificates));
+    expect(after.filter((c) => !certificates.some((b) => b.serial === c.serial))).toMatchObject([
+      { profile: "tls-server" },
+    ]);
   });
 });
 
@@ -152,15 +171,28 @@ describe("keyfleet CLI on PostgreSQL", () => {
     await rm(data, { recursive: true, force: true });
   });
 
-  test("init then serve work on PostgreSQL, and a restart keeps every CA", async () => {
+  test("init then serve work on PostgreSQL, and a restart keeps every CA and certificate", async () => {
     const init = await keyfleet(["--data", data, "init", "--algorithm", "ed25519"], env);
     expect(init.code).toBe(0);
     const cas = (await keyfleet(["--data", data, "--json", "ca", "list"], env)).stdout;
     expect(JSON.parse(cas)).toHaveLength(2);
+    const dir = await workdir();
+    try {
+      await dir.write("d.csr", await opensslCsr(dir, "ed25519", "/CN=pg-device"));
+      expect((await keyfleet(["--data", data, "cert", "issue", "--csr", dir.file("d.csr")], env)).code).toBe(
+        0,
+      );
+    } finally {
+      await dir.dispose();
+    }
+    const certificates = certificateList(await keyfleet(["--data", data, "--json", "cert", "list"], env));
     const server = await keyfleetServe(["--data", data, "--https-port", "0", "--http-port", "0"], env);
     await stop(server.child);
     expect(server.banner).toContain("postgres database");
     expect((await keyfleet(["--data", data, "--json", "ca", "list"], env)).stdout).toBe(cas);
+    const after = certificateList(await keyfleet(["--data", data, "--json", "cert", "list"], env));
+    expect(certificates.map((c) => c.profile).sort()).toEqual(["device", "issuing-ca", "root-ca"]);
+    expect(after).toEqual(expect.arrayContaining(certificates));
   });
 
   test("without KEYFLEET_PASSPHRASE, PostgreSQL refuses to make keys (no development KEK file in production)", async () => {
