@@ -140,6 +140,15 @@ describe("keyfleet CLI on PGlite", () => {
         (await readFile(dir.file("issuing.pem"), "utf8")) + (await readFile(dir.file("root.pem"), "utf8"));
       expect(await httpsGet(`${api}/healthz`, chain)).toEqual({ status: 200, body: '{"status":"ok"}' });
       expect((await httpsGet(`${api}/readyz`, chain)).status).toBe(200);
+      // The chain the server wrote is the one clients need.
+      expect(await readFile(join(data, "ca-chain.pem"), "utf8")).toBe(chain);
+      // PGlite is one process's database: a command beside the server is refused, and writes nothing.
+      const beside = await kf(["token", "create", "--role", "auditor"]);
+      expect(beside.code).toBe(1);
+      expect(beside.stdout).toBe("");
+      expect(beside.stderr.trim().split("\n").at(-1)).toMatch(
+        new RegExp(`already open in another process \\(pid ${server.child.pid}\\).*\\(store-unavailable\\)$`),
+      );
     } finally {
       await stop(server.child);
     }

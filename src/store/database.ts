@@ -6,6 +6,7 @@ import { mkdir } from "node:fs/promises";
 import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
 import { KeyfleetError } from "../domain/index.js";
+import { lockDirectory } from "./directory-lock.js";
 import { migrateToLatest } from "./migrate.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 import type { Tables } from "./schema.js";
@@ -70,16 +71,18 @@ function openPostgres(options: DatabaseOptions): { kind: DatabaseKind; db: Kysel
 async function openPGlite(options: DatabaseOptions): Promise<{ kind: DatabaseKind; db: Kysely<Tables> }> {
   if (!options.dataDir) throw new KeyfleetError("invalid-configuration", "PGlite needs a data directory");
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = await lockDirectory(options.dataDir);
   const { PGlite } = await import("@electric-sql/pglite");
   let pglite;
   try {
     pglite = await PGlite.create(options.dataDir);
   } catch (cause) {
+    await unlock();
     throw new KeyfleetError("store-unavailable", `cannot open the PGlite database in ${options.dataDir}`, {
       cause,
     });
   }
-  return { kind: "pglite", db: new Kysely<Tables>({ dialect: new PGliteDialect(pglite) }) };
+  return { kind: "pglite", db: new Kysely<Tables>({ dialect: new PGliteDialect(pglite, unlock) }) };
 }
 
 /** A connection URL without its password, for messages and logs. */

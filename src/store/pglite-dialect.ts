@@ -50,7 +50,10 @@ class PGliteConnection implements DatabaseConnection {
 
 class PGliteDriver implements Driver {
   readonly #lock = new SessionLock();
-  constructor(private readonly pg: PGlite) {}
+  constructor(
+    private readonly pg: PGlite,
+    private readonly onClose: () => Promise<void>,
+  ) {}
 
   async init(): Promise<void> {
     await this.pg.waitReady;
@@ -78,17 +81,25 @@ class PGliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    await this.pg.close();
+    try {
+      await this.pg.close();
+    } finally {
+      await this.onClose();
+    }
   }
 }
 
 export class PGliteDialect implements Dialect {
-  constructor(private readonly pg: PGlite) {}
+  /** `onClose` runs after the session closes (the data directory's lock is released there). */
+  constructor(
+    private readonly pg: PGlite,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PGliteDriver(this.pg);
+    return new PGliteDriver(this.pg, this.onClose);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();

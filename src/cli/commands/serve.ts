@@ -1,4 +1,6 @@
+import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { Command } from "commander";
 import { openApp } from "../../app.js";
 import { loadConfig } from "../../config.js";
@@ -28,12 +30,16 @@ export function serveCommand(output: Output): Command {
         try {
           const run = await ensureInitialized(app, { algorithm: "p256" });
           const servers = await startServers(app);
+          // The chain that HTTPS clients trust, where they can read it while the server holds the
+          // database (on PGlite, other commands cannot open it until the server stops).
+          const chainFile = join(config.dataDir, "ca-chain.pem");
+          await writeFile(chainFile, (await app.authority.chain()).pem, { mode: 0o644 });
           output.out(
             [
               `Keyfleet is serving (${app.database.kind} database${config.databaseUrl ? "" : ` in ${config.dataDir}`})`,
               `  admin API      ${servers.httpsUrl}/api/v1/   (OpenAPI: ${servers.httpsUrl}/openapi.json)`,
               `  public HTTP    ${servers.httpUrl}/   (CA certificates; CRLs and OCSP arrive with revocation)`,
-              `  CA chain       keyfleet ca chain > chain.pem   (then: curl --cacert chain.pem ${servers.httpsUrl}/healthz)`,
+              `  CA chain       ${chainFile}   (curl --cacert ${chainFile} ${servers.httpsUrl}/healthz)`,
               run.adminTokenFile
                 ? `  first admin token: ${run.adminTokenFile} (mode 0600; read it, then keep it somewhere safe)`
                 : `  admin tokens: \`keyfleet token create --role admin\``,
