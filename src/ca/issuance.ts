@@ -3,7 +3,7 @@
  * → returned. A certificate is returned only after its row is committed; a refused request writes
  * nothing. The same request id never yields two certificates.
  */
-import { KeyfleetError, type Clock } from "../domain/index.js";
+import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import {
   checkCsr,
   derOrPem,
@@ -81,7 +81,11 @@ export class Issuance {
     const validity = validitySeconds(profile, request.validitySeconds);
     const publicKeyHash = sha256(csr.subjectPublicKeyInfo);
     if (request.requestId !== undefined) {
-      const earlier = await this.#replay(request.requestId, publicKeyHash);
+      checkRequestId(request.requestId);
+      const earlier = await this.#replay(request.requestId, publicKeyHash, {
+        profile: profile.name,
+        deviceId: request.deviceId ?? null,
+      });
       if (earlier) return earlier;
     }
     const device = request.deviceId === undefined ? undefined : await this.#device(request.deviceId);
@@ -155,19 +159,42 @@ export class Issuance {
     if (outcome.inserted) return certificateOf({ ...row, sans, status: "good" });
     // Not inserted: a concurrent request with the same id won the race (a serial collision at 2^-127 is not worth a branch).
     const earlier =
-      order.requestId === null ? undefined : await this.#replay(order.requestId, row.public_key_sha256);
+      order.requestId === null
+        ? undefined
+        : await this.#replay(order.requestId, row.public_key_sha256, {
+            profile: order.profile.name,
+            deviceId: order.deviceId,
+          });
     if (!earlier)
       throw new KeyfleetError("internal", "the certificate could not be recorded; retry the request");
     return earlier;
   }
 
-  async #replay(requestId: string, publicKeyHash: Uint8Array): Promise<IssuedCertificate | undefined> {
+  /**
+   * The certificate an earlier request with this id made, if any. A retry must ask for the same
+   * thing: the same key, profile and device; anything else is a `conflict`, not a silent answer
+   * to a different question.
+   */
+  async #replay(
+    requestId: string,
+    publicKeyHash: Uint8Array,
+    asked: { profile: string; deviceId: string | null },
+  ): Promise<IssuedCertificate | undefined> {
     const row = await this.deps.certificates.byRequestId(requestId);
     if (!row) return undefined;
-    if (!Buffer.from(row.public_key_sha256).equals(publicKeyHash)) {
+    const differs = !Buffer.from(row.public_key_sha256).equals(publicKeyHash)
+      ? "a different key"
+      : row.profile !== asked.profile
+        ? `profile ${row.profile}`
+        : row.device_id !== asked.deviceId
+          ? row.device_id === null
+            ? "no device"
+            : `device ${row.device_id}`
+          : undefined;
+    if (differs) {
       throw new KeyfleetError(
         "conflict",
-        `request id "${requestId}" was already used for a different key (certificate ${row.serial})`,
+        `request id ${quoted(requestId)} was already used for ${differs} (certificate ${row.serial}); use a new request id`,
       );
     }
     return certificateOf(row);
@@ -175,11 +202,21 @@ export class Issuance {
 
   async #device(id: string): Promise<DeviceRow> {
     const device = await this.deps.devices.byId(id);
-    if (!device) throw new KeyfleetError("not-found", `no device "${id}"`);
+    if (!device) throw new KeyfleetError("not-found", `no device ${quoted(id)}`);
     if (device.state === "decommissioned" || device.state === "decommissioning") {
       throw new KeyfleetError("conflict", `device "${id}" is ${device.state}; it gets no new certificates`);
     }
     return device;
+  }
+}
+
+/** An idempotency key: 1–200 printable ASCII characters (no spaces), as the API schema says. */
+function checkRequestId(requestId: string): void {
+  if (!/^[\x21-\x7e]{1,200}$/.test(requestId)) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `a request id is 1–200 printable ASCII characters without spaces, got ${quoted(requestId)}`,
+    );
   }
 }
 

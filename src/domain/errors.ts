@@ -38,3 +38,12 @@ export class KeyfleetError extends Error {
 export function isKeyfleetError(e: unknown, code?: ErrorCode): e is KeyfleetError {
   return e instanceof KeyfleetError && (code === undefined || e.code === code);
 }
+
+/**
+ * Caller input, quoted for an error message: JSON-escaped and cut at `max` characters, so that a
+ * message never carries control characters or an unbounded (possibly secret) value back to the
+ * caller and into the log.
+ */
+export function quoted(value: string, max = 64): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+}

@@ -2,6 +2,6 @@
  * Pure types and rules shared by every module: errors, identifiers (and, with the registry, the
  * device lifecycle). No I/O: this module runs unchanged in a browser or on a device.
  */
-export { KeyfleetError, isKeyfleetError, type ErrorCode } from "./errors.js";
+export { KeyfleetError, isKeyfleetError, quoted, type ErrorCode } from "./errors.js";
 export type { Brand, DeviceId, IssuerId, KeyId, CertificateSerial } from "./ids.js";
 export { systemClock, fixedClock, type Clock } from "./clock.js";

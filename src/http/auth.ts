@@ -1,5 +1,8 @@
-/** Bearer-token authentication and role checks for the admin API. */
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+/**
+ * Bearer-token authentication and role checks for the admin API. They run on request, before the
+ * body is read or validated: a caller without the right token learns nothing about the route.
+ */
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import { KeyfleetError } from "../domain/index.js";
 import { allows, type Permission, type Principal, type TokenService } from "../policy/index.js";
 
@@ -10,7 +13,7 @@ declare module "fastify" {
 }
 
 export function authorizer(tokens: TokenService) {
-  return (permission: Permission): preHandlerAsyncHookHandler =>
+  return (permission: Permission): onRequestAsyncHookHandler =>
     async function authorize(request: FastifyRequest, _reply: FastifyReply) {
       const header = request.headers.authorization;
       const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;

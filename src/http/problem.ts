@@ -36,16 +36,37 @@ export interface Problem {
   readonly code: ErrorCode;
 }
 
+/**
+ * Fastify's own refusals, in words that name what to fix and never repeat the request back (its
+ * messages quote URLs and media types verbatim). Validation messages name the field and the rule,
+ * not the value, so they are kept.
+ */
+const fastifyDetails: Readonly<Record<string, string>> = {
+  FST_ERR_BAD_URL: "the URL is not valid (bad percent-encoding)",
+  FST_ERR_MAX_PARAM_LENGTH: "a path segment is too long",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "send the request body as application/json",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "the Content-Length does not match the body",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "the body is empty; send a JSON object",
+  FST_ERR_CTP_BODY_TOO_LARGE: "the body is larger than the server accepts",
+  FST_ERR_CTP_INVALID_JSON_BODY: "the body is not valid JSON",
+};
+
 /** Fastify's own errors (validation, body parsing, payload size) keep their 4xx status as `malformed-request`. */
 export function problemOf(error: unknown, instance?: string): Problem {
+  const where = instance && instance.length > 200 ? `${instance.slice(0, 200)}…` : instance;
   if (isKeyfleetError(error)) {
-    return problem(error.code, statusOf[error.code], error.message, instance);
+    return problem(error.code, statusOf[error.code], error.message, where);
   }
-  const fastify = error as { statusCode?: number; validation?: unknown; message?: string };
+  const fastify = error as { statusCode?: number; code?: string; validation?: unknown; message?: string };
   if (typeof fastify.statusCode === "number" && fastify.statusCode >= 400 && fastify.statusCode < 500) {
-    return problem("malformed-request", fastify.statusCode, fastify.message ?? "bad request", instance);
+    const detail =
+      (fastify.code && fastifyDetails[fastify.code]) ??
+      (fastify.validation ? fastify.message : undefined) ??
+      (fastify.code?.startsWith("FST_ERR_CTP_") ? "the request body could not be read" : fastify.message) ??
+      "bad request";
+    return problem("malformed-request", fastify.statusCode, detail, where);
   }
-  return problem("internal", 500, "internal error; the server log has the details", instance);
+  return problem("internal", 500, "internal error; the server log has the details", where);
 }
 
 function problem(code: ErrorCode, status: number, detail: string, instance: string | undefined): Problem {

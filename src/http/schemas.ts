@@ -1,4 +1,9 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
+import { profiles } from "../pki/index.js";
+
+const endEntityProfileNames = Object.values(profiles)
+  .filter((p) => !p.ca)
+  .map((p) => p.name);
 export const problemSchema = {
   type: "object",
   description: "RFC 9457 problem details",
@@ -18,15 +23,29 @@ export const problemResponses = {
   "5xx": { ...problemSchema, description: "The server could not answer" },
 } as const;
 
+export const deviceIdSchema = {
+  type: "string",
+  pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
+  description: "a device id, as `keyfleet device register` prints it",
+} as const;
+
 export const issueBodySchema = {
   type: "object",
   additionalProperties: false,
   required: ["csr"],
   properties: {
     csr: { type: "string", minLength: 1, maxLength: 65536, description: "PKCS#10 request, PEM" },
-    profile: { type: "string", description: "device (default), tls-server, ocsp-responder" },
-    deviceId: { type: "string" },
-    requestId: { type: "string", minLength: 1, maxLength: 200, description: "idempotency key" },
+    profile: {
+      type: "string",
+      enum: endEntityProfileNames,
+      description: "the certificate profile (default device)",
+    },
+    deviceId: deviceIdSchema,
+    requestId: {
+      type: "string",
+      pattern: "^[\\x21-\\x7e]{1,200}$",
+      description: "idempotency key (also the Idempotency-Key header): 1–200 printable ASCII characters",
+    },
     validitySeconds: { type: "integer", minimum: 1 },
   },
 } as const;

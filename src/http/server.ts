@@ -3,12 +3,18 @@
  * HTTPS, and the public subset (CA certificates, later CRLs and OCSP) for plain HTTP.
  */
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from "fastify";
 import type { App } from "../app.js";
 import { KeyfleetError } from "../domain/index.js";
 import { authorizer } from "./auth.js";
 import { metricsRoutes } from "./metrics.js";
 import { problemOf } from "./problem.js";
+import { installValidation } from "./validation.js";
 import { caFileRoutes } from "./routes/ca-files.js";
 import { certificateRoutes } from "./routes/certificates.js";
 import { healthRoutes } from "./routes/health.js";
@@ -20,7 +26,18 @@ export async function buildHttpApp(
   surface: Surface,
   options: FastifyServerOptions = {},
 ): Promise<FastifyInstance> {
-  const http = Fastify({ loggerInstance: app.logger.child({ surface }), bodyLimit: 1024 * 1024, ...options });
+  const http = Fastify({
+    loggerInstance: app.logger.child({ surface }),
+    bodyLimit: 1024 * 1024,
+    // Errors Fastify meets before any route (a malformed URL, an over-long path parameter) are
+    // problem details too.
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(http, request, reply, error);
+    },
+    ...options,
+  });
+  installValidation(http);
+  http.removeContentTypeParser("text/plain"); // the API speaks JSON; anything else is a 415 that says so
   installProblemHandlers(http);
   metricsRoutes(http);
   if (surface === "full") await registerOpenApi(http);
@@ -30,14 +47,18 @@ export async function buildHttpApp(
   return http;
 }
 
+function sendProblem(http: FastifyInstance, request: FastifyRequest, reply: FastifyReply, error: unknown) {
+  const problem = problemOf(error, request.url.split("?")[0]);
+  http.countProblem(problem.code);
+  if (problem.status >= 500) request.log.error({ err: error }, "request failed");
+  else request.log.info({ code: problem.code, detail: problem.detail }, "request refused");
+  // RFC 6750 §3: a 401 names the scheme it wants.
+  if (problem.status === 401) reply.header("www-authenticate", 'Bearer realm="keyfleet"');
+  return reply.code(problem.status).type("application/problem+json").send(problem);
+}
+
 function installProblemHandlers(http: FastifyInstance): void {
-  http.setErrorHandler(async (error, request, reply) => {
-    const problem = problemOf(error, request.url);
-    http.countProblem(problem.code);
-    if (problem.status >= 500) request.log.error({ err: error }, "request failed");
-    else request.log.info({ code: problem.code, detail: problem.detail }, "request refused");
-    return reply.code(problem.status).type("application/problem+json").send(problem);
-  });
+  http.setErrorHandler(async (error, request, reply) => sendProblem(http, request, reply, error));
   http.setNotFoundHandler(async (request) => {
     throw new KeyfleetError("not-found", `no route ${request.method} ${request.url.split("?")[0]}`);
   });

@@ -8,7 +8,7 @@
  * keyCertSign|cRLSign so a CA may also sign OCSP responses itself (RFC 6960 §4.2.2.2).
  */
 import { keyAlgorithms, type KeyAlgorithmId } from "../crypto/algorithms.js";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import type { DistinguishedName } from "./name.js";
 import { oid } from "./oids.js";
 import { checkSanSyntax, formatSan, type SanEntry, type SanType } from "./san.js";
@@ -115,7 +115,7 @@ export function profileByName(name: string): Profile {
   if (!found) {
     throw new KeyfleetError(
       "unknown-profile",
-      `unknown profile "${name}"; use one of ${Object.keys(profiles).join(", ")}`,
+      `unknown profile ${quoted(name)}; use one of ${Object.keys(profiles).join(", ")}`,
     );
   }
   return found;

@@ -2,8 +2,15 @@
 import type { FastifyInstance } from "fastify";
 import type { App } from "../../app.js";
 import { certificateJson, type CaSummary } from "../../ca/index.js";
+import { KeyfleetError } from "../../domain/index.js";
 import type { Authorize } from "../auth.js";
-import { caSchema, certificateSchema, issueBodySchema, problemResponses } from "../schemas.js";
+import {
+  caSchema,
+  certificateSchema,
+  deviceIdSchema,
+  issueBodySchema,
+  problemResponses,
+} from "../schemas.js";
 
 export function certificateRoutes(http: FastifyInstance, app: App, authorize: Authorize): void {
   http.post<{
@@ -11,7 +18,7 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
   }>(
     "/api/v1/certificates",
     {
-      preHandler: authorize("cert.issue"),
+      onRequest: authorize("cert.issue"),
       schema: {
         summary: "Issue a certificate from a PKCS#10 CSR",
         tags: ["certificates"],
@@ -20,11 +27,9 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
       },
     },
     async (request, reply) => {
-      const idempotencyKey = request.headers["idempotency-key"];
       const certificate = await app.authority.issue({
         ...request.body,
-        requestId:
-          request.body.requestId ?? (typeof idempotencyKey === "string" ? idempotencyKey : undefined),
+        requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
       });
       return reply.code(201).send(certificateJson(certificate));
     },
@@ -33,17 +38,18 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
   http.get<{ Querystring: { after?: string; limit?: number; deviceId?: string } }>(
     "/api/v1/certificates",
     {
-      preHandler: authorize("cert.read"),
+      onRequest: authorize("cert.read"),
       schema: {
         summary: "List certificates, newest first, paginated by key",
         tags: ["certificates"],
         querystring: {
           type: "object",
           properties: {
-            after: { type: "string", pattern: "^[0-9]+$" },
+            after: { type: "string", pattern: "^[0-9]{1,18}$", description: "`next` of the previous page" },
             limit: { type: "integer", minimum: 1, maximum: 500 },
-            deviceId: { type: "string" },
+            deviceId: deviceIdSchema,
           },
+          additionalProperties: false,
         },
         response: {
           200: {
@@ -66,7 +72,7 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
   http.get<{ Params: { serial: string } }>(
     "/api/v1/certificates/:serial",
     {
-      preHandler: authorize("cert.read"),
+      onRequest: authorize("cert.read"),
       schema: {
         summary: "One certificate by serial (hex)",
         tags: ["certificates"],
@@ -80,7 +86,7 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
   http.get(
     "/api/v1/cas",
     {
-      preHandler: authorize("ca.read"),
+      onRequest: authorize("ca.read"),
       schema: {
         summary: "The CA hierarchy",
         tags: ["cas"],
@@ -93,12 +99,24 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
   http.get(
     "/api/v1/cas/chain",
     {
-      preHandler: authorize("ca.read"),
+      onRequest: authorize("ca.read"),
       schema: { summary: "PEM chain of the issuing CA, issuing first, root last", tags: ["cas"] },
     },
     async (_request, reply) =>
       reply.type("application/pem-certificate-chain").send((await app.authority.chain()).pem),
   );
+}
+
+/** The idempotency key: the body's requestId or the Idempotency-Key header; both must agree. */
+function requestIdOf(body: string | undefined, header: string | string[] | undefined): string | undefined {
+  if (Array.isArray(header)) throw new KeyfleetError("malformed-request", "send one Idempotency-Key header");
+  if (body !== undefined && header !== undefined && body !== header) {
+    throw new KeyfleetError(
+      "malformed-request",
+      "the body's requestId and the Idempotency-Key header differ; send one, or the same in both",
+    );
+  }
+  return body ?? header;
 }
 
 function caView(ca: CaSummary) {
