@@ -41,21 +41,31 @@ export interface AppOptions {
    * parses on the event loop, which suits a command that issues one certificate and exits.
    */
   readonly csrWorkers?: number;
+  /**
+   * May this run create the data directory and the development KEK file (`init`, `serve`)? Other
+   * commands work on what exists: a mistyped --data is an error, not a new empty authority.
+   */
+  readonly create?: boolean;
 }
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const database =
-    options.database ??
-    (await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, "pglite") }));
+  const pgliteDir = join(config.dataDir, "pglite");
+  if (options.create) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  else if (!config.databaseUrl && !options.database && !(await exists(pgliteDir))) {
+    throw new KeyfleetError(
+      "not-initialized",
+      `no Keyfleet data in ${config.dataDir}: run \`keyfleet init\` there first, or point --data (KEYFLEET_DATA) at an existing data directory`,
+    );
+  }
+  const database = options.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: pgliteDir }));
   const csrReader = options.csrWorkers ? workerCsrReader(options.csrWorkers) : inlineCsrReader;
   const close = async () => {
     await csrReader.close();
     if (!options.database) await database.close();
   };
   try {
-    const kek = await keyEncryptionKey(config, logger);
+    const kek = await keyEncryptionKey(config, logger, options.create ?? false);
     const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(database.db), kek);
     const authority = createAuthority({
       database,
@@ -86,25 +96,31 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
  * 0600 file in the data directory, with a loud warning: a key beside the data it protects only keeps
  * key material out of the database's bytes, which is what a development store needs and no more.
  */
-async function keyEncryptionKey(config: Config, logger: Logger): Promise<Kek | undefined> {
+async function keyEncryptionKey(config: Config, logger: Logger, create: boolean): Promise<Kek | undefined> {
   if (config.passphrase) return { source: "passphrase", passphrase: config.passphrase };
   if (config.databaseUrl) return undefined; // PostgreSQL is production: no passphrase, no key store
   const path = join(config.dataDir, "kek");
+  if (!create) {
+    // Commands use the file `init`/`serve` made (and said so); without it the key store stays locked.
+    return (await exists(path)) ? { source: "file", key: await readKekFile(path) } : undefined;
+  }
   logger.warn(
     { kekFile: path },
     "development key store: the key-encryption key is a file in the data directory; set KEYFLEET_PASSPHRASE (or use an HSM) for anything but a lab",
   );
-  return { source: "file", key: await readOrCreateKekFile(path) };
+  if (!(await exists(path))) await writeFile(path, randomBytes(32), { mode: 0o600, flag: "wx" });
+  return { source: "file", key: await readKekFile(path) };
 }
 
-async function readOrCreateKekFile(path: string): Promise<Uint8Array> {
-  let key: Buffer;
-  try {
-    key = await readFile(path);
-  } catch {
-    key = randomBytes(32);
-    await writeFile(path, key, { mode: 0o600, flag: "wx" });
-  }
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readKekFile(path: string): Promise<Uint8Array> {
+  const key = await readFile(path);
   if (key.length !== 32)
     throw new KeyfleetError("key-store-locked", `${path} is not a 32-byte key-encryption key`);
   if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);

@@ -87,6 +87,23 @@ describe("keyfleet CLI on PGlite", () => {
     expect((await kf(["cert", "list"])).stdout).toContain(serial);
   });
 
+  test("a command on a data directory that does not exist fails and creates nothing", async () => {
+    const missing = join(data, "typo", "keyfleet-data");
+    const res = await keyfleet(["--data", missing, "ca", "list"], {});
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe("");
+    expect(res.stderr).toBe(
+      `keyfleet: no Keyfleet data in ${missing}: run \`keyfleet init\` there first, or point --data (KEYFLEET_DATA) at an existing data directory (not-initialized)\n`,
+    );
+    await expect(stat(join(data, "typo"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  test("on the development key store, a failing command still prints one line", async () => {
+    const res = await keyfleet(["--data", data, "cert", "show", "00"], {});
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   test("init twice fails with one line and a non-zero exit", async () => {
     const again = await kf(["init"]);
     expect(again.code).not.toBe(0);

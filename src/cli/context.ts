@@ -1,6 +1,6 @@
 /** What every command shares: global options, opening the app, printing, and the one-line failure. */
 import type { Command } from "commander";
-import { openApp, type App } from "../app.js";
+import { openApp, type App, type AppOptions } from "../app.js";
 import { loadConfig, type ConfigFlags } from "../config.js";
 import { createLogger } from "../logger.js";
 
@@ -29,11 +29,12 @@ export async function withApp<T>(
   command: Command,
   flags: ConfigFlags,
   work: (app: App) => Promise<T>,
+  options: AppOptions = {},
 ): Promise<T> {
   const g = globals(command);
   const config = loadConfig({ dataDir: g.data, databaseUrl: g.databaseUrl, logLevel: "warn", ...flags });
   const logger = createLogger(config.logLevel, process.stderr);
-  const app = await openApp(config, logger);
+  const app = await openApp(config, logger, options);
   try {
     return await work(app);
   } finally {

@@ -13,22 +13,30 @@ export function initCommand(output: Output): Command {
     .option("--organization <name>", "O= of the CA names", "Keyfleet")
     .action(async (options: { algorithm: string; organization: string }, command: Command) => {
       const algorithm = keyAlgorithm(options.algorithm).id;
-      await withApp(command, {}, async (app) => {
-        if (await app.authority.initialized()) {
-          throw new KeyfleetError("conflict", "already initialized: the CAs exist (see `keyfleet ca list`)");
-        }
-        const run = await ensureInitialized(app, { algorithm, organization: options.organization });
-        print(output, globals(command).json, run, () =>
-          [
-            ...(run.cas ?? []).map(
-              (ca) =>
-                `${ca.kind === "root" ? "root CA   " : "issuing CA"} ${ca.id}  ${ca.algorithm}  ${ca.subject}`,
-            ),
-            run.adminTokenFile ? `first admin token written to ${run.adminTokenFile} (mode 0600)` : "",
-          ]
-            .filter(Boolean)
-            .join("\n"),
-        );
-      });
+      await withApp(
+        command,
+        {},
+        async (app) => {
+          if (await app.authority.initialized()) {
+            throw new KeyfleetError(
+              "conflict",
+              "already initialized: the CAs exist (see `keyfleet ca list`)",
+            );
+          }
+          const run = await ensureInitialized(app, { algorithm, organization: options.organization });
+          print(output, globals(command).json, run, () =>
+            [
+              ...(run.cas ?? []).map(
+                (ca) =>
+                  `${ca.kind === "root" ? "root CA   " : "issuing CA"} ${ca.id}  ${ca.algorithm}  ${ca.subject}`,
+              ),
+              run.adminTokenFile ? `first admin token written to ${run.adminTokenFile} (mode 0600)` : "",
+            ]
+              .filter(Boolean)
+              .join("\n"),
+          );
+        },
+        { create: true },
+      );
     });
 }

@@ -26,7 +26,7 @@ export function serveCommand(output: Output): Command {
         const g = globals(command);
         const config = loadConfig({ dataDir: g.data, databaseUrl: g.databaseUrl, ...options });
         const logger = createLogger(config.logLevel);
-        const app = await openApp(config, logger, { csrWorkers: availableParallelism() });
+        const app = await openApp(config, logger, { csrWorkers: availableParallelism(), create: true });
         try {
           const run = await ensureInitialized(app, { algorithm: "p256" });
           const servers = await startServers(app);
