@@ -3,4 +3,13 @@
  * this module with the registry; issuance never decides who a caller is.
  */
 export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
-export { parseScopes, tokenService, type Principal, type Scopes, type TokenService } from "./tokens.js";
+export { tokenService, type Principal, type TokenService } from "./tokens.js";
+export {
+  describeScopes,
+  isScoped,
+  parseScopes,
+  scopeCovers,
+  scopeKeys,
+  type ScopeKey,
+  type Scopes,
+} from "./scopes.js";

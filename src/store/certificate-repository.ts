@@ -13,6 +13,8 @@ export interface CertificateQuery {
   readonly limit?: number | undefined;
   readonly deviceId?: string | undefined;
   readonly issuerId?: string | undefined;
+  /** Only certificates of devices with these attributes (a scoped token's view); values are alternatives. */
+  readonly devicesWith?: { readonly tenant?: readonly string[]; readonly region?: readonly string[] };
 }
 
 export function certificateRepository(db: Kysely<Tables>) {
@@ -50,6 +52,15 @@ export function certificateRepository(db: Kysely<Tables>) {
       if (query.after !== undefined) q = q.where("seq", "<", query.after as never);
       if (query.deviceId !== undefined) q = q.where("device_id", "=", query.deviceId);
       if (query.issuerId !== undefined) q = q.where("issuer_id", "=", query.issuerId);
+      const { tenant, region } = query.devicesWith ?? {};
+      if (tenant?.length || region?.length) {
+        q = q.where("device_id", "in", (eb) => {
+          let devices = eb.selectFrom("devices").select("id");
+          if (tenant?.length) devices = devices.where("tenant", "in", [...tenant]);
+          if (region?.length) devices = devices.where("region", "in", [...region]);
+          return devices;
+        });
+      }
       const rows = await q.execute();
       const items = rows.slice(0, limit);
       return { items, next: rows.length > limit ? String(items[items.length - 1]!.seq) : undefined };

@@ -4,6 +4,7 @@ import type { App } from "../../app.js";
 import { certificateJson, type CaSummary } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import type { Authorize } from "../auth.js";
+import { checkDeviceScope, checkIssuanceScope, scopeFilter } from "../scope.js";
 import {
   caSchema,
   certificateSchema,
@@ -27,6 +28,7 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
       },
     },
     async (request, reply) => {
+      await checkIssuanceScope(app, request.principal!, request.body.deviceId);
       const certificate = await app.authority.issue({
         ...request.body,
         requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
@@ -64,7 +66,7 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
       },
     },
     async (request) => {
-      const page = await app.authority.certificates(request.query);
+      const page = await app.authority.certificates({ ...request.query, ...scopeFilter(request.principal!) });
       return { items: page.items.map(certificateJson), next: page.next ?? null };
     },
   );
@@ -80,7 +82,13 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
         response: { 200: certificateSchema, ...problemResponses },
       },
     },
-    async (request) => certificateJson(await app.authority.certificate(request.params.serial)),
+    async (request) => {
+      const certificate = await app.authority.certificate(request.params.serial);
+      await checkDeviceScope(app, request.principal!, certificate.deviceId).catch(() => {
+        throw new KeyfleetError("not-found", `no certificate with serial ${certificate.serial}`);
+      });
+      return certificateJson(certificate);
+    },
   );
 
   http.get(

@@ -1,0 +1,60 @@
+/**
+ * Token scopes: a scoped token acts only on devices whose attributes it names (`tenant=acme`,
+ * `region=eu-1`; several values of one key are alternatives, several keys must all match). An
+ * unscoped token acts on everything its role allows. Scopes narrow a role; they never widen it.
+ */
+import { KeyfleetError } from "../domain/index.js";
+
+export type Scopes = Readonly<Record<string, readonly string[]>>;
+
+/** The device attributes a scope can name. A scope on anything else would restrict nothing. */
+export const scopeKeys = ["tenant", "region"] as const;
+export type ScopeKey = (typeof scopeKeys)[number];
+
+export interface ScopedAttributes {
+  readonly tenant: string;
+  readonly region: string | null;
+}
+
+/** `KEY=VALUE` pairs into scopes; a key may repeat (`--scope tenant=a --scope tenant=b`). */
+export function parseScopes(pairs: readonly string[]): Scopes {
+  const scopes: Record<string, string[]> = {};
+  for (const pair of pairs) {
+    const m = /^([a-z]+)=([\x21-\x7e]{1,128})$/.exec(pair);
+    if (!m)
+      throw new KeyfleetError(
+        "malformed-request",
+        `a scope is KEY=VALUE (${scopeKeys.join(" or ")}), got ${JSON.stringify(pair.slice(0, 64))}`,
+      );
+    if (!(scopeKeys as readonly string[]).includes(m[1]!)) {
+      throw new KeyfleetError(
+        "malformed-request",
+        `tokens can be scoped by ${scopeKeys.join(" or ")}, not "${m[1]}"`,
+      );
+    }
+    (scopes[m[1]!] ??= []).push(m[2]!);
+  }
+  return scopes;
+}
+
+export function isScoped(scopes: Scopes): boolean {
+  return scopeKeys.some((k) => (scopes[k]?.length ?? 0) > 0);
+}
+
+/** Does the scope cover a device with these attributes? `undefined`: no device (an unbound certificate). */
+export function scopeCovers(scopes: Scopes, device: ScopedAttributes | undefined): boolean {
+  if (!isScoped(scopes)) return true;
+  if (!device) return false;
+  return scopeKeys.every((k) => {
+    const allowed = scopes[k];
+    return !allowed?.length || (device[k] !== null && allowed.includes(device[k]));
+  });
+}
+
+/** "tenant=acme, region=eu-1|eu-2", for messages. */
+export function describeScopes(scopes: Scopes): string {
+  return scopeKeys
+    .filter((k) => scopes[k]?.length)
+    .map((k) => `${k}=${scopes[k]!.join("|")}`)
+    .join(", ");
+}
