@@ -1,5 +1,6 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
 import { profiles } from "../pki/index.js";
+import { deviceIdPattern } from "../registry/index.js";
 
 const endEntityProfileNames = Object.values(profiles)
   .filter((p) => !p.ca)
@@ -25,7 +26,7 @@ export const problemResponses = {
 
 export const deviceIdSchema = {
   type: "string",
-  pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
+  pattern: deviceIdPattern.source,
   description: "a device id, as `keyfleet device register` prints it",
 } as const;
 

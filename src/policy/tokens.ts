@@ -6,8 +6,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypt
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import type { TokenRepository } from "../store/index.js";
 import { parseRole, type Role } from "./roles.js";
-
-export type Scopes = Readonly<Record<string, readonly string[]>>;
+import { checkScopes, type Scopes } from "./scopes.js";
 
 export interface Principal {
   readonly tokenId: string;
@@ -21,15 +20,19 @@ function hashSecret(token: string): Buffer {
   return createHash("sha256").update(token, "utf8").digest();
 }
 
-/** `KEY=VALUE` pairs into scopes; a key may repeat (`--scope tenant=a --scope tenant=b`). */
-export function parseScopes(pairs: readonly string[]): Scopes {
-  const scopes: Record<string, string[]> = {};
-  for (const pair of pairs) {
-    const m = /^([a-z][a-z0-9_-]*)=(.+)$/i.exec(pair);
-    if (!m) throw new KeyfleetError("malformed-request", `scope "${pair}" is not KEY=VALUE`);
-    (scopes[m[1]!] ??= []).push(m[2]!);
+/**
+ * When a token created now with this lifetime expires. A lifetime of zero, a negative one or NaN
+ * would make a token that never expires or is born expired, so they are refused, not ignored.
+ */
+function expiry(clock: Clock, ttlSeconds: number): Date {
+  const at = new Date(clock.now().getTime() + ttlSeconds * 1000);
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0 || Number.isNaN(at.getTime())) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `a token lifetime must be a positive whole number of seconds, got ${String(ttlSeconds)}`,
+    );
   }
-  return scopes;
+  return at;
 }
 
 export function tokenService(tokens: TokenRepository, clock: Clock) {
@@ -38,9 +41,12 @@ export function tokenService(tokens: TokenRepository, clock: Clock) {
       role: string;
       scopes?: Scopes;
       description?: string;
+      /** Lifetime from now; absent means the token does not expire. */
       ttlSeconds?: number;
-    }): Promise<{ id: string; token: string }> {
+    }): Promise<{ id: string; token: string; expiresAt: Date | null }> {
       const role = parseRole(options.role);
+      checkScopes(options.scopes ?? {});
+      const expiresAt = options.ttlSeconds === undefined ? null : expiry(clock, options.ttlSeconds);
       const token = PREFIX + randomBytes(32).toString("base64url");
       const id = randomUUID();
       await tokens.insert({
@@ -49,9 +55,9 @@ export function tokenService(tokens: TokenRepository, clock: Clock) {
         role,
         scopes: JSON.stringify(options.scopes ?? {}),
         description: options.description ?? null,
-        expires_at: options.ttlSeconds ? new Date(clock.now().getTime() + options.ttlSeconds * 1000) : null,
+        expires_at: expiresAt,
       });
-      return { id, token };
+      return { id, token, expiresAt };
     },
 
     async authenticate(token: string): Promise<Principal> {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
+import { openssl, workdir } from "../../test/support/openssl.js";
 import { deviceRepository } from "../store/index.js";
 import { deviceService, type DeviceService } from "./devices.js";
 
@@ -26,9 +27,47 @@ forEachDatabase("device registration", (kind) => {
     ["a serial a certificate cannot carry", { serialNumber: "SN_0001#" }],
     ["an empty serial", { serialNumber: "" }],
     ["an IDevID that is not a certificate", { serialNumber: "SN-2", idevid: "nope" }],
+    [
+      "an IDevID that only starts like DER",
+      { serialNumber: "SN-2", idevid: new Uint8Array([0x30, ...Buffer.from("garbage")]) },
+    ],
+    ["a serial with a leading space", { serialNumber: " SN-3" }],
+    ["a serial with a trailing space", { serialNumber: "SN-3 " }],
+    ["a manufacturer of 5000 characters", { serialNumber: "SN-4", manufacturer: "m".repeat(5000) }],
+    ["a manufacturer with a control character", { serialNumber: "SN-4", manufacturer: "a\x01b" }],
+    ["an empty manufacturer", { serialNumber: "SN-4", manufacturer: "" }],
   ])("refuses %s and registers nothing", async (_name, input) => {
     await expect(devices.register(input)).rejects.toMatchObject({ code: "malformed-request" });
     expect(await devices.list({})).toEqual([]);
+  });
+
+  test("keeps a manufacturer of printable ASCII and a parsed IDevID", async () => {
+    const dir = await workdir();
+    try {
+      await openssl([
+        "req",
+        "-x509",
+        "-newkey",
+        "ed25519",
+        "-nodes",
+        "-keyout",
+        dir.file("k.pem"),
+        "-subj",
+        "/CN=SN-5",
+        "-days",
+        "1",
+        "-out",
+        dir.file("idevid.pem"),
+      ]);
+      const d = await devices.register({
+        serialNumber: "SN-5",
+        manufacturer: "Acme Devices, Inc.",
+        idevid: await dir.read("idevid.pem"),
+      });
+      expect(await devices.get(d.id)).toMatchObject({ manufacturer: "Acme Devices, Inc.", hasIdevid: true });
+    } finally {
+      await dir.dispose();
+    }
   });
 
   test("refuses a second device with the same serial in a tenant", async () => {

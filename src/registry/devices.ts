@@ -30,24 +30,34 @@ export interface Device {
   readonly createdAt: Date;
 }
 
-const printable = /^[\x20-\x7e]{1,128}$/;
+/** What a device id looks like (ids are UUIDs; the rule bounds what callers may send as one). */
+export const deviceIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+// Printable ASCII, not starting or ending with a space: " X" and "X" must not be two devices.
+const printable = /^(?! )[\x20-\x7e]{1,128}(?<! )$/;
+
+/** Every text field of a registration, checked alike (the IDevID is checked as a certificate). */
+function checkTextFields(input: DeviceRegistration): void {
+  for (const [field, value] of Object.entries({
+    serial: input.serialNumber,
+    model: input.model,
+    manufacturer: input.manufacturer,
+    tenant: input.tenant,
+    region: input.region,
+  })) {
+    if (value !== undefined && !printable.test(value)) {
+      throw new KeyfleetError(
+        "malformed-request",
+        `device ${field} must be 1–128 printable ASCII characters, without leading or trailing spaces`,
+      );
+    }
+  }
+}
 
 export function deviceService(devices: DeviceRepository) {
   return {
     async register(input: DeviceRegistration): Promise<Device> {
-      for (const [field, value] of Object.entries({
-        serial: input.serialNumber,
-        model: input.model,
-        tenant: input.tenant,
-        region: input.region,
-      })) {
-        if (value !== undefined && !printable.test(value)) {
-          throw new KeyfleetError(
-            "malformed-request",
-            `device ${field} must be 1–128 printable ASCII characters`,
-          );
-        }
-      }
+      checkTextFields(input);
       checkDeviceSerial(input.serialNumber);
       const idevid = input.idevid === undefined ? null : idevidDer(input.idevid);
       try {

@@ -2,4 +2,10 @@
  * The device registry: devices and their hardware identities; with later issues, the lifecycle
  * state machine, groups and bulk operations.
  */
-export { deviceService, type Device, type DeviceRegistration, type DeviceService } from "./devices.js";
+export {
+  deviceIdPattern,
+  deviceService,
+  type Device,
+  type DeviceRegistration,
+  type DeviceService,
+} from "./devices.js";

@@ -1,8 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { certificateJson } from "../../ca/index.js";
-import { KeyfleetError } from "../../domain/index.js";
 import { globals, print, withApp, type Output } from "../context.js";
+import { integerOption, limitOption, readInput, sequenceCursorOption } from "../parse.js";
+
+/** Longer than any CA here may live; the profile and the issuer's own validity bound it further. */
+const maxValidityDays = 36500;
 
 export function certCommand(output: Output): Command {
   const cert = new Command("cert").description("certificates");
@@ -12,15 +14,21 @@ export function certCommand(output: Output): Command {
     .requiredOption("--csr <file>", "the CSR, PEM or DER")
     .option("--device <id>", "bind the certificate to a registered device")
     .option("--profile <name>", "device | tls-server | ocsp-responder", "device")
-    .option("--request-id <id>", "idempotency key: the same id never yields two certificates")
-    .option("--validity-days <days>", "validity (default: the profile's)")
+    .option(
+      "--request-id <id>",
+      "idempotency key (1–200 printable ASCII characters): the same id never yields two certificates",
+    )
+    .option("--validity-days <days>", "validity in whole days (default: the profile's)")
     .action(
       async (
         options: { csr: string; device?: string; profile: string; requestId?: string; validityDays?: string },
         command: Command,
       ) => {
+        const validitySeconds =
+          options.validityDays === undefined
+            ? undefined
+            : integerOption("--validity-days", options.validityDays, 1, maxValidityDays) * 86400;
         const csr = await readInput(options.csr);
-        const validitySeconds = options.validityDays === undefined ? undefined : days(options.validityDays);
         await withApp(command, {}, async (app) => {
           const issued = await app.authority.issue({
             csr,
@@ -57,12 +65,10 @@ export function certCommand(output: Output): Command {
     .option("--limit <n>", "page size (1–500)", "50")
     .option("--after <cursor>", "continue after this cursor (printed at the end of a full page)")
     .action(async (options: { device?: string; limit: string; after?: string }, command: Command) => {
+      const limit = limitOption(options.limit);
+      const after = options.after === undefined ? undefined : sequenceCursorOption(options.after);
       await withApp(command, {}, async (app) => {
-        const page = await app.authority.certificates({
-          deviceId: options.device,
-          limit: Number(options.limit),
-          after: options.after,
-        });
+        const page = await app.authority.certificates({ deviceId: options.device, limit, after });
         print(
           output,
           globals(command).json,
@@ -79,24 +85,4 @@ export function certCommand(output: Output): Command {
       });
     });
   return cert;
-}
-
-async function readInput(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (cause) {
-    throw new KeyfleetError("malformed-request", `cannot read ${path}: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-}
-
-function days(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new KeyfleetError(
-      "malformed-request",
-      `--validity-days must be a positive whole number, got "${value}"`,
-    );
-  return n * 86400;
 }

@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import type { Device } from "../../registry/index.js";
 import { globals, print, withApp, type Output } from "../context.js";
+import { deviceCursorOption, limitOption, readInput } from "../parse.js";
 
 export function deviceCommand(output: Output): Command {
   const device = new Command("device").description("devices");
@@ -26,7 +26,7 @@ export function deviceCommand(output: Output): Command {
         },
         command: Command,
       ) => {
-        const idevid = o.idevid ? new Uint8Array(await readFile(o.idevid)) : undefined;
+        const idevid = o.idevid === undefined ? undefined : await readInput(o.idevid);
         await withApp(command, {}, async (app) => {
           const d = await app.devices.register({
             serialNumber: o.serial,
@@ -56,11 +56,10 @@ export function deviceCommand(output: Output): Command {
     .option("--limit <n>", "page size (1–500)", "50")
     .option("--after <id>", "continue after this device id")
     .action(async (o: { limit: string; after?: string }, command: Command) => {
+      const limit = limitOption(o.limit);
+      const after = o.after === undefined ? undefined : deviceCursorOption(o.after);
       await withApp(command, {}, async (app) => {
-        const list = await app.devices.list({
-          limit: Number(o.limit),
-          ...(o.after ? { after: o.after } : {}),
-        });
+        const list = await app.devices.list({ limit, ...(after === undefined ? {} : { after }) });
         print(output, globals(command).json, list, () =>
           list.map((d) => `${d.id}  ${d.state.padEnd(12)} ${d.tenant}  ${d.serialNumber}`).join("\n"),
         );

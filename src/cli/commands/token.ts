@@ -1,6 +1,10 @@
 import { Command } from "commander";
 import { parseScopes, roles } from "../../policy/index.js";
 import { globals, print, withApp, type Output } from "../context.js";
+import { integerOption } from "../parse.js";
+
+/** A hundred years: long enough for "never" said on purpose, short enough to stay a valid date. */
+const maxTtlDays = 36500;
 
 export function tokenCommand(output: Output): Command {
   const token = new Command("token").description("API tokens");
@@ -15,19 +19,23 @@ export function tokenCommand(output: Output): Command {
       [] as string[],
     )
     .option("--description <text>", "what the token is for")
-    .option("--ttl-days <days>", "expire after this many days")
+    .option("--ttl-days <days>", `expire after this many whole days (1–${maxTtlDays}; default: never)`)
     .action(
       async (
         options: { role: string; scope: string[]; description?: string; ttlDays?: string },
         command: Command,
       ) => {
         const scopes = parseScopes(options.scope);
+        const ttlSeconds =
+          options.ttlDays === undefined
+            ? undefined
+            : integerOption("--ttl-days", options.ttlDays, 1, maxTtlDays) * 86400;
         await withApp(command, {}, async (app) => {
           const created = await app.tokens.create({
             role: options.role,
             scopes,
             ...(options.description ? { description: options.description } : {}),
-            ...(options.ttlDays ? { ttlSeconds: Number(options.ttlDays) * 86400 } : {}),
+            ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
           });
           print(
             output,
