@@ -1,5 +1,7 @@
 /** Certificates: written in groups (one multi-row insert per transaction), read by serial, listed by key. */
 import type { Kysely } from "kysely";
+import { KeyfleetError } from "../domain/index.js";
+import { pageLimit } from "./paging.js";
 import type { CertificateRow, NewCertificate, Tables } from "./schema.js";
 
 export interface CertificatePage {
@@ -43,7 +45,10 @@ export function certificateRepository(db: Kysely<Tables>) {
     },
 
     async list(query: CertificateQuery): Promise<CertificatePage> {
-      const limit = Math.min(Math.max(query.limit ?? 50, 1), 500);
+      const limit = pageLimit(query.limit);
+      if (query.after !== undefined && !/^[0-9]{1,18}$/.test(query.after)) {
+        throw new KeyfleetError("malformed-request", "after must be the `next` cursor of an earlier page");
+      }
       let q = db
         .selectFrom("certificates")
         .selectAll()

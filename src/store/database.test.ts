@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
+import { openDatabase } from "./database.js";
 
 forEachDatabase("database", (kind) => {
   let t: TestDatabase;
@@ -52,5 +53,12 @@ forEachDatabase("database", (kind) => {
     } finally {
       await again.close();
     }
+  });
+});
+
+test("an unreachable PostgreSQL is store-unavailable, with the password left out of the message", async () => {
+  await expect(openDatabase({ url: "postgres://keyfleet:s3cret@127.0.0.1:1/none" })).rejects.toMatchObject({
+    code: "store-unavailable",
+    message: "cannot reach PostgreSQL at postgres://keyfleet:***@127.0.0.1:1/none: ECONNREFUSED",
   });
 });

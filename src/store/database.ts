@@ -39,7 +39,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await migrateToLatest(db as Kysely<unknown>);
   } catch (e) {
     await db.destroy();
-    throw e;
+    throw unreachable(e, options.url);
   }
   return {
     kind,
@@ -83,6 +83,15 @@ async function openPGlite(options: DatabaseOptions): Promise<{ kind: DatabaseKin
     });
   }
   return { kind: "pglite", db: new Kysely<Tables>({ dialect: new PGliteDialect(pglite, unlock) }) };
+}
+
+/** A server that cannot be reached (refused, unknown host, bad credentials) is `store-unavailable`, said plainly. */
+function unreachable(error: unknown, url: string | undefined): unknown {
+  if (!url || error instanceof KeyfleetError) return error;
+  const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+  return new KeyfleetError("store-unavailable", `cannot reach PostgreSQL at ${redactUrl(url)}: ${reason}`, {
+    cause: error,
+  });
 }
 
 /** A connection URL without its password, for messages and logs. */

@@ -1,5 +1,6 @@
 /** Devices: enough for issuance to bind a certificate to a device; the registry extends it. */
 import type { Insertable, Kysely } from "kysely";
+import { pageLimit } from "./paging.js";
 import type { DeviceRow, DevicesTable, Tables } from "./schema.js";
 
 export function deviceRepository(db: Kysely<Tables>) {
@@ -11,11 +12,7 @@ export function deviceRepository(db: Kysely<Tables>) {
       return db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
     },
     async list(options: { after?: string | undefined; limit?: number | undefined }): Promise<DeviceRow[]> {
-      let q = db
-        .selectFrom("devices")
-        .selectAll()
-        .orderBy("id")
-        .limit(Math.min(Math.max(options.limit ?? 50, 1), 500));
+      let q = db.selectFrom("devices").selectAll().orderBy("id").limit(pageLimit(options.limit));
       if (options.after !== undefined) q = q.where("id", ">", options.after);
       return q.execute();
     },
