@@ -14,7 +14,7 @@ export function tokenCommand(output: Output): Command {
     .requiredOption("--role <role>", roles.join(" | "))
     .option(
       "--scope <key=value>",
-      "limit the token (repeatable)",
+      "limit the token to devices with tenant=T or region=R (repeatable; values of one key are alternatives)",
       (v: string, all: string[]) => [...all, v],
       [] as string[],
     )
