@@ -11,7 +11,7 @@ import { openDatabase } from "../src/store/database.js";
 import type { DatabaseKind } from "../src/store/index.js";
 import { adminQuery, databaseKinds } from "./support/databases.js";
 import { keyfleet, type CliResult } from "./support/cli.js";
-import { openssl, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
+import { opensslCsr, opensslSelfSigned, workdir, type Workdir } from "./support/openssl.js";
 
 const passphrase = { KEYFLEET_PASSPHRASE: "cli bad input passphrase" };
 const tables = ["api_tokens", "devices", "certificates"] as const;
@@ -161,25 +161,8 @@ for (const kind of databaseKinds) {
     });
 
     test("registers a device with a manufacturer and a real IDevID", async () => {
-      await openssl([
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        dir.file("idevid.key"),
-        "-subj",
-        "/CN=SN-IDEVID",
-        "-days",
-        "1",
-        "-outform",
-        "DER",
-        "-out",
-        dir.file("idevid.der"),
-      ]);
+      const { der } = await opensslSelfSigned(dir, "idevid", "/CN=SN-IDEVID");
+      await dir.write("idevid.der", der);
       const res = await kf([
         "--json",
         "device",

@@ -35,25 +35,15 @@ afterAll(async () => {
   await t?.dispose();
 });
 
-const certificateCount = async () =>
-  Number(
-    (
-      await t.app.database.db
-        .selectFrom("certificates")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
-
 async function refused(request: InjectOptions, status: number, code: string, detail?: RegExp) {
-  const before = await certificateCount();
+  const before = await t.certificateCount();
   const res = await http.inject(request);
   expect(res.statusCode, res.body).toBe(status);
   expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
   const problem = res.json();
   expect(problem).toMatchObject({ status, code, type: `https://keyfleet.dev/problems/${code}` });
   if (detail) expect(problem.detail).toMatch(detail);
-  expect(await certificateCount()).toBe(before);
+  expect(await t.certificateCount()).toBe(before);
   return res;
 }
 

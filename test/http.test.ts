@@ -15,15 +15,6 @@ forEachDatabase("admin API", (kind) => {
   let admin: string;
   let auditor: string;
   let csr: string;
-  const count = async () =>
-    Number(
-      (
-        await t.app.database.db
-          .selectFrom("certificates")
-          .select((eb) => eb.fn.countAll<string>().as("n"))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
 
   beforeAll(async () => {
     t = await testApp(kind);
@@ -78,20 +69,20 @@ forEachDatabase("admin API", (kind) => {
     ["no token", null, 401, "unauthorized"],
     ["an unknown token", "kf_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 401, "unauthorized"],
   ])("refuses %s with problem+json and issues nothing", async (_name, token, status, code) => {
-    const before = await count();
+    const before = await t.certificateCount();
     const res = await issue({ csr }, token);
     expect(res.statusCode).toBe(status);
     expect(res.headers["content-type"]).toContain("application/problem+json");
     expect(res.json()).toMatchObject({ code, status, type: `https://keyfleet.dev/problems/${code}` });
-    expect(await count()).toBe(before);
+    expect(await t.certificateCount()).toBe(before);
   });
 
   test("refuses the wrong role (auditor may not issue) and issues nothing", async () => {
-    const before = await count();
+    const before = await t.certificateCount();
     const res = await issue({ csr }, auditor);
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ code: "forbidden", detail: 'role "auditor" may not cert.issue' });
-    expect(await count()).toBe(before);
+    expect(await t.certificateCount()).toBe(before);
   });
 
   test.each([
@@ -104,11 +95,11 @@ forEachDatabase("admin API", (kind) => {
     ["an unknown profile", { csr: "", profile: "x" }, "malformed-request"],
     ["an unknown field", { csr: "x", extra: 1 }, "malformed-request"],
   ])("refuses %s with a 400 problem and issues nothing", async (_name, body, code) => {
-    const before = await count();
+    const before = await t.certificateCount();
     const res = await issue(body);
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code });
-    expect(await count()).toBe(before);
+    expect(await t.certificateCount()).toBe(before);
   });
 
   test("refuses a CSR asking for CA:true", async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { openssl, workdir, type Workdir } from "../../test/support/openssl.js";
+import { opensslCsr, opensslSelfSigned, workdir, type Workdir } from "../../test/support/openssl.js";
 import { idevidDer } from "./device-identity.js";
 
 describe("idevidDer", () => {
@@ -8,25 +8,7 @@ describe("idevidDer", () => {
   let der: Uint8Array;
   beforeAll(async () => {
     dir = await workdir();
-    await openssl([
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      dir.file("idevid.key"),
-      "-subj",
-      "/CN=idevid-0001/serialNumber=SN-0001",
-      "-days",
-      "1",
-      "-out",
-      dir.file("idevid.pem"),
-    ]);
-    pem = await dir.read("idevid.pem");
-    der = new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64"));
+    ({ pem, der } = await opensslSelfSigned(dir, "idevid", "/CN=idevid-0001/serialNumber=SN-0001"));
   });
   afterAll(() => dir.dispose());
 
@@ -59,17 +41,7 @@ describe("idevidDer", () => {
   });
 
   test("refuses a PEM block with a certificate request in it", async () => {
-    await openssl([
-      "req",
-      "-new",
-      "-key",
-      dir.file("idevid.key"),
-      "-subj",
-      "/CN=x",
-      "-out",
-      dir.file("r.csr"),
-    ]);
-    const csr = (await dir.read("r.csr")).replace(/CERTIFICATE REQUEST/g, "CERTIFICATE");
+    const csr = (await opensslCsr(dir, "p256", "/CN=x")).replace(/CERTIFICATE REQUEST/g, "CERTIFICATE");
     expect(() => idevidDer(csr)).toThrow(expect.objectContaining({ code: "malformed-request" }));
   });
 });

@@ -10,7 +10,7 @@ import { writeCertificate } from "./certificate-writer.js";
 import { compileIssuer } from "./issuer-template.js";
 import { checkCsr } from "./csr-check.js";
 import { parseCsr } from "./csr.js";
-import { derOrPem, toPem } from "./pem.js";
+import { toPem } from "./pem.js";
 import { profiles, type ProfileName } from "./profiles.js";
 import { newSerial } from "./serial.js";
 import { issuingUrls, testChain, type TestChain } from "./test-chain.js";
@@ -20,6 +20,7 @@ import {
   opensslCsrWithKey,
   workdir,
   type Workdir,
+  opensslSelfSigned,
 } from "../../test/support/openssl.js";
 import { testSignerFromKeys } from "./test-signer.js";
 
@@ -167,32 +168,14 @@ describe("an issuing CA made by openssl (SHA-1 key identifiers, its own name enc
   test("compiles, and what we issue under it verifies with -x509_strict", async () => {
     const dir = await workdir();
     try {
-      const ca = (name: string) => [
+      const theirs = await opensslSelfSigned(dir, "ca", "/O=Elsewhere/CN=Their CA", [
         "-addext",
         "basicConstraints=critical,CA:TRUE,pathlen:0",
         "-addext",
         "keyUsage=critical,keyCertSign,cRLSign",
-        "-subj",
-        name,
-      ];
-      await openssl([
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        dir.file("ca.key"),
-        "-days",
-        "30",
-        ...ca("/O=Elsewhere/CN=Their CA"),
-        "-out",
-        dir.file("ca.pem"),
       ]);
-      const caDer = derOrPem(await readFile(dir.file("ca.pem"), "utf8"), "CERTIFICATE");
-      const privateKey = createPrivateKey(await readFile(dir.file("ca.key")));
+      const caDer = theirs.der;
+      const privateKey = createPrivateKey(await readFile(theirs.keyFile));
       const { signer } = testSignerFromKeys("p256", privateKey, createPublicKey(privateKey));
       const issuer = compileIssuer({ certificate: caDer, signer, urls: issuingUrls });
       expect(issuer.subject).toEqual([
@@ -216,7 +199,7 @@ describe("an issuing CA made by openssl (SHA-1 key identifiers, its own name enc
         "-purpose",
         "sslclient",
         "-CAfile",
-        dir.file("ca.pem"),
+        theirs.certFile,
         leafFile,
       ]);
       expect(stdout.trim()).toMatch(/leaf\.pem: OK$/);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
-import { openssl, workdir } from "../../test/support/openssl.js";
+import { opensslSelfSigned, workdir } from "../../test/support/openssl.js";
 import { deviceRepository } from "../store/index.js";
 import { deviceService, type DeviceService } from "./devices.js";
 
@@ -44,25 +44,11 @@ forEachDatabase("device registration", (kind) => {
   test("keeps a manufacturer of printable ASCII and a parsed IDevID", async () => {
     const dir = await workdir();
     try {
-      await openssl([
-        "req",
-        "-x509",
-        "-newkey",
-        "ed25519",
-        "-nodes",
-        "-keyout",
-        dir.file("k.pem"),
-        "-subj",
-        "/CN=SN-5",
-        "-days",
-        "1",
-        "-out",
-        dir.file("idevid.pem"),
-      ]);
+      const { pem } = await opensslSelfSigned(dir, "idevid", "/CN=SN-5", [], "ed25519");
       const d = await devices.register({
         serialNumber: "SN-5",
         manufacturer: "Acme Devices, Inc.",
-        idevid: await dir.read("idevid.pem"),
+        idevid: pem,
       });
       expect(await devices.get(d.id)).toMatchObject({ manufacturer: "Acme Devices, Inc.", hasIdevid: true });
     } finally {

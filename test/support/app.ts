@@ -15,6 +15,8 @@ export interface TestApp {
   readonly db: TestDatabase;
   readonly dataDir: string;
   readonly logs: () => string;
+  /** Rows in the certificates table: what a refused request must leave unchanged. */
+  readonly certificateCount: () => Promise<number>;
   readonly dispose: () => Promise<void>;
 }
 
@@ -41,6 +43,15 @@ export async function testApp(kind: DatabaseKind): Promise<TestApp> {
     db,
     dataDir,
     logs: () => logs,
+    certificateCount: async () =>
+      Number(
+        (
+          await db.database.db
+            .selectFrom("certificates")
+            .select((eb) => eb.fn.countAll<string>().as("n"))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     dispose: async () => {
       await app.close();
       await db.dispose();

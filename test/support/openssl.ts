@@ -57,6 +57,11 @@ export async function workdir(): Promise<Workdir> {
 
 let counter = 0;
 
+/** The DER inside a single-block PEM file that openssl wrote. */
+function pemBody(pem: string): Uint8Array {
+  return new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64"));
+}
+
 /** `openssl req -new` with a fresh key of the algorithm; `extra` adds e.g. `-addext` arguments. */
 export async function opensslCsrWithKey(
   dir: Workdir,
@@ -80,8 +85,7 @@ export async function opensslCsrWithKey(
     dir.file(`${name}.csr`),
   ]);
   const pem = await dir.read(`${name}.csr`);
-  const body = pem.replace(/-----[^-]+-----/g, "").replace(/\s/g, "");
-  return { pem, der: new Uint8Array(Buffer.from(body, "base64")), keyFile };
+  return { pem, der: pemBody(pem), keyFile };
 }
 
 /** The CSR's PEM, as a device would send it. */
@@ -102,4 +106,36 @@ export async function opensslCsrDer(
   extra?: readonly string[],
 ): Promise<Uint8Array> {
   return (await opensslCsrWithKey(dir, algorithm, subject, extra)).der;
+}
+
+/**
+ * `openssl req -x509`: a self-signed certificate (an IDevID from a manufacturer, or someone else's
+ * CA with `extra` extensions) with a fresh key. Files `<name>.pem` (certificate) and `<name>.key`.
+ */
+export async function opensslSelfSigned(
+  dir: Workdir,
+  name: string,
+  subject: string,
+  extra: readonly string[] = [],
+  algorithm: OpensslKeyAlgorithm = "p256",
+): Promise<{ pem: string; der: Uint8Array; certFile: string; keyFile: string }> {
+  const certFile = dir.file(`${name}.pem`);
+  const keyFile = dir.file(`${name}.key`);
+  await openssl([
+    "req",
+    "-x509",
+    ...newKeyArgs[algorithm],
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-subj",
+    subject,
+    "-days",
+    "30",
+    ...extra,
+    "-out",
+    certFile,
+  ]);
+  const pem = await dir.read(`${name}.pem`);
+  return { pem, der: pemBody(pem), certFile, keyFile };
 }
