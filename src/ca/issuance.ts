@@ -20,6 +20,7 @@ import {
 } from "../pki/index.js";
 import type {
   CertificateRepository,
+  CertificateRow,
   Database,
   DeviceRepository,
   DeviceRow,
@@ -182,15 +183,7 @@ export class Issuance {
   ): Promise<IssuedCertificate | undefined> {
     const row = await this.deps.certificates.byRequestId(requestId);
     if (!row) return undefined;
-    const differs = !Buffer.from(row.public_key_sha256).equals(publicKeyHash)
-      ? "a different key"
-      : row.profile !== asked.profile
-        ? `profile ${row.profile}`
-        : row.device_id !== asked.deviceId
-          ? row.device_id === null
-            ? "no device"
-            : `device ${row.device_id}`
-          : undefined;
+    const differs = differenceFrom(row, publicKeyHash, asked);
     if (differs) {
       throw new KeyfleetError(
         "conflict",
@@ -210,9 +203,25 @@ export class Issuance {
   }
 }
 
-/** An idempotency key: 1–200 printable ASCII characters (no spaces), as the API schema says. */
+/** What an earlier request with the same id asked for that this one does not; undefined if the same. */
+function differenceFrom(
+  earlier: CertificateRow,
+  publicKeyHash: Uint8Array,
+  asked: { profile: string; deviceId: string | null },
+): string | undefined {
+  if (!Buffer.from(earlier.public_key_sha256).equals(publicKeyHash)) return "a different key";
+  if (earlier.profile !== asked.profile) return `profile ${earlier.profile}`;
+  if (earlier.device_id !== asked.deviceId) {
+    return earlier.device_id === null ? "no device" : `device ${earlier.device_id}`;
+  }
+  return undefined;
+}
+
+/** An idempotency key: 1–200 printable ASCII characters, no spaces (the API schema uses this rule too). */
+export const requestIdPattern = /^[\x21-\x7e]{1,200}$/;
+
 function checkRequestId(requestId: string): void {
-  if (!/^[\x21-\x7e]{1,200}$/.test(requestId)) {
+  if (!requestIdPattern.test(requestId)) {
     throw new KeyfleetError(
       "malformed-request",
       `a request id is 1–200 printable ASCII characters without spaces, got ${quoted(requestId)}`,

@@ -1,4 +1,5 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
+import { requestIdPattern } from "../ca/index.js";
 import { profiles } from "../pki/index.js";
 import { deviceIdPattern } from "../registry/index.js";
 
@@ -44,7 +45,7 @@ export const issueBodySchema = {
     deviceId: deviceIdSchema,
     requestId: {
       type: "string",
-      pattern: "^[\\x21-\\x7e]{1,200}$",
+      pattern: requestIdPattern.source,
       description: "idempotency key (also the Idempotency-Key header): 1–200 printable ASCII characters",
     },
     validitySeconds: { type: "integer", minimum: 1 },

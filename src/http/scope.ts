@@ -4,7 +4,7 @@
  * a device or serial that is not there), so a scope does not leak what lies outside it.
  */
 import type { App } from "../app.js";
-import { KeyfleetError, quoted } from "../domain/index.js";
+import { KeyfleetError, isKeyfleetError, quoted } from "../domain/index.js";
 import { describeScopes, isScoped, scopeCovers, type Principal } from "../policy/index.js";
 
 /** Refuses an issuance the principal's scope does not cover. */
@@ -16,16 +16,27 @@ export async function checkIssuanceScope(app: App, principal: Principal, deviceI
       `this token is scoped (${describeScopes(principal.scopes)}): it issues only for a device in its scope; send deviceId`,
     );
   }
-  await checkDeviceScope(app, principal, deviceId);
+  if (!(await deviceInScope(app, principal, deviceId))) {
+    throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
+  }
 }
 
-/** Not found, unless the device exists and the scope covers it. */
-export async function checkDeviceScope(app: App, principal: Principal, deviceId: string | null) {
-  if (!isScoped(principal.scopes)) return;
-  const device = deviceId === null ? undefined : await app.devices.get(deviceId).catch(() => undefined);
-  if (!device || !scopeCovers(principal.scopes, device)) {
-    throw new KeyfleetError("not-found", deviceId === null ? "not found" : `no device ${quoted(deviceId)}`);
-  }
+/**
+ * Whether the principal may see what belongs to this device (null: an unbound certificate). A
+ * device that does not exist is outside every scope; any other failure (the store) propagates.
+ */
+export async function deviceInScope(
+  app: App,
+  principal: Principal,
+  deviceId: string | null,
+): Promise<boolean> {
+  if (!isScoped(principal.scopes)) return true;
+  if (deviceId === null) return false;
+  const device = await app.devices.get(deviceId).catch((e: unknown) => {
+    if (isKeyfleetError(e, "not-found")) return undefined;
+    throw e;
+  });
+  return scopeCovers(principal.scopes, device);
 }
 
 /** The list filter that keeps a scoped principal inside its scope. */

@@ -4,7 +4,7 @@ import type { App } from "../../app.js";
 import { certificateJson, type CaSummary } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import type { Authorize } from "../auth.js";
-import { checkDeviceScope, checkIssuanceScope, scopeFilter } from "../scope.js";
+import { checkIssuanceScope, deviceInScope, scopeFilter } from "../scope.js";
 import {
   caSchema,
   certificateSchema,
@@ -84,9 +84,9 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
     },
     async (request) => {
       const certificate = await app.authority.certificate(request.params.serial);
-      await checkDeviceScope(app, request.principal!, certificate.deviceId).catch(() => {
+      if (!(await deviceInScope(app, request.principal!, certificate.deviceId))) {
         throw new KeyfleetError("not-found", `no certificate with serial ${certificate.serial}`);
-      });
+      }
       return certificateJson(certificate);
     },
   );
