@@ -164,4 +164,20 @@ forEachDatabase("initialization", (kind) => {
       await t.dispose();
     }
   });
+
+  test("refuses an RSA-2048 CA (device keys only) with unsupported-algorithm, before making any key", async () => {
+    const t = await testDatabase(kind);
+    try {
+      const authority = testAuthority(t.database);
+      await expect(authority.init({ algorithm: "rsa2048" })).rejects.toMatchObject({
+        code: "unsupported-algorithm",
+        message: expect.stringContaining("RSA-2048 is for device keys only"),
+      });
+      expect(await t.database.db.selectFrom("sealed_keys").selectAll().execute()).toEqual([]);
+      expect(await t.database.db.selectFrom("keys").selectAll().execute()).toEqual([]);
+      expect(await authority.cas()).toEqual([]);
+    } finally {
+      await t.dispose();
+    }
+  });
 });

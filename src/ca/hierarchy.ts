@@ -3,7 +3,7 @@
  * key store, recorded (keys, issuers, certificates) in one transaction.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { KeyAlgorithmId, KeyRef, KeyStore } from "../crypto/index.js";
+import { keyAlgorithmFor, type KeyAlgorithmId, type KeyRef, type KeyStore } from "../crypto/index.js";
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import {
   compileIssuer,
@@ -56,6 +56,7 @@ export async function initializeHierarchy(
       "the authority is already initialized: its CAs exist (see `keyfleet ca list`)",
     );
   }
+  keyAlgorithmFor(options.algorithm, "ca"); // RSA-2048 is for device keys only: refused before any key is made
   const organization = options.organization ?? "Keyfleet";
   const tag = randomBytes(4).toString("hex");
   checkName([{ type: "CN", value: `${organization} Issuing CA ${tag}` }]); // before any key is made

@@ -12,7 +12,7 @@ import {
 import { promisify } from "node:util";
 import { KeyfleetError } from "../domain/index.js";
 
-export type KeyAlgorithmId = "p256" | "p384" | "ed25519" | "rsa3072" | "rsa4096";
+export type KeyAlgorithmId = "p256" | "p384" | "ed25519" | "rsa2048" | "rsa3072" | "rsa4096";
 export type SignatureAlgorithmId =
   | "ecdsa-sha256"
   | "ecdsa-sha384"
@@ -24,6 +24,14 @@ export type SignatureAlgorithmId =
 export type KeyType = "ec" | "ed25519" | "rsa";
 export type HashName = "sha256" | "sha384" | "sha512";
 
+/**
+ * What a key of an algorithm may serve as: "ca", a CA's key (root and issuing CAs, `keyfleet init`);
+ * "service", an end-entity key of a service (TLS servers, OCSP responders); "device", a device's own
+ * key, certified in its LDevID. Profiles accept the algorithms of their role, so which profiles take
+ * an algorithm is said here, once, beside the algorithm.
+ */
+export type KeyRole = "ca" | "service" | "device";
+
 export interface KeyAlgorithm {
   readonly id: KeyAlgorithmId;
   readonly label: string;
@@ -32,6 +40,7 @@ export interface KeyAlgorithm {
   readonly modulusLength?: number;
   /** The scheme a key of this algorithm signs certificates, CRLs and responses with. */
   readonly signature: SignatureAlgorithmId;
+  readonly roles: readonly KeyRole[];
 }
 
 export interface SignatureAlgorithm {
@@ -46,16 +55,46 @@ export interface SignatureAlgorithm {
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s/g, ""), "hex"));
 
+const everyRole: readonly KeyRole[] = ["ca", "service", "device"];
+
 export const keyAlgorithms: Readonly<Record<KeyAlgorithmId, KeyAlgorithm>> = {
-  p256: { id: "p256", label: "ECDSA P-256", keyType: "ec", namedCurve: "P-256", signature: "ecdsa-sha256" },
-  p384: { id: "p384", label: "ECDSA P-384", keyType: "ec", namedCurve: "P-384", signature: "ecdsa-sha384" },
-  ed25519: { id: "ed25519", label: "Ed25519", keyType: "ed25519", signature: "ed25519" },
+  p256: {
+    id: "p256",
+    label: "ECDSA P-256",
+    keyType: "ec",
+    namedCurve: "P-256",
+    signature: "ecdsa-sha256",
+    roles: everyRole,
+  },
+  p384: {
+    id: "p384",
+    label: "ECDSA P-384",
+    keyType: "ec",
+    namedCurve: "P-384",
+    signature: "ecdsa-sha384",
+    roles: everyRole,
+  },
+  ed25519: { id: "ed25519", label: "Ed25519", keyType: "ed25519", signature: "ed25519", roles: everyRole },
+  // Device keys only. TPM 2.0 EK/AK keys and many secure elements are RSA-2048 and cannot be
+  // changed, so refusing them would refuse the hardware. NIST SP 800-131A Rev. 2 §3 allows
+  // signature generation at 112-bit security, which RSA-2048 has (SP 800-57 Pt. 1 Rev. 5 §5.6.1,
+  // Table 2), through 2030 (SP 800-57 Pt. 1 Rev. 5 §5.6.3, Table 4); after that it is disallowed.
+  // Keys Keyfleet makes or chooses (CAs, services) have no such constraint and stay ≥ 3072 bits.
+  rsa2048: {
+    id: "rsa2048",
+    label: "RSA-2048",
+    keyType: "rsa",
+    modulusLength: 2048,
+    signature: "rsa-pkcs1-sha256",
+    roles: ["device"],
+  },
   rsa3072: {
     id: "rsa3072",
     label: "RSA-3072",
     keyType: "rsa",
     modulusLength: 3072,
     signature: "rsa-pkcs1-sha256",
+    roles: everyRole,
   },
   rsa4096: {
     id: "rsa4096",
@@ -63,6 +102,7 @@ export const keyAlgorithms: Readonly<Record<KeyAlgorithmId, KeyAlgorithm>> = {
     keyType: "rsa",
     modulusLength: 4096,
     signature: "rsa-pkcs1-sha384",
+    roles: everyRole,
   },
 };
 
@@ -121,7 +161,48 @@ export function keyAlgorithm(id: string): KeyAlgorithm {
   return found;
 }
 
-/** Which registry algorithm a public key is, or undefined for keys the registry does not know (P-521, RSA-2048…). */
+/** The algorithms a key of `role` may have, in registry order. */
+export function keyAlgorithmsFor(role: KeyRole): KeyAlgorithmId[] {
+  return Object.values(keyAlgorithms)
+    .filter((a) => a.roles.includes(role))
+    .map((a) => a.id);
+}
+
+const roleNames: Readonly<Record<KeyRole, string>> = {
+  ca: "CA keys",
+  service: "service keys (TLS servers, OCSP responders)",
+  device: "device keys",
+};
+
+const rolesOf = (alg: KeyAlgorithm): string => alg.roles.map((r) => roleNames[r]).join(" and ");
+
+/**
+ * The algorithm `id`, if a key of `role` may have it; `unsupported-algorithm` otherwise, saying what
+ * the algorithm is for and what to use instead (`keyfleet init --algorithm rsa2048`, for one).
+ */
+export function keyAlgorithmFor(id: string, role: KeyRole): KeyAlgorithm {
+  const found = keyAlgorithm(id);
+  if (!found.roles.includes(role)) {
+    throw new KeyfleetError(
+      "unsupported-algorithm",
+      `${found.label} is for ${rolesOf(found)} only; ${roleNames[role]} use one of ${keyAlgorithmsFor(role).join(", ")}`,
+    );
+  }
+  return found;
+}
+
+/** Why an algorithm is not for `role` (" (RSA-2048 is for device keys only)"), or "" when it is. */
+export function roleRestriction(id: KeyAlgorithmId, role: KeyRole): string {
+  const alg = keyAlgorithms[id];
+  return alg.roles.includes(role) ? "" : ` (${alg.label} is for ${rolesOf(alg)} only)`;
+}
+
+/** The registry's RSA algorithm of a modulus size, or undefined (RSA-1024, RSA-8192…). */
+export function rsaKeyAlgorithm(modulusBits: number): KeyAlgorithmId | undefined {
+  return Object.values(keyAlgorithms).find((a) => a.keyType === "rsa" && a.modulusLength === modulusBits)?.id;
+}
+
+/** Which registry algorithm a public key is, or undefined for keys the registry does not know (P-521, RSA-1024…). */
 export function keyAlgorithmOfKey(key: KeyObject): KeyAlgorithmId | undefined {
   const details = key.asymmetricKeyDetails;
   switch (key.asymmetricKeyType) {
@@ -134,11 +215,7 @@ export function keyAlgorithmOfKey(key: KeyObject): KeyAlgorithmId | undefined {
     case "ed25519":
       return "ed25519";
     case "rsa":
-      return details?.modulusLength === 3072
-        ? "rsa3072"
-        : details?.modulusLength === 4096
-          ? "rsa4096"
-          : undefined;
+      return details?.modulusLength === undefined ? undefined : rsaKeyAlgorithm(details.modulusLength);
     default:
       return undefined;
   }

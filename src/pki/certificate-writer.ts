@@ -13,7 +13,7 @@
  *   8. authorityInfoAccess   —          OCSP then caIssuers, when the issuer has URLs
  *   9. id-pkix-ocsp-nocheck  —          ocsp-responder profile only (RFC 6960 §4.2.2.2.1)
  */
-import type { KeyAlgorithmId } from "../crypto/algorithms.js";
+import { keyAlgorithms, roleRestriction, type KeyAlgorithmId } from "../crypto/algorithms.js";
 import { KeyfleetError } from "../domain/index.js";
 import { bitString, concat, explicit, integer, sequence, smallInteger, time } from "./der.js";
 import {
@@ -98,7 +98,7 @@ function checkKey(order: CertificateOrder): Uint8Array {
   if (!order.profile.allowedKeyAlgorithms.includes(algorithm)) {
     throw new KeyfleetError(
       "unsupported-algorithm",
-      `profile "${order.profile.name}" does not allow ${algorithm} keys`,
+      `profile "${order.profile.name}" does not allow ${keyAlgorithms[algorithm].label} keys${roleRestriction(algorithm, order.profile.keyRole)}`,
     );
   }
   return spki.key;

@@ -3,7 +3,7 @@
  * parsing (DESIGN.md §1.3: what may be asked is policy). The profile, not the request, decides
  * what the certificate says; these checks refuse requests asking for more than the profile gives.
  */
-import { keyAlgorithms } from "../crypto/algorithms.js";
+import { keyAlgorithms, roleRestriction } from "../crypto/algorithms.js";
 import { KeyfleetError } from "../domain/index.js";
 import type { ParsedCsr } from "./csr.js";
 import { checkName } from "./name.js";
@@ -31,7 +31,7 @@ export function checkCsr(csr: ParsedCsr, profile: Profile): void {
     const allowed = profile.allowedKeyAlgorithms.map((a) => keyAlgorithms[a].label).join(", ");
     throw new KeyfleetError(
       "unsupported-algorithm",
-      `profile "${profile.name}" does not accept ${keyAlgorithms[csr.keyAlgorithm].label} keys; use ${allowed}`,
+      `profile "${profile.name}" does not accept ${keyAlgorithms[csr.keyAlgorithm].label} keys${roleRestriction(csr.keyAlgorithm, profile.keyRole)}; use ${allowed}`,
     );
   }
   // RFC 5280 §4.2: an extension marked critical must be processed; we cannot, so we cannot issue.

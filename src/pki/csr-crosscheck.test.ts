@@ -120,6 +120,15 @@ const keyParams: Record<
     sign: () => ({ name: "ECDSA", hash: pick(["SHA-256", "SHA-384"]) }) as Algorithm,
   },
   ed25519: { gen: { name: "Ed25519" }, sign: () => ({ name: "Ed25519" }) },
+  rsa2048: {
+    gen: {
+      name: "RSASSA-PKCS1-v1_5",
+      hash: "SHA-256",
+      modulusLength: 2048,
+      publicExponent: Uint8Array.of(1, 0, 1),
+    } as RsaHashedKeyGenParams,
+    sign: () => ({ name: "RSASSA-PKCS1-v1_5" }),
+  },
   rsa3072: {
     gen: {
       name: "RSASSA-PKCS1-v1_5",
@@ -147,7 +156,7 @@ beforeAll(async () => {
     );
   }
   for (let i = 0; i < 80; i++) {
-    const keyAlgorithm = pick(["p256", "p256", "p384", "ed25519", "rsa3072"] as const);
+    const keyAlgorithm = pick(["p256", "p256", "p384", "ed25519", "rsa2048", "rsa3072"] as const);
     const challengePassword = maybe() ? `nonce-${rand(1_000_000)}` : undefined;
     const csr = await Pkcs10CertificateRequestGenerator.create({
       name: new Name(randomSubject() as never),

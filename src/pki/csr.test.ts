@@ -127,7 +127,7 @@ describe("parseCsr refuses bad input", () => {
 
   test.each([
     ["p521", /ECDSA P-521/],
-    ["rsa2048", /RSA-2048/],
+    ["rsa1024", /RSA-1024/],
   ] as const)("a %s key, with unsupported-algorithm naming it", async (algorithm, name) => {
     const der = await opensslCsrDer(dir, algorithm);
     expect(codeOf(() => parseCsr(der))).toBe("unsupported-algorithm");
@@ -189,6 +189,21 @@ describe("checkCsr", () => {
   test("refuses a key algorithm outside the profile (unsupported-algorithm)", () => {
     expect(check(good, { ...profiles.device, allowedKeyAlgorithms: ["ed25519"] })).toBe(
       "unsupported-algorithm",
+    );
+  });
+
+  test("takes an RSA-2048 key (TPM, secure element) for a device, and for no service or CA", async () => {
+    const der = await opensslCsrDer(dir, "rsa2048", "/CN=tpm-device", [
+      "-addext",
+      "subjectAltName=DNS:tpm-device.example",
+    ]);
+    expect(parseCsr(der).keyAlgorithm).toBe("rsa2048");
+    expect(check(der, profiles.device)).toBeUndefined();
+    for (const profile of [profiles["tls-server"], profiles["ocsp-responder"], profiles["issuing-ca"]]) {
+      expect(check(der, profile)).toBe("unsupported-algorithm");
+    }
+    expect(errorOf(() => checkCsr(parseCsr(der), profiles["tls-server"])).message).toBe(
+      'profile "tls-server" does not accept RSA-2048 keys (RSA-2048 is for device keys only); use ECDSA P-256, ECDSA P-384, Ed25519, RSA-3072, RSA-4096',
     );
   });
 

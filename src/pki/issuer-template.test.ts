@@ -121,25 +121,29 @@ describe("writeCertificate refuses", () => {
   });
 
   test("keys outside the registry or the profile (unsupported-algorithm)", async () => {
-    const p521 = generateKeyPairSync("ec", { namedCurve: "P-521" }).publicKey.export({
-      format: "der",
-      type: "spki",
-    });
-    const rsa2048 = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({
-      format: "der",
-      type: "spki",
-    });
-    for (const spki of [p521, rsa2048]) {
+    const spkiOf = (k: ReturnType<typeof generateKeyPairSync>) =>
+      new Uint8Array(k.publicKey.export({ format: "der", type: "spki" }));
+    const p521 = spkiOf(generateKeyPairSync("ec", { namedCurve: "P-521" }));
+    const rsa1024 = spkiOf(generateKeyPairSync("rsa", { modulusLength: 1024 }));
+    for (const spki of [p521, rsa1024]) {
       expect(
-        await codeOf(() =>
-          writeCertificate(chain.issuing.issuer, order({ subjectPublicKeyInfo: new Uint8Array(spki) })),
-        ),
+        await codeOf(() => writeCertificate(chain.issuing.issuer, order({ subjectPublicKeyInfo: spki }))),
       ).toBe("unsupported-algorithm");
     }
     const onlyEd25519: Profile = { ...profiles.device, allowedKeyAlgorithms: ["ed25519"] };
     expect(await codeOf(() => writeCertificate(chain.issuing.issuer, order({ profile: onlyEd25519 })))).toBe(
       "unsupported-algorithm",
     );
+    // RSA-2048: a device key, never a server's or a CA's.
+    const rsa2048 = spkiOf(generateKeyPairSync("rsa", { modulusLength: 2048 }));
+    const as = (profile: Profile, subjectPublicKeyInfo: Uint8Array, sans: CertificateOrder["sans"] = []) =>
+      codeOf(() => writeCertificate(chain.issuing.issuer, order({ profile, subjectPublicKeyInfo, sans })));
+    expect(await as(profiles.device, rsa2048)).toBeUndefined();
+    expect(await as(profiles["tls-server"], rsa2048, [{ type: "dns", value: "a.example" }])).toBe(
+      "unsupported-algorithm",
+    );
+    const ca = { profile: profiles["issuing-ca"], subjectPublicKeyInfo: rsa2048 };
+    expect(await codeOf(() => writeCertificate(chain.root.issuer, order(ca)))).toBe("unsupported-algorithm");
   });
 
   test("SANs the profile does not allow, and a CA without a subject", async () => {

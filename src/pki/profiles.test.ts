@@ -32,7 +32,28 @@ describe("profiles", () => {
       extendedKeyUsage: ["1.3.6.1.5.5.7.3.9"],
       ocspNoCheck: true,
     });
-    expect(profiles.device.allowedKeyAlgorithms).toEqual(["p256", "p384", "ed25519", "rsa3072", "rsa4096"]);
+    expect(profiles.device.allowedKeyAlgorithms).toEqual([
+      "p256",
+      "p384",
+      "ed25519",
+      "rsa2048",
+      "rsa3072",
+      "rsa4096",
+    ]);
+  });
+
+  test("take RSA-2048 for device keys only; CA and service keys stay at 3072 bits or more", () => {
+    for (const name of ["root-ca", "issuing-ca", "tls-server", "ocsp-responder"] as const) {
+      expect(profiles[name].allowedKeyAlgorithms, name).toEqual([
+        "p256",
+        "p384",
+        "ed25519",
+        "rsa3072",
+        "rsa4096",
+      ]);
+    }
+    expect(profiles["tls-server"].keyRole).toBe("service");
+    expect(profiles["issuing-ca"].keyRole).toBe("ca");
   });
 
   test("have the validity periods of the design", () => {

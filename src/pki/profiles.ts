@@ -7,7 +7,7 @@
  * keyEncipherment for EC keys, RFC 8410 §5 for Ed25519). CA profiles add digitalSignature to
  * keyCertSign|cRLSign so a CA may also sign OCSP responses itself (RFC 6960 §4.2.2.2).
  */
-import { keyAlgorithms, type KeyAlgorithmId } from "../crypto/algorithms.js";
+import { keyAlgorithmsFor, type KeyAlgorithmId, type KeyRole } from "../crypto/algorithms.js";
 import { KeyfleetError, quoted } from "../domain/index.js";
 import type { DistinguishedName } from "./name.js";
 import { oid } from "./oids.js";
@@ -34,6 +34,9 @@ export interface Profile {
   readonly extendedKeyUsage: readonly string[];
   /** RFC 6960 §4.2.2.2.1 id-pkix-ocsp-nocheck: relying parties do not check the responder's own status. */
   readonly ocspNoCheck: boolean;
+  /** What the certified key is (the algorithm registry says which algorithms each role may have). */
+  readonly keyRole: KeyRole;
+  /** The algorithms of `keyRole`, from the registry; a test may narrow them. */
   readonly allowedKeyAlgorithms: readonly KeyAlgorithmId[];
   readonly defaultValiditySeconds: number;
   readonly maxValiditySeconds: number;
@@ -42,7 +45,7 @@ export interface Profile {
 
 const DAY = 86_400;
 const YEAR = 365 * DAY;
-const allKeyAlgorithms = Object.keys(keyAlgorithms) as KeyAlgorithmId[];
+const keys = (keyRole: KeyRole) => ({ keyRole, allowedKeyAlgorithms: keyAlgorithmsFor(keyRole) });
 const noSans: SanRules = { allowed: [], requireOneOf: [], max: 0 };
 const caUsage: readonly KeyUsageName[] = ["digitalSignature", "keyCertSign", "cRLSign"];
 
@@ -53,7 +56,7 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
     keyUsage: caUsage,
     extendedKeyUsage: [],
     ocspNoCheck: false,
-    allowedKeyAlgorithms: allKeyAlgorithms,
+    ...keys("ca"),
     defaultValiditySeconds: 20 * YEAR,
     maxValiditySeconds: 25 * YEAR,
     sanRules: noSans,
@@ -65,7 +68,7 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
     keyUsage: caUsage,
     extendedKeyUsage: [],
     ocspNoCheck: false,
-    allowedKeyAlgorithms: allKeyAlgorithms,
+    ...keys("ca"),
     defaultValiditySeconds: 10 * YEAR,
     maxValiditySeconds: 15 * YEAR,
     sanRules: noSans,
@@ -78,7 +81,7 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
     keyUsage: ["digitalSignature"],
     extendedKeyUsage: [oid.clientAuth],
     ocspNoCheck: false,
-    allowedKeyAlgorithms: allKeyAlgorithms,
+    ...keys("device"), // the device's own key, whatever its hardware holds (RSA-2048 included)
     defaultValiditySeconds: YEAR,
     maxValiditySeconds: 2 * YEAR,
     sanRules: { allowed: ["uri", "dns", "hardwareModuleName"], requireOneOf: [], max: 16 },
@@ -90,7 +93,11 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
     keyUsage: ["digitalSignature"],
     extendedKeyUsage: [oid.serverAuth],
     ocspNoCheck: false,
-    allowedKeyAlgorithms: allKeyAlgorithms,
+    // A service key, so no RSA-2048: the device exception exists because hardware fixes the key,
+    // while a server's key is made in software and may as well be P-256 or RSA-3072; a server key
+    // also guards every client's sessions, and a 397-day certificate issued late in 2030 would
+    // outlive RSA-2048's acceptability (see the registry). Servers that need RSA use RSA-3072.
+    ...keys("service"),
     defaultValiditySeconds: 90 * DAY,
     maxValiditySeconds: 397 * DAY,
     sanRules: { allowed: ["dns", "ip"], requireOneOf: ["dns", "ip"], max: 100 },
@@ -103,7 +110,7 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
     keyUsage: ["digitalSignature"],
     extendedKeyUsage: [oid.ocspSigning],
     ocspNoCheck: true,
-    allowedKeyAlgorithms: allKeyAlgorithms,
+    ...keys("service"),
     defaultValiditySeconds: 30 * DAY,
     maxValiditySeconds: 90 * DAY,
     sanRules: noSans,

@@ -2,7 +2,7 @@
  * SubjectPublicKeyInfo (RFC 5280 §4.1.2.7): which registry algorithm a key is, and the key as a
  * node:crypto KeyObject for verification. Identification reads the DER itself (RFC 5480 §2 EC,
  * RFC 8410 §3 Ed25519, RFC 3279 §2.3.1 RSA), so a key outside the registry is named precisely
- * ("ECDSA P-521", "RSA-2048") instead of failing somewhere later.
+ * ("ECDSA P-521", "RSA-1024") instead of failing somewhere later.
  *
  * Import fast path: an uncompressed EC point goes in as a JWK, which node:crypto imports ≈1.5×
  * faster than SPKI DER (it still checks the point is on the curve). Measured with the first verify
@@ -10,7 +10,12 @@
  * import and verification are ≈90% of parseCsr's time.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { importPublicKey, keyAlgorithms, type KeyAlgorithmId } from "../crypto/algorithms.js";
+import {
+  importPublicKey,
+  keyAlgorithms,
+  rsaKeyAlgorithm,
+  type KeyAlgorithmId,
+} from "../crypto/algorithms.js";
 import { KeyfleetError } from "../domain/index.js";
 import { tag } from "./der.js";
 import {
@@ -90,9 +95,9 @@ export function keyAlgorithmOfSpki(k: SubjectPublicKey, what: string): KeyAlgori
         throw malformed(what, "RSA key parameters are not NULL (RFC 3279 §2.3.1)");
       }
       const bits = rsaModulusBits(k.key, what);
-      if (bits === 3072) return "rsa3072";
-      if (bits === 4096) return "rsa4096";
-      throw unsupported(what, `RSA-${bits}`);
+      const id = rsaKeyAlgorithm(bits);
+      if (!id) throw unsupported(what, `RSA-${bits}`);
+      return id;
     }
     default:
       throw unsupported(what, otherKeyTypes[k.algorithmOid] ?? `a key of type ${k.algorithmOid}`);

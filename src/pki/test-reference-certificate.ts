@@ -151,6 +151,10 @@ async function cryptoKey(
       signing: { name: "ECDSA", hash: "SHA-384" } as Algorithm,
     },
     ed25519: { import: { name: "Ed25519" }, signing: { name: "Ed25519" } },
+    rsa2048: {
+      import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+      signing: { name: "RSASSA-PKCS1-v1_5" },
+    },
     rsa3072: {
       import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
       signing: { name: "RSASSA-PKCS1-v1_5" },

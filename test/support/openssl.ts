@@ -21,13 +21,14 @@ export async function openssl(
 }
 
 /** The registry's algorithms, and two that it refuses (for bad-input tests). */
-export type OpensslKeyAlgorithm = KeyAlgorithmId | "p521" | "rsa2048";
+export type OpensslKeyAlgorithm = KeyAlgorithmId | "p521" | "rsa1024";
 
 const newKeyArgs: Record<OpensslKeyAlgorithm, string[]> = {
   p256: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
   p384: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
   p521: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
   ed25519: ["-newkey", "ed25519"],
+  rsa1024: ["-newkey", "rsa:1024"],
   rsa2048: ["-newkey", "rsa:2048"],
   rsa3072: ["-newkey", "rsa:3072"],
   rsa4096: ["-newkey", "rsa:4096"],
