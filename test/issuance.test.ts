@@ -4,7 +4,7 @@ import type { Authority } from "../src/ca/index.js";
 import { deviceRepository } from "../src/store/index.js";
 import { forEachDatabase, testDatabase, type TestDatabase } from "./support/databases.js";
 import { initializedAuthority, testAuthority } from "./support/authority.js";
-import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
+import { openssl, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
 let dir: Workdir;
 let csr: string;
@@ -40,6 +40,22 @@ forEachDatabase("issuance", (kind) => {
     expect(Buffer.from(stored.der).equals(cert.raw)).toBe(true);
     expect(stored.status).toBe("good");
     expect(stored.profile).toBe("device");
+  });
+
+  test("finds a certificate by either serial form openssl prints (x509 -serial, x509 -text)", async () => {
+    const issued = await authority.issue({ csr });
+    const file = await dir.write(`serial-${kind}.pem`, issued.pem);
+    const plain = (await openssl(["x509", "-in", file, "-noout", "-serial"])).stdout.trim();
+    expect(plain).toBe(`serial=${issued.serial}`);
+    const text = (await openssl(["x509", "-in", file, "-noout", "-text"])).stdout;
+    const colons = /Serial Number:\s*\n\s*([0-9a-f:]+)\s*\n/.exec(text)![1]!;
+    expect(colons).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){15}$/);
+    for (const form of [plain.slice("serial=".length), colons, colons.toUpperCase(), `00:${colons}`]) {
+      expect((await authority.certificate(form)).fingerprintSha256, form).toBe(issued.fingerprintSha256);
+    }
+    for (const bad of ["4f::1a", ":4f", "4f:1", "xyz", `${colons}:`, `serial=${issued.serial}`]) {
+      await expect(authority.certificate(bad), bad).rejects.toMatchObject({ code: "malformed-request" });
+    }
   });
 
   test("the same request id never yields two certificates", async () => {

@@ -81,4 +81,39 @@ describe("serial hex", () => {
   test("accepts the largest RFC 5280 serial: 20 octets, top bit clear", () => {
     expect(serialFromHex("7F".padEnd(40, "F"))).toHaveLength(20);
   });
+
+  test("reads the colon form of openssl x509 -text, in either case and with a leading 00:", () => {
+    expect(serialFromHex("4f:1a:0b")).toEqual(Uint8Array.of(0x4f, 0x1a, 0x0b));
+    expect(serialFromHex("4F:1A:0B")).toEqual(Uint8Array.of(0x4f, 0x1a, 0x0b));
+    expect(serialFromHex("00:80:01")).toEqual(Uint8Array.of(0x80, 0x01));
+    for (let i = 0; i < 50; i++) {
+      const s = newSerial();
+      const colons = Buffer.from(s).toString("hex").match(/../g)!.join(":");
+      expect(serialFromHex(colons)).toEqual(s);
+      expect(serialFromHex(`00:${colons.toUpperCase()}`)).toEqual(s);
+    }
+    // 20 octets with colons is in range; 21 (or 20 with the top bit set) is not.
+    expect(serialFromHex(Array(20).fill("7f").join(":"))).toHaveLength(20);
+    expect(() => serialFromHex(Array(21).fill("7f").join(":"))).toThrow(
+      expect.objectContaining({ code: "malformed-request" }),
+    );
+  });
+
+  test.each([
+    "4f::1a",
+    ":4f",
+    "4f:",
+    "4f:1",
+    "4f:1a:",
+    "4f:1a:b",
+    "4f-1a",
+    "4f 1a",
+    "4f:xy",
+    "00:00",
+    "serial=4F",
+  ])("refuses the malformed colon form %j with malformed-request", (h) => {
+    expect(() => serialFromHex(h)).toThrow(
+      expect.objectContaining({ code: "malformed-request", message: expect.stringContaining("serial") }),
+    );
+  });
 });

@@ -9,10 +9,11 @@
  *
  * Text form, in APIs, logs and the database: upper-case hex of the magnitude, two digits per octet,
  * exactly what `openssl x509 -serial` prints after "serial=" (e.g. "5A0F…"; a serial whose top bit
- * is set prints without the DER's leading 00, as openssl does).
+ * is set prints without the DER's leading 00, as openssl does). Read back, the text may also be in
+ * the colon form `openssl x509 -text` prints ("5a:0f:…", with "00:" first when the top bit is set).
  */
 import { randomFillSync } from "node:crypto";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 
 const SERIAL_OCTETS = 16;
 const MAX_DER_OCTETS = 20;
@@ -55,12 +56,21 @@ export function serialToHex(serial: Uint8Array): string {
   return Buffer.from(stripLeadingZeros(serial)).toString("hex").toUpperCase();
 }
 
-/** The serial of a hex text (either case; as openssl prints it); refuses zero and more than 20 DER octets. */
-export function serialFromHex(hex: string): Uint8Array {
-  if (!/^[0-9A-Fa-f]+$/.test(hex) || hex.length > 2 * (MAX_DER_OCTETS + 1)) {
+const PLAIN_HEX = /^[0-9A-Fa-f]+$/;
+// openssl's colon form: two digits per octet, at least two octets (one octet is plain hex).
+const COLON_HEX = /^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+$/;
+
+/**
+ * The serial of a text as openssl prints it: plain hex (`openssl x509 -serial`, "5A0F…") or the
+ * colon form (`openssl x509 -text`, "5a:0f:…"), either case, leading zero octets allowed. Anything
+ * else, zero, or more than 20 DER octets is `malformed-request`.
+ */
+export function serialFromHex(text: string): Uint8Array {
+  const hex = COLON_HEX.test(text) ? text.replaceAll(":", "") : text;
+  if (!PLAIN_HEX.test(hex) || hex.length > 2 * (MAX_DER_OCTETS + 1)) {
     throw new KeyfleetError(
       "malformed-request",
-      `"${hex}" is not a certificate serial number (hex, as openssl prints it)`,
+      `${quoted(text)} is not a certificate serial number: give it in hex as openssl prints it ("5A0F…" or "5a:0f:…")`,
     );
   }
   const magnitude = new Uint8Array(stripLeadingZeros(Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex")));
