@@ -1,7 +1,8 @@
 /**
- * No private key is ever exposed: after initializing and issuing, scan every database row, every
- * file in the data directory, the logs and the API responses for private key material — PEM markers,
- * PKCS#8 structures, and the CA keys' own secret bytes (recovered here with the passphrase).
+ * No private key is ever exposed: after initializing, issuing and making the HTTPS server's identity,
+ * scan every database row, every file in the data directory, the logs and the API responses for
+ * private key material — PEM markers, PKCS#8 structures, and the CA keys' own secret bytes (recovered
+ * here with the passphrase), and the server's TLS key (which node:tls holds in memory, sealed at rest).
  */
 import { createDecipheriv, createPrivateKey, scryptSync } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
@@ -33,6 +34,7 @@ async function caSecrets(t: TestApp): Promise<Buffer[]> {
     .selectFrom("sealed_keys")
     .innerJoin("keys", "keys.handle", "sealed_keys.handle")
     .selectAll()
+    .where("keys.purpose", "=", "ca")
     .execute();
   return rows.map((row) => {
     const kek = scryptSync(testPassphrase, row.kdf_salt!, 32, {
@@ -53,10 +55,16 @@ async function caSecrets(t: TestApp): Promise<Buffer[]> {
 forEachDatabase("no private key is exposed", (kind) => {
   let t: TestApp;
   const haystacks: { where: string; bytes: Buffer }[] = [];
+  let tlsSecret: Buffer;
 
   beforeAll(async () => {
     t = await testApp(kind);
     await ensureInitialized(t.app, { algorithm: "p256" });
+    const identity = await t.app.authority.serverTlsIdentity(["keyfleet.example.test"]);
+    tlsSecret = Buffer.from(
+      createPrivateKey(identity.privateKeyPem).export({ format: "jwk" }).d!,
+      "base64url",
+    );
     const http = await buildHttpApp(t.app, "full");
     const token = (await t.app.tokens.create({ role: "admin" })).token;
     const dir = await workdir();
@@ -108,10 +116,16 @@ forEachDatabase("no private key is exposed", (kind) => {
     }
   });
 
-  test("finds no CA key's secret bytes, raw, hex or base64", async () => {
+  test("finds no CA key's secret bytes, nor the server's TLS key's, raw, hex or base64", async () => {
     const secrets = await caSecrets(t);
     expect(secrets).toHaveLength(2);
-    for (const secret of secrets) {
+    const tlsKeys = await t.app.database.db
+      .selectFrom("keys")
+      .selectAll()
+      .where("purpose", "=", "tls-server")
+      .execute();
+    expect(tlsKeys).toHaveLength(1); // the TLS key is in the scanned tables, sealed
+    for (const secret of [...secrets, tlsSecret]) {
       const forms = [
         secret,
         Buffer.from(secret.toString("hex")),

@@ -6,6 +6,7 @@ import {
   certificateRepository,
   deviceRepository,
   issuerRepository,
+  keyRepository,
   type CertificateQuery,
   type Database,
   type IssuerRow,
@@ -15,7 +16,7 @@ import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { initializeHierarchy, type InitOptions } from "./hierarchy.js";
 import { Issuance, type IssueRequest } from "./issuance.js";
 import { inlineCsrReader, type CsrReader } from "./csr-reader.js";
-import { serverTlsIdentity, type ServerTlsIdentity } from "./server-identity.js";
+import { serverIdentities, type ServerTlsIdentity } from "./server-identity.js";
 import { issuerUrls } from "./urls.js";
 
 export interface AuthorityDeps {
@@ -53,6 +54,15 @@ export function createAuthority(deps: AuthorityDeps) {
     clock: deps.clock,
     issuer: active.get,
     csrReader: deps.csrReader ?? inlineCsrReader,
+  });
+  const server = serverIdentities({
+    keyStore: deps.keyStore,
+    keys: keyRepository(deps.database.db),
+    certificates,
+    issuers,
+    issuance,
+    clock: deps.clock,
+    chainPem: async () => (await chain()).pem,
   });
 
   const summary = (row: IssuerRow): CaSummary => {
@@ -99,9 +109,18 @@ export function createAuthority(deps: AuthorityDeps) {
 
     issue: (request: IssueRequest): Promise<IssuedCertificate> => issuance.issue(request),
 
-    /** A key and certificate for this process's HTTPS server (a new key at each start, never stored). */
+    /**
+     * The key and certificate of this process's HTTPS server: the recorded ones while they are fit
+     * to serve `hostnames` (more than a third of their lifetime left, current CA, not revoked), else new.
+     */
     serverTlsIdentity: (hostnames: readonly string[]): Promise<ServerTlsIdentity> =>
-      serverTlsIdentity(issuance, async () => (await chain()).pem, hostnames),
+      server.current(hostnames),
+
+    /** While serving: the identity to switch to when `served` is due for renewal; undefined if it is not. */
+    renewServerTlsIdentity: (
+      served: ServerTlsIdentity,
+      hostnames: readonly string[],
+    ): Promise<ServerTlsIdentity | undefined> => server.renewIfDue(served, hostnames),
 
     /** Loads the issuing CA's key (readiness: the key store opens it). */
     async ready(): Promise<void> {

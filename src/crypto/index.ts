@@ -3,7 +3,7 @@
  * (software, sealed under a KEK; PKCS#11 with the HSM issue). Imports nothing of ours but domain errors.
  */
 export * from "./algorithms.js";
-export type { KeyRef, KeyStore, Signer } from "./key-store.js";
+export { hasTlsKeys, type KeyRef, type KeyStore, type Signer, type TlsKeyStore } from "./key-store.js";
 export {
   SoftwareKeyStore,
   softwareSigner,

@@ -31,3 +31,21 @@ export interface KeyStore {
   /** Proves the store is usable now (readiness): unlocked and reachable. */
   check(): Promise<void>;
 }
+
+/**
+ * An optional capability of a key store: keys that may be unsealed into this process, for node:tls.
+ * node:tls has no external-signer hook (it signs the handshake itself with a private key it holds;
+ * no callback hands the signature to a store or an HSM), so a TLS server key must be in process
+ * memory while the server runs. A CA key never is: it is reached only through a Signer. A store
+ * seals these keys apart from its signing keys, so this capability can open no other key.
+ */
+export interface TlsKeyStore {
+  generateTlsKey(algorithm: KeyAlgorithmId, label: string): Promise<KeyRef>;
+  /** The private key as PKCS#8 PEM, for node:tls only; refused for any key not made by generateTlsKey. */
+  unsealTlsKey(ref: KeyRef): Promise<string>;
+}
+
+export function hasTlsKeys(store: KeyStore): store is KeyStore & TlsKeyStore {
+  const s = store as KeyStore & Partial<TlsKeyStore>;
+  return typeof s.generateTlsKey === "function" && typeof s.unsealTlsKey === "function";
+}

@@ -1,4 +1,4 @@
-import { randomBytes, verify } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes, verify } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { importPublicKey, keyAlgorithms, signatureAlgorithms, type KeyAlgorithmId } from "./algorithms.js";
 import { SoftwareKeyStore, type SealedKey, type SealedKeyVault } from "./software-key-store.js";
@@ -82,5 +82,38 @@ describe("software key store", () => {
     const ref = await store.generate("p256", "x");
     await store.destroy(ref);
     await expect(store.signer(ref)).rejects.toMatchObject({ code: "key-not-found" });
+  });
+
+  test("a TLS key unseals to the PKCS#8 PEM of its public key, and is sealed as ciphertext only", async () => {
+    const vault = mapVault();
+    const store = new SoftwareKeyStore(vault, passphrase);
+    const ref = await store.generateTlsKey("p256", "tls-server");
+    const pem = await store.unsealTlsKey(ref);
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    const spki = createPublicKey(createPrivateKey(pem)).export({ format: "der", type: "spki" });
+    expect(Buffer.from(spki).equals(Buffer.from(ref.publicKey))).toBe(true);
+    expect(
+      Buffer.from(vault.entries.get(ref.handle)!.ciphertext).includes(Buffer.from("2a8648ce3d0201", "hex")),
+    ).toBe(false);
+  });
+
+  test("a signing key (a CA's) never unseals as a TLS key, nor a TLS key as a signer", async () => {
+    const store = new SoftwareKeyStore(mapVault(), passphrase);
+    const ca = await store.generate("p256", "ca");
+    await expect(store.unsealTlsKey(ca)).rejects.toMatchObject({
+      code: "key-store-locked",
+      message: expect.stringContaining("does not open as a TLS key"),
+    });
+    const tls = await store.generateTlsKey("p256", "tls-server");
+    await expect(store.signer(tls)).rejects.toMatchObject({ code: "key-store-locked" });
+  });
+
+  test("a TLS key is a service key: RSA-2048 is refused, and nothing is sealed", async () => {
+    const vault = mapVault();
+    const store = new SoftwareKeyStore(vault, passphrase);
+    await expect(store.generateTlsKey("rsa2048", "tls-server")).rejects.toMatchObject({
+      code: "unsupported-algorithm",
+    });
+    expect(vault.entries.size).toBe(0);
   });
 });

@@ -2,6 +2,10 @@
  * The software key store: keys generated in this process, sealed at once with AES-256-GCM under the
  * key-encryption key (KEK), and kept only as ciphertext (in the database, through a SealedKeyVault).
  * The KEK comes from a passphrase (scrypt) or, on the embedded default, from a 0600 file.
+ *
+ * Two kinds of key, sealed under different associated data so neither opens as the other: signing
+ * keys (CAs…), which only ever sign through a Signer, and TLS keys, which node:tls must hold in
+ * memory (TlsKeyStore). A CA key cannot be unsealed as a TLS key, by mistake or by design.
  */
 import {
   createCipheriv,
@@ -14,8 +18,14 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { KeyfleetError } from "../domain/index.js";
-import { generateKeyPair, keyAlgorithm, signatureAlgorithms, type KeyAlgorithmId } from "./algorithms.js";
-import type { KeyRef, KeyStore, Signer } from "./key-store.js";
+import {
+  generateKeyPair,
+  keyAlgorithm,
+  keyAlgorithmFor,
+  signatureAlgorithms,
+  type KeyAlgorithmId,
+} from "./algorithms.js";
+import type { KeyRef, KeyStore, Signer, TlsKeyStore } from "./key-store.js";
 
 export type KekSource = "passphrase" | "file";
 export type Kek =
@@ -38,10 +48,13 @@ export interface SealedKeyVault {
   delete(handle: string): Promise<void>;
 }
 
+/** What a sealed key may be opened for; part of its associated data. */
+type Sealing = "signing" | "tls";
+
 // scrypt N=2^15, r=8, p=1 (≈ 32 MiB, ≈ 100 ms): RFC 7914 §2 interactive-use parameters, paid once per process.
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 
-export class SoftwareKeyStore implements KeyStore {
+export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
   readonly kind = "software";
   readonly #derived = new Map<string, Promise<Buffer>>();
   #salt: Buffer | undefined;
@@ -51,7 +64,26 @@ export class SoftwareKeyStore implements KeyStore {
     private readonly kek: Kek | undefined,
   ) {}
 
-  async generate(algorithm: KeyAlgorithmId, _label: string): Promise<KeyRef> {
+  generate(algorithm: KeyAlgorithmId, _label: string): Promise<KeyRef> {
+    return this.#generate(algorithm, "signing");
+  }
+
+  async signer(ref: KeyRef): Promise<Signer> {
+    return softwareSigner(ref, await this.#unseal(ref, "signing"));
+  }
+
+  /** A key for this process's TLS server: a service key (so never RSA-2048), sealed as a TLS key. */
+  async generateTlsKey(algorithm: KeyAlgorithmId, _label: string): Promise<KeyRef> {
+    keyAlgorithmFor(algorithm, "service");
+    return this.#generate(algorithm, "tls");
+  }
+
+  async unsealTlsKey(ref: KeyRef): Promise<string> {
+    const key = await this.#unseal(ref, "tls");
+    return key.export({ format: "pem", type: "pkcs8" }).toString();
+  }
+
+  async #generate(algorithm: KeyAlgorithmId, sealing: Sealing): Promise<KeyRef> {
     const kek = this.#requireKek();
     const { privateKey, publicKey } = await generateKeyPair(algorithm);
     const handle = randomUUID();
@@ -59,7 +91,7 @@ export class SoftwareKeyStore implements KeyStore {
     const plaintext = privateKey.export({ format: "der", type: "pkcs8" });
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", await this.#wrappingKey(salt), iv);
-    cipher.setAAD(aad(handle, algorithm));
+    cipher.setAAD(aad(handle, algorithm, sealing));
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     plaintext.fill(0);
     await this.vault.put({
@@ -78,10 +110,6 @@ export class SoftwareKeyStore implements KeyStore {
     };
   }
 
-  async signer(ref: KeyRef): Promise<Signer> {
-    return softwareSigner(ref, await this.#unseal(ref));
-  }
-
   async destroy(ref: KeyRef): Promise<void> {
     await this.vault.delete(ref.handle);
   }
@@ -90,7 +118,7 @@ export class SoftwareKeyStore implements KeyStore {
     this.#requireKek();
   }
 
-  async #unseal(ref: KeyRef): Promise<KeyObject> {
+  async #unseal(ref: KeyRef, sealing: Sealing): Promise<KeyObject> {
     const sealed = await this.vault.get(ref.handle);
     if (!sealed)
       throw new KeyfleetError("key-not-found", `key ${ref.handle} is not in the software key store`);
@@ -104,7 +132,7 @@ export class SoftwareKeyStore implements KeyStore {
       );
     }
     const decipher = createDecipheriv("aes-256-gcm", await this.#wrappingKey(sealed.kdfSalt), sealed.iv);
-    decipher.setAAD(aad(ref.handle, ref.algorithm));
+    decipher.setAAD(aad(ref.handle, ref.algorithm, sealing));
     decipher.setAuthTag(sealed.tag);
     let plaintext: Buffer;
     try {
@@ -112,7 +140,9 @@ export class SoftwareKeyStore implements KeyStore {
     } catch {
       throw new KeyfleetError(
         "key-store-locked",
-        `the key-encryption key does not open key ${ref.handle}: wrong passphrase (KEYFLEET_PASSPHRASE) or KEK file`,
+        sealing === "tls"
+          ? `key ${ref.handle} does not open as a TLS key: it is not one (signing keys never leave the key store), or the key-encryption key is wrong`
+          : `the key-encryption key does not open key ${ref.handle}: wrong passphrase (KEYFLEET_PASSPHRASE) or KEK file`,
       );
     }
     try {
@@ -148,8 +178,13 @@ export class SoftwareKeyStore implements KeyStore {
   }
 }
 
-function aad(handle: string, algorithm: KeyAlgorithmId): Buffer {
-  return Buffer.from(`keyfleet-sealed-key/v1 ${handle} ${algorithm}`);
+function aad(handle: string, algorithm: KeyAlgorithmId, sealing: Sealing): Buffer {
+  // The signing form is the original one (keys sealed before TLS keys existed open unchanged).
+  return Buffer.from(
+    sealing === "signing"
+      ? `keyfleet-sealed-key/v1 ${handle} ${algorithm}`
+      : `keyfleet-sealed-tls-key/v1 ${handle} ${algorithm}`,
+  );
 }
 
 /** A Signer over a KeyObject made once (FIELD-NOTES: 12× faster than re-reading a key per call). */

@@ -1,24 +1,27 @@
 /** Starting the two listeners: HTTPS (everything) and plain HTTP (the public revocation surface). */
 import type { AddressInfo } from "node:net";
+import type { Server as TlsServer } from "node:tls";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { App } from "../app.js";
 import { buildHttpApp } from "./server.js";
+import { secureContextOptions, tlsRenewal, TLS_RENEWAL_CHECK_MS } from "./tls-renewal.js";
 
 export interface RunningServers {
   readonly https: FastifyInstance;
   readonly http: FastifyInstance;
   readonly httpsUrl: string;
   readonly httpUrl: string;
+  /** Renews the HTTPS certificate now if it is due (the periodic check); true if it was swapped. */
+  renewTlsIfDue(): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export async function startServers(app: App): Promise<RunningServers> {
   const { host, httpsPort, httpPort, publicUrl } = app.config;
-  const identity = await app.authority.serverTlsIdentity([host, new URL(publicUrl).hostname]);
+  const hostnames = [host, new URL(publicUrl).hostname];
+  const identity = await app.authority.serverTlsIdentity(hostnames);
   // Fastify types https options on a separate overload; the option itself is plain node:https.
-  const tls = {
-    https: { key: identity.privateKeyPem, cert: identity.certificateChainPem },
-  } as unknown as FastifyServerOptions;
+  const tls = { https: secureContextOptions(identity) } as unknown as FastifyServerOptions;
   const https = await buildHttpApp(app, "full", tls);
   const http = await buildHttpApp(app, "public");
   try {
@@ -28,6 +31,18 @@ export async function startServers(app: App): Promise<RunningServers> {
     await Promise.allSettled([https.close(), http.close()]);
     throw e;
   }
+  app.logger.info(
+    { serial: identity.serial, notAfter: identity.notAfter.toISOString() },
+    "server TLS certificate",
+  );
+  const renewal = tlsRenewal({
+    authority: app.authority,
+    hostnames,
+    identity,
+    server: https.server as unknown as TlsServer, // an https.Server, which is a tls.Server
+    logger: app.logger,
+    intervalMs: TLS_RENEWAL_CHECK_MS,
+  });
   const urlOf = (server: FastifyInstance, scheme: string) => {
     const address = server.server.address() as AddressInfo;
     const h = address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -38,7 +53,9 @@ export async function startServers(app: App): Promise<RunningServers> {
     http,
     httpsUrl: urlOf(https, "https"),
     httpUrl: urlOf(http, "http"),
+    renewTlsIfDue: renewal.renewIfDue,
     close: async () => {
+      await renewal.stop();
       await Promise.allSettled([https.close(), http.close()]);
     },
   };

@@ -1,5 +1,5 @@
 /** Certificates: written in groups (one multi-row insert per transaction), read by serial, listed by key. */
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { KeyfleetError } from "../domain/index.js";
 import { pageLimit } from "./paging.js";
 import type { CertificateRow, NewCertificate, Tables } from "./schema.js";
@@ -38,6 +38,22 @@ export function certificateRepository(db: Kysely<Tables>) {
 
     async bySerial(serial: string): Promise<CertificateRow | undefined> {
       return db.selectFrom("certificates").selectAll().where("serial", "=", serial).executeTakeFirst();
+    },
+
+    /** The newest tls-server certificate of a key (SHA-256 of its SubjectPublicKeyInfo). */
+    async newestTlsServer(publicKeySha256: Uint8Array): Promise<CertificateRow | undefined> {
+      return (
+        db
+          .selectFrom("certificates")
+          .selectAll()
+          // A literal, not a parameter: PostgreSQL uses the partial index certificates_tls_server_key
+          // (migration 0003) only when it can see the query's predicate implies the index's.
+          .where("profile", "=", sql.lit("tls-server"))
+          .where("public_key_sha256", "=", publicKeySha256)
+          .orderBy("seq", "desc")
+          .limit(1)
+          .executeTakeFirst()
+      );
     },
 
     async byRequestId(requestId: string): Promise<CertificateRow | undefined> {

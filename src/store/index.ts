@@ -17,6 +17,7 @@ export {
   type CertificateQuery,
 } from "./certificate-repository.js";
 export { issuerRepository, type IssuerRepository } from "./issuer-repository.js";
+export { keyRepository, type KeyRepository } from "./key-repository.js";
 export { deviceRepository, type DeviceRepository } from "./device-repository.js";
 export { tokenRepository, type TokenRepository } from "./token-repository.js";
 export {

@@ -2,9 +2,11 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { KeyfleetError } from "../domain/index.js";
 import * as m0001 from "./migrations/0001-foundation.js";
+import * as m0003 from "./migrations/0003-server-identity.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
+  "0003-server-identity": m0003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

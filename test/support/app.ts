@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { openApp, type App } from "../../src/app.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig, type ConfigFlags } from "../../src/config.js";
+import type { Clock } from "../../src/domain/index.js";
 import { createLogger } from "../../src/logger.js";
 import type { DatabaseKind } from "../../src/store/index.js";
 import { testDatabase, type TestDatabase } from "./databases.js";
@@ -20,11 +21,18 @@ export interface TestApp {
   readonly dispose: () => Promise<void>;
 }
 
-export async function testApp(kind: DatabaseKind): Promise<TestApp> {
+export interface TestAppOptions {
+  /** The app's clock (a fixedClock, to move time in a test); the system clock by default. */
+  readonly clock?: Clock;
+  /** Configuration flags beyond the test defaults (ports, host…). */
+  readonly config?: ConfigFlags;
+}
+
+export async function testApp(kind: DatabaseKind, options: TestAppOptions = {}): Promise<TestApp> {
   const db = await testDatabase(kind);
   const dataDir = await mkdtemp(join(tmpdir(), "keyfleet-app-"));
   const config = loadConfig(
-    { dataDir, publicUrl: testPublicUrl, passphrase: testPassphrase, logLevel: "debug" },
+    { dataDir, publicUrl: testPublicUrl, passphrase: testPassphrase, logLevel: "debug", ...options.config },
     {},
   );
   let logs = "";
@@ -35,6 +43,7 @@ export async function testApp(kind: DatabaseKind): Promise<TestApp> {
     },
   });
   const app = await openApp(config, createLogger("debug", sink), {
+    ...(options.clock ? { clock: options.clock } : {}),
     database: db.database,
     csrWorkers: 2, // as `keyfleet serve` on a 2-core machine: the HTTP tests go through the worker pool
   });
