@@ -1,7 +1,8 @@
 /**
  * `keyfleet serve`'s listeners (issue 12): the HTTPS certificate is reused across starts and renewed
- * in the running server when it nears expiry.
+ * in the running server when it nears expiry; a port in use is one clear error.
  */
+import { createServer, type Server } from "node:net";
 import { connect } from "node:tls";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import type { App } from "../src/app.js";
@@ -27,6 +28,15 @@ function servedSerial(url: string, ca?: string): Promise<string> {
     socket.on("error", reject);
   });
 }
+
+const occupy = (port = 0): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+const portOf = (s: Server) => (s.address() as { port: number }).port;
+const release = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
 
 forEachDatabase("serve", (kind) => {
   let t: TestApp;
@@ -110,5 +120,37 @@ forEachDatabase("serve", (kind) => {
     });
     await stop();
     expect(vi.getTimerCount()).toBe(timers);
+  });
+
+  test("an HTTPS port in use is one clear error (unavailable) naming host, port and what to do", async () => {
+    const taken = await occupy();
+    try {
+      const port = portOf(taken);
+      await expect(start({ ...t.app, config: { ...t.app.config, httpsPort: port } })).rejects.toMatchObject({
+        code: "unavailable",
+        message: `port ${port} on 127.0.0.1 is in use (another keyfleet serve?): stop it, or choose another with --https-port`,
+      });
+    } finally {
+      await release(taken);
+    }
+  });
+
+  test("an HTTP port in use is refused too, after closing the HTTPS listener it had opened", async () => {
+    const free = await occupy();
+    const httpsPort = portOf(free);
+    await release(free);
+    const taken = await occupy();
+    try {
+      const port = portOf(taken);
+      await expect(
+        start({ ...t.app, config: { ...t.app.config, httpsPort, httpPort: port } }),
+      ).rejects.toMatchObject({
+        code: "unavailable",
+        message: `port ${port} on 127.0.0.1 is in use (another keyfleet serve?): stop it, or choose another with --http-port`,
+      });
+      await release(await occupy(httpsPort)); // the HTTPS port is free again
+    } finally {
+      await release(taken);
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server as TlsServer } from "node:tls";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { App } from "../app.js";
+import { KeyfleetError } from "../domain/index.js";
 import { buildHttpApp } from "./server.js";
 import { secureContextOptions, tlsRenewal, TLS_RENEWAL_CHECK_MS } from "./tls-renewal.js";
 
@@ -25,8 +26,8 @@ export async function startServers(app: App): Promise<RunningServers> {
   const https = await buildHttpApp(app, "full", tls);
   const http = await buildHttpApp(app, "public");
   try {
-    await https.listen({ host, port: httpsPort });
-    await http.listen({ host, port: httpPort });
+    await listen(https, host, httpsPort, "--https-port");
+    await listen(http, host, httpPort, "--http-port");
   } catch (e) {
     await Promise.allSettled([https.close(), http.close()]);
     throw e;
@@ -59,4 +60,28 @@ export async function startServers(app: App): Promise<RunningServers> {
       await Promise.allSettled([https.close(), http.close()]);
     },
   };
+}
+
+/** Listens, turning the two failures an operator can fix (port taken, port forbidden) into one clear error. */
+async function listen(server: FastifyInstance, host: string, port: number, flag: string): Promise<void> {
+  try {
+    await server.listen({ host, port });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      throw new KeyfleetError(
+        "unavailable",
+        `port ${port} on ${host} is in use (another keyfleet serve?): stop it, or choose another with ${flag}`,
+        { cause: e },
+      );
+    }
+    if (code === "EACCES") {
+      throw new KeyfleetError(
+        "unavailable",
+        `port ${port} on ${host} may not be opened by this user (ports below 1024 need privileges): choose another with ${flag}`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
 }
