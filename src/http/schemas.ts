@@ -1,9 +1,10 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
-import { requestIdPattern } from "../ca/index.js";
+import { defaultProfileName, requestIdPattern } from "../ca/index.js";
 import { profiles } from "../pki/index.js";
 import { deviceIdPattern } from "../registry/index.js";
 
-const endEntityProfileNames = Object.values(profiles)
+/** The profiles the admin API issues: every profile but the CAs'. */
+export const endEntityProfileNames: readonly string[] = Object.values(profiles)
   .filter((p) => !p.ca)
   .map((p) => p.name);
 export const problemSchema = {
@@ -40,7 +41,7 @@ export const issueBodySchema = {
     profile: {
       type: "string",
       enum: endEntityProfileNames,
-      description: "the certificate profile (default device)",
+      description: `the certificate profile (default ${defaultProfileName})`,
     },
     deviceId: deviceIdSchema,
     requestId: {

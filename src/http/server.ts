@@ -12,7 +12,7 @@ import Fastify, {
 import type { App } from "../app.js";
 import { KeyfleetError } from "../domain/index.js";
 import { authorizer } from "./auth.js";
-import { metricsRoutes } from "./metrics.js";
+import { createMetrics, metricsRoutes } from "./metrics.js";
 import { problemOf } from "./problem.js";
 import { installValidation } from "./validation.js";
 import { caFileRoutes } from "./routes/ca-files.js";
@@ -39,11 +39,12 @@ export async function buildHttpApp(
   installValidation(http);
   http.removeContentTypeParser("text/plain"); // the API speaks JSON; anything else is a 415 that says so
   installProblemHandlers(http);
-  metricsRoutes(http);
+  const metrics = createMetrics();
+  metricsRoutes(http, metrics);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(http, app);
   caFileRoutes(http, app);
-  if (surface === "full") certificateRoutes(http, app, authorizer(app.tokens));
+  if (surface === "full") certificateRoutes(http, app, authorizer(app.tokens), metrics.issuance);
   return http;
 }
 
