@@ -11,12 +11,16 @@ export const problemSchema = {
   type: "object",
   description: "RFC 9457 problem details",
   properties: {
-    type: { type: "string" },
+    type: {
+      type: "string",
+      description:
+        "the problem type, /problems/{code}: a URI reference relative to the request's URL (RFC 9457 §3.1.1); this server serves a page there on what the code means and what to do",
+    },
     title: { type: "string" },
     status: { type: "integer" },
     detail: { type: "string" },
     instance: { type: "string" },
-    code: { type: "string" },
+    code: { type: "string", description: "the error code, the last segment of type" },
   },
   required: ["type", "title", "status", "detail", "code"],
 } as const;

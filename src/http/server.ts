@@ -1,6 +1,6 @@
 /**
  * The Fastify applications: the full surface (admin API, device-facing and public routes) for
- * HTTPS, and the public subset (CA certificates, later CRLs and OCSP) for plain HTTP.
+ * HTTPS, and the public subset (CA certificates, problem pages, later CRLs and OCSP) for plain HTTP.
  */
 import swagger from "@fastify/swagger";
 import Fastify, {
@@ -18,6 +18,7 @@ import { installValidation } from "./validation.js";
 import { caFileRoutes } from "./routes/ca-files.js";
 import { certificateRoutes } from "./routes/certificates.js";
 import { healthRoutes } from "./routes/health.js";
+import { problemRoutes } from "./routes/problems.js";
 
 export type Surface = "full" | "public";
 
@@ -44,6 +45,7 @@ export async function buildHttpApp(
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(http, app);
   caFileRoutes(http, app);
+  problemRoutes(http);
   if (surface === "full") certificateRoutes(http, app, authorizer(app.tokens), metrics.issuance);
   return http;
 }
