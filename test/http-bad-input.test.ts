@@ -41,7 +41,7 @@ async function refused(request: InjectOptions, status: number, code: string, det
   expect(res.statusCode, res.body).toBe(status);
   expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
   const problem = res.json();
-  expect(problem).toMatchObject({ status, code, type: `https://keyfleet.dev/problems/${code}` });
+  expect(problem).toMatchObject({ status, code, type: `/problems/${code}` });
   if (detail) expect(problem.detail).toMatch(detail);
   expect(await t.certificateCount()).toBe(before);
   return res;

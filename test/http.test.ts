@@ -73,7 +73,7 @@ forEachDatabase("admin API", (kind) => {
     const res = await issue({ csr }, token);
     expect(res.statusCode).toBe(status);
     expect(res.headers["content-type"]).toContain("application/problem+json");
-    expect(res.json()).toMatchObject({ code, status, type: `https://keyfleet.dev/problems/${code}` });
+    expect(res.json()).toMatchObject({ code, status, type: `/problems/${code}` });
     expect(await t.certificateCount()).toBe(before);
   });
 

@@ -16,6 +16,7 @@ import {
   type DistinguishedName,
   type ParsedCsr,
   type Profile,
+  type ProfileName,
   type SanEntry,
 } from "../pki/index.js";
 import type {
@@ -31,6 +32,9 @@ import { GroupCommit } from "./group-commit.js";
 import { addSeconds, minDate, sha256, wholeSeconds } from "./hierarchy.js";
 import type { ActiveIssuer } from "./active-issuer.js";
 import type { CsrReader } from "./csr-reader.js";
+
+/** The profile of a request that names none. */
+export const defaultProfileName: ProfileName = "device";
 
 export interface IssueRequest {
   /** PKCS#10, DER or PEM. */
@@ -76,7 +80,7 @@ export class Issuance {
   }
 
   async issue(request: IssueRequest): Promise<IssuedCertificate> {
-    const profile = endEntityProfile(request.profile ?? "device");
+    const profile = endEntityProfile(request.profile ?? defaultProfileName);
     const csr = await this.deps.csrReader.read(derOrPem(request.csr, "CERTIFICATE REQUEST"));
     checkCsr(csr, profile);
     const validity = validitySeconds(profile, request.validitySeconds);

@@ -1,10 +1,22 @@
 /** Prometheus metrics: one registry per server, so two servers in one process (tests) never collide. */
 import type { FastifyInstance } from "fastify";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { issuanceMetrics, type IssuanceMetrics } from "./issuance-metrics.js";
 
-export function metricsRoutes(http: FastifyInstance): void {
+export interface Metrics {
+  readonly registry: Registry;
+  readonly issuance: IssuanceMetrics;
+}
+
+export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "keyfleet_process_" });
+  // prom-client's default names already start with process_ or nodejs_ (process_cpu_seconds_total,
+  // nodejs_heap_size_total_bytes): the prefix is the project's name alone.
+  collectDefaultMetrics({ register: registry, prefix: "keyfleet_" });
+  return { registry, issuance: issuanceMetrics(registry) };
+}
+
+export function metricsRoutes(http: FastifyInstance, { registry }: Metrics): void {
   const requests = new Histogram({
     name: "keyfleet_http_request_duration_seconds",
     help: "HTTP requests by route and status",

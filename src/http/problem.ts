@@ -5,9 +5,16 @@
 import type { ErrorCode } from "../domain/index.js";
 import { isKeyfleetError } from "../domain/index.js";
 
-export const problemTypeBase = "https://keyfleet.dev/problems/";
+/**
+ * RFC 9457 §3.1.1: `type` is a URI reference; a relative one is resolved against the response's
+ * base URI (RFC 3986 §5), here the request's URL, and should then carry the full path. The RFC
+ * prefers absolute URIs where possible, but no one origin names this server (HTTPS and plain HTTP
+ * listen on different ports, behind whatever name a client used), so `/problems/<code>` names the
+ * page that the server that answered serves for the code (routes/problems.ts, on both listeners).
+ */
+export const problemTypeBase = "/problems/";
 
-const statusOf: Readonly<Record<ErrorCode, number>> = {
+export const statusOf: Readonly<Record<ErrorCode, number>> = {
   "malformed-request": 400,
   "bad-signature": 400,
   "unsupported-algorithm": 400,
@@ -69,10 +76,15 @@ export function problemOf(error: unknown, instance?: string): Problem {
   return problem("internal", 500, "internal error; the server log has the details", where);
 }
 
+/** The problem type's short summary (RFC 9457 §3.1.3): the same for every occurrence of the code. */
+export function titleOf(code: ErrorCode): string {
+  return code.replace(/-/g, " ");
+}
+
 function problem(code: ErrorCode, status: number, detail: string, instance: string | undefined): Problem {
   return {
     type: problemTypeBase + code,
-    title: code.replace(/-/g, " "),
+    title: titleOf(code),
     status,
     detail,
     ...(instance ? { instance } : {}),

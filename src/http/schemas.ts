@@ -1,21 +1,26 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
-import { requestIdPattern } from "../ca/index.js";
+import { defaultProfileName, requestIdPattern } from "../ca/index.js";
 import { profiles } from "../pki/index.js";
 import { deviceIdPattern } from "../registry/index.js";
 
-const endEntityProfileNames = Object.values(profiles)
+/** The profiles the admin API issues: every profile but the CAs'. */
+export const endEntityProfileNames: readonly string[] = Object.values(profiles)
   .filter((p) => !p.ca)
   .map((p) => p.name);
 export const problemSchema = {
   type: "object",
   description: "RFC 9457 problem details",
   properties: {
-    type: { type: "string" },
+    type: {
+      type: "string",
+      description:
+        "the problem type, /problems/{code}: a URI reference relative to the request's URL (RFC 9457 §3.1.1); this server serves a page there on what the code means and what to do",
+    },
     title: { type: "string" },
     status: { type: "integer" },
     detail: { type: "string" },
     instance: { type: "string" },
-    code: { type: "string" },
+    code: { type: "string", description: "the error code, the last segment of type" },
   },
   required: ["type", "title", "status", "detail", "code"],
 } as const;
@@ -40,7 +45,7 @@ export const issueBodySchema = {
     profile: {
       type: "string",
       enum: endEntityProfileNames,
-      description: "the certificate profile (default device)",
+      description: `the certificate profile (default ${defaultProfileName})`,
     },
     deviceId: deviceIdSchema,
     requestId: {

@@ -1,6 +1,6 @@
 /**
  * The Fastify applications: the full surface (admin API, device-facing and public routes) for
- * HTTPS, and the public subset (CA certificates, later CRLs and OCSP) for plain HTTP.
+ * HTTPS, and the public subset (CA certificates, problem pages, later CRLs and OCSP) for plain HTTP.
  */
 import swagger from "@fastify/swagger";
 import Fastify, {
@@ -12,12 +12,13 @@ import Fastify, {
 import type { App } from "../app.js";
 import { KeyfleetError } from "../domain/index.js";
 import { authorizer } from "./auth.js";
-import { metricsRoutes } from "./metrics.js";
+import { createMetrics, metricsRoutes } from "./metrics.js";
 import { problemOf } from "./problem.js";
 import { installValidation } from "./validation.js";
 import { caFileRoutes } from "./routes/ca-files.js";
 import { certificateRoutes } from "./routes/certificates.js";
 import { healthRoutes } from "./routes/health.js";
+import { problemRoutes } from "./routes/problems.js";
 
 export type Surface = "full" | "public";
 
@@ -39,11 +40,13 @@ export async function buildHttpApp(
   installValidation(http);
   http.removeContentTypeParser("text/plain"); // the API speaks JSON; anything else is a 415 that says so
   installProblemHandlers(http);
-  metricsRoutes(http);
+  const metrics = createMetrics();
+  metricsRoutes(http, metrics);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(http, app);
   caFileRoutes(http, app);
-  if (surface === "full") certificateRoutes(http, app, authorizer(app.tokens));
+  problemRoutes(http);
+  if (surface === "full") certificateRoutes(http, app, authorizer(app.tokens), metrics.issuance);
   return http;
 }
 

@@ -4,6 +4,7 @@ import type { App } from "../../app.js";
 import { certificateJson, type CaSummary } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import type { Authorize } from "../auth.js";
+import type { IssuanceMetrics } from "../issuance-metrics.js";
 import { checkIssuanceScope, deviceInScope, scopeFilter } from "../scope.js";
 import {
   caSchema,
@@ -13,7 +14,12 @@ import {
   problemResponses,
 } from "../schemas.js";
 
-export function certificateRoutes(http: FastifyInstance, app: App, authorize: Authorize): void {
+export function certificateRoutes(
+  http: FastifyInstance,
+  app: App,
+  authorize: Authorize,
+  metrics: IssuanceMetrics,
+): void {
   http.post<{
     Body: { csr: string; profile?: string; deviceId?: string; requestId?: string; validitySeconds?: number };
   }>(
@@ -28,10 +34,14 @@ export function certificateRoutes(http: FastifyInstance, app: App, authorize: Au
       },
     },
     async (request, reply) => {
-      await checkIssuanceScope(app, request.principal!, request.body.deviceId);
-      const certificate = await app.authority.issue({
-        ...request.body,
-        requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
+      // Counted and timed from here: a request refused earlier (token, body schema) is no
+      // issuance, and keyfleet_http_problems_total counts it.
+      const certificate = await metrics.measure(request.body.profile, async () => {
+        await checkIssuanceScope(app, request.principal!, request.body.deviceId);
+        return app.authority.issue({
+          ...request.body,
+          requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
+        });
       });
       return reply.code(201).send(certificateJson(certificate));
     },

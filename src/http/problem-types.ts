@@ -1,0 +1,117 @@
+/**
+ * What each problem type means and what to do about it: the text of the page at /problems/<code>
+ * that every problem's `type` points to. Keyed by ErrorCode, so a new code does not compile until
+ * it is described here. Titles and statuses come from problem.ts, not from this table.
+ */
+import type { ErrorCode } from "../domain/index.js";
+
+export interface ProblemType {
+  /** What went wrong, in the terms of the request. */
+  readonly meaning: string;
+  /** What the caller (or the operator) can do about it. */
+  readonly remedy: string;
+}
+
+export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
+  "malformed-request": {
+    meaning:
+      "The request could not be read: a body that is not valid JSON or not JSON at all, a field that is unknown or of the wrong type, a value outside its allowed range, or bytes (PEM, DER, base64) that do not parse.",
+    remedy:
+      "Read the detail, which names the field or the part that is wrong, fix the request and send it again. The OpenAPI document at /openapi.json describes every field.",
+  },
+  "bad-signature": {
+    meaning:
+      "A signature in the request does not verify: most often a certificate signing request whose signature does not match its own public key (no proof of possession).",
+    remedy:
+      "Build the request again with the private key that belongs to its public key. A request edited after signing is no longer valid.",
+  },
+  "unsupported-algorithm": {
+    meaning:
+      "The key or signature algorithm is not one Keyfleet accepts, or not one the certificate profile allows.",
+    remedy:
+      "Make the key, and sign the request, with an algorithm the detail lists as accepted; the detail also names what it found.",
+  },
+  "forbidden-extension": {
+    meaning:
+      "The request asks for something its profile never grants: for instance a CA certificate (CA:true, keyCertSign) from the end-entity issuance API.",
+    remedy:
+      "Remove the extension from the request. CA certificates are made by `keyfleet init` and `keyfleet ca`, not by issuance.",
+  },
+  "profile-violation": {
+    meaning:
+      "The request breaks a rule of its certificate profile: a subject alternative name of a form the profile does not allow, a missing required name, or a validity longer than the profile permits.",
+    remedy:
+      "Change the request to fit the profile the detail names, or ask for a profile that allows what you need.",
+  },
+  "unknown-profile": {
+    meaning: "The request names a certificate profile that does not exist.",
+    remedy: "Use one of the profile names the detail lists.",
+  },
+  "not-found": {
+    meaning:
+      "What the request names (a device, a certificate serial, a CA, a route) does not exist, or it lies outside the scope of the token that asked.",
+    remedy:
+      "Check the identifier and the URL. With a scoped token, an object outside its scope also answers not found; ask with a token whose scope covers it.",
+  },
+  conflict: {
+    meaning:
+      "The request contradicts what the server already holds: an idempotency key (request id) reused for a different request, a device whose state refuses the change, or something that already exists.",
+    remedy:
+      "Re-read the current state. To retry a request, send exactly the same request with the same request id; for a new request, use a new request id.",
+  },
+  "key-store-locked": {
+    meaning:
+      "The key store that holds the CA keys cannot be opened: its key-encryption key is missing or wrong.",
+    remedy:
+      "Operator: start Keyfleet with the right passphrase (KEYFLEET_PASSPHRASE) or key-encryption key file. Clients: retry once the server has been unlocked.",
+  },
+  "key-not-found": {
+    meaning: "A key the server needs (a CA key) is not in its key store, or is not active.",
+    remedy:
+      "Operator: check that Keyfleet runs with the key store the CA keys were made in (the data directory, or the HSM), and read the server log.",
+  },
+  "invalid-configuration": {
+    meaning:
+      "The server's configuration does not fit its data: for instance a CA key kept in a different key store from the one configured.",
+    remedy:
+      "Operator: read the detail and the server log, correct the configuration (flags, environment, keyfleet.yaml) and restart.",
+  },
+  "not-initialized": {
+    meaning: "The authority has no CA yet, so it cannot issue or sign anything.",
+    remedy: "Operator: run `keyfleet init`, then retry.",
+  },
+  unauthorized: {
+    meaning:
+      "The request carries no API token, or one the server does not know, or one that has expired or was revoked.",
+    remedy:
+      "Send a valid token as `Authorization: Bearer <token>`. An operator makes one with `keyfleet token create`.",
+  },
+  forbidden: {
+    meaning:
+      "The token is valid but may not do this: its role lacks the permission, or its scope does not cover the request.",
+    remedy:
+      "Use a token with a role that has this permission, or one whose scope covers the request; the detail says what was missing.",
+  },
+  "store-unavailable": {
+    meaning: "The server cannot reach its database.",
+    remedy:
+      "Retry later. Operator: check that the database (PostgreSQL, or the data directory) is reachable; /readyz reports it.",
+  },
+  unavailable: {
+    meaning:
+      "The server cannot take the request now: it is shutting down, or a part it needs (a worker) has stopped.",
+    remedy: "Retry the request, after a short wait, on this server or another.",
+  },
+  internal: {
+    meaning: "The server failed in a way it did not expect. The request may not have been carried out.",
+    remedy:
+      "Retry; a request with a request id is safe to retry. If it persists, the operator finds the details in the server log.",
+  },
+};
+
+/** Every error code, in the order of the table. */
+export const errorCodes = Object.keys(problemTypes) as ErrorCode[];
+
+export function isErrorCode(text: string): text is ErrorCode {
+  return Object.hasOwn(problemTypes, text);
+}
