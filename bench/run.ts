@@ -1,16 +1,28 @@
 /**
  * `npm run bench`: the issuance benchmark (src/cli/issuance-bench.ts, also `keyfleet bench`) on
- * PGlite and on PostgreSQL in one run. Options: BENCH_COUNT (certificates per store, default 20000),
- * BENCH_CONCURRENCY (default 256), BENCH_STORES (default "pglite,postgres"), TEST_DATABASE_URL
- * (default postgres://postgres@127.0.0.1:5432/test).
+ * PGlite and on PostgreSQL in one run, then the CLI's response times (bench/cli-timing.ts) of the
+ * built command. Options: BENCH_COUNT (certificates per store, default 20000), BENCH_CONCURRENCY
+ * (default 256), BENCH_STORES (default "pglite,postgres"), BENCH_CLI_RUNS (default 10; 0 skips),
+ * BENCH_CLI (the bin to time, default bin/keyfleet.js), TEST_DATABASE_URL (default
+ * postgres://postgres@127.0.0.1:5432/test).
  */
-import "reflect-metadata";
+import { fileURLToPath } from "node:url";
 import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
+import { formatCliTiming, runCliTiming } from "./cli-timing.js";
 
-const report = await runIssuanceBench({
-  count: Number(process.env.BENCH_COUNT ?? 20000),
-  concurrency: Number(process.env.BENCH_CONCURRENCY ?? 256),
-  stores: parseStores(process.env.BENCH_STORES ?? "pglite,postgres"),
-  postgresUrl: process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
-});
-console.log(formatBenchReport(report));
+const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const count = Number(process.env.BENCH_COUNT ?? 20000);
+if (count > 0) {
+  const report = await runIssuanceBench({
+    count,
+    concurrency: Number(process.env.BENCH_CONCURRENCY ?? 256),
+    stores: parseStores(process.env.BENCH_STORES ?? "pglite,postgres"),
+    postgresUrl,
+  });
+  console.log(formatBenchReport(report));
+}
+const runs = Number(process.env.BENCH_CLI_RUNS ?? 10);
+if (runs > 0) {
+  const bin = process.env.BENCH_CLI ?? fileURLToPath(new URL("../bin/keyfleet.js", import.meta.url));
+  console.log(formatCliTiming(await runCliTiming({ bin, postgresUrl, runs })));
+}

@@ -9,7 +9,11 @@ import { existsSync, readdirSync } from "node:fs";
 import net from "node:net";
 
 // Each tool the suite runs today, and the Debian package that brings it. Add a line when a test needs one.
-const tools = [{ command: "openssl", pkg: "openssl" }];
+const tools = [
+  { command: "openssl", pkg: "openssl" },
+  { command: "curl", pkg: "curl" },
+  { command: "jq", pkg: "jq" },
+];
 
 const isRoot = process.getuid?.() === 0;
 const hasApt = existsSync("/usr/bin/apt-get");

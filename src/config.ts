@@ -1,19 +1,25 @@
 /**
- * Configuration: flags beat environment variables, which beat `keyfleet.yaml` in the data directory
- * (SURFACE.md). The only file that reads process.env. Pure apart from reading that one file.
+ * Configuration of one process: flags beat environment variables, which beat `keyfleet.yaml` in the
+ * data directory (SURFACE.md). The only file that reads process.env. Pure apart from reading that one
+ * file. Settings of the authority itself (its public URL) live in the database, not here.
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { KeyfleetError } from "./domain/index.js";
+import { KeyfleetError, checkPublicUrl, quoted } from "./domain/index.js";
 
 export interface Config {
   readonly dataDir: string;
   /** postgres://… or undefined for PGlite in `${dataDir}/pglite`. */
   readonly databaseUrl: string | undefined;
   readonly passphrase: string | undefined;
-  /** Base URL written into certificates (CRL distribution point, OCSP, caIssuers); plain HTTP per RFC 5280 §4.2.1.13 practice. */
-  readonly publicUrl: string;
+  /**
+   * The public URL asked for (flag, KEYFLEET_PUBLIC_URL, yaml), if any. It is written into the
+   * database at `init` (or a first `serve`); afterwards `keyfleet config set public-url` changes it.
+   */
+  readonly publicUrl: string | undefined;
+  /** Where this process's plain-HTTP listener is reachable: the public URL when none is asked for. */
+  readonly listenerUrl: string;
   readonly host: string;
   readonly httpsPort: number;
   readonly httpPort: number;
@@ -21,7 +27,7 @@ export interface Config {
 }
 
 /** What a flag may set; undefined means "not given". */
-export type ConfigFlags = Partial<Record<keyof Config, string | number | undefined>>;
+export type ConfigFlags = Partial<Record<Exclude<keyof Config, "listenerUrl">, string | number | undefined>>;
 
 const defaults = {
   host: "127.0.0.1",
@@ -30,59 +36,102 @@ const defaults = {
   logLevel: "info",
 } as const;
 
+/** The keys keyfleet.yaml may hold (the data directory is where the file is, so not among them). */
+const fileKeys = [
+  "databaseUrl",
+  "passphrase",
+  "publicUrl",
+  "host",
+  "httpsPort",
+  "httpPort",
+  "logLevel",
+] as const;
+type FileKey = (typeof fileKeys)[number];
+
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const dataDir = resolve(String(flags.dataDir ?? env.KEYFLEET_DATA ?? "keyfleet-data"));
+  const dataDir = resolve(String(flags.dataDir ?? (env.KEYFLEET_DATA || "keyfleet-data")));
   const file = readConfigFile(dataDir);
-  const pick = (key: keyof Config, envName?: string): string | undefined => {
-    const value = flags[key] ?? (envName ? env[envName] : undefined) ?? file[key];
+  const pick = (key: FileKey, envName: string): string | undefined => {
+    const value = flags[key] ?? env[envName] ?? file[key];
     return value === undefined || value === "" ? undefined : String(value);
   };
   const host = pick("host", "KEYFLEET_HOST") ?? defaults.host;
   const httpPort = port(pick("httpPort", "KEYFLEET_HTTP_PORT") ?? defaults.httpPort, "httpPort");
-  const config: Config = {
+  const publicUrl = pick("publicUrl", "KEYFLEET_PUBLIC_URL");
+  return {
     dataDir,
     databaseUrl: pick("databaseUrl", "DATABASE_URL"),
     passphrase: pick("passphrase", "KEYFLEET_PASSPHRASE"),
-    publicUrl: (pick("publicUrl", "KEYFLEET_PUBLIC_URL") ?? `http://${hostForUrl(host)}:${httpPort}`).replace(
-      /\/+$/,
-      "",
-    ),
+    publicUrl: publicUrl === undefined ? undefined : checkPublicUrl(publicUrl),
+    listenerUrl: `http://${hostForUrl(host)}:${httpPort}`,
     host,
     httpsPort: port(pick("httpsPort", "KEYFLEET_HTTPS_PORT") ?? defaults.httpsPort, "httpsPort"),
     httpPort,
     logLevel: pick("logLevel", "KEYFLEET_LOG_LEVEL") ?? defaults.logLevel,
   };
-  checkPublicUrl(config.publicUrl);
-  return config;
 }
 
-function readConfigFile(dataDir: string): Partial<Record<keyof Config, unknown>> {
+/** The process's environment, for the CLI to hand to `loadConfig` (tests hand their own). */
+export function processEnvironment(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
+function readConfigFile(dataDir: string): Partial<Record<FileKey, unknown>> {
+  const path = join(dataDir, "keyfleet.yaml");
   let text: string;
   try {
-    text = readFileSync(join(dataDir, "keyfleet.yaml"), "utf8");
+    text = readFileSync(path, "utf8");
   } catch {
     return {};
   }
+  let parsed: unknown;
   try {
-    const parsed: unknown = parseYaml(text);
-    if (parsed === null || parsed === undefined) return {};
-    if (typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a mapping");
-    return parsed as Record<string, unknown>;
+    parsed = parseYaml(text);
   } catch (cause) {
-    throw new KeyfleetError(
-      "invalid-configuration",
-      `${join(dataDir, "keyfleet.yaml")} is not a YAML mapping`,
-      { cause },
-    );
+    throw new KeyfleetError("invalid-configuration", `${path} is not valid YAML`, { cause });
   }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new KeyfleetError("invalid-configuration", `${path} is not a YAML mapping`);
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!(fileKeys as readonly string[]).includes(key)) {
+      throw new KeyfleetError(
+        "invalid-configuration",
+        `${path}: unknown key ${quoted(key)}; did you mean "${nearest(key, fileKeys)}"? (keys: ${fileKeys.join(", ")})`,
+      );
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** The candidate with the smallest edit distance (case-insensitive) to `word`. */
+function nearest(word: string, candidates: readonly string[]): string {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let diagonal = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const above = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+        diagonal = above;
+      }
+    }
+    return row[b.length]!;
+  };
+  const w = word.toLowerCase();
+  return candidates.reduce((best, c) =>
+    distance(w, c.toLowerCase()) < distance(w, best.toLowerCase()) ? c : best,
+  );
 }
 
 function port(value: string | number, name: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+  if (!/^[0-9]{1,5}$/.test(String(value)) || n > 65535) {
     throw new KeyfleetError(
       "invalid-configuration",
-      `${name} must be a port number (0–65535), got "${value}"`,
+      `${name} must be a port number (0–65535), got ${quoted(String(value))}`,
     );
   }
   return n;
@@ -91,16 +140,4 @@ function port(value: string | number, name: string): number {
 function hostForUrl(host: string): string {
   if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
   return host.includes(":") ? `[${host}]` : host;
-}
-
-function checkPublicUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new KeyfleetError("invalid-configuration", `KEYFLEET_PUBLIC_URL is not a URL: "${url}"`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new KeyfleetError("invalid-configuration", `KEYFLEET_PUBLIC_URL must be http(s), got "${url}"`);
-  }
 }

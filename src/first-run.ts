@@ -1,6 +1,7 @@
 /**
- * First start on an empty data directory: create the CA hierarchy and the first admin token. The
- * token goes to a 0600 file and only its path is printed; it is never logged.
+ * First start on an empty data directory: create the CA hierarchy (with the public URL its
+ * certificates carry) and the first admin token. The token goes to a 0600 file and only its path is
+ * printed; it is never logged. Like every token it expires (policy's default lifetime).
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,18 +13,26 @@ export interface FirstRun {
   readonly cas: CaSummary[] | undefined;
   /** Where the first admin token was written, if this run wrote it. */
   readonly adminTokenFile: string | undefined;
+  readonly adminTokenExpiresAt: string | null | undefined;
 }
 
 export async function ensureInitialized(
   app: App,
-  options: { algorithm: KeyAlgorithmId; organization?: string },
+  options: { algorithm: KeyAlgorithmId; organization?: string; publicUrl?: string | undefined },
 ): Promise<FirstRun> {
-  const cas = (await app.authority.initialized()) ? undefined : await app.authority.init(options);
-  let adminTokenFile: string | undefined;
-  if ((await app.tokens.count()) === 0) {
-    const { token } = await app.tokens.create({ role: "admin", description: "first admin token" });
-    adminTokenFile = join(app.config.dataDir, "admin-token");
-    await writeFile(adminTokenFile, token + "\n", { mode: 0o600 });
+  let cas: CaSummary[] | undefined;
+  if (!(await app.authority.initialized())) cas = await app.authority.init(options);
+  else if (!(await app.authority.publicUrlRecorded())) {
+    // Made before the public URL lived in the database: record the one this process uses now.
+    await app.authority.setPublicUrl(
+      await app.authority.publicUrl(),
+      "keyfleet serve (first start with settings)",
+    );
   }
-  return { cas, adminTokenFile };
+  if ((await app.tokens.count()) > 0)
+    return { cas, adminTokenFile: undefined, adminTokenExpiresAt: undefined };
+  const { token, expiresAt } = await app.tokens.create({ role: "admin", description: "first admin token" });
+  const adminTokenFile = join(app.config.dataDir, "admin-token");
+  await writeFile(adminTokenFile, token + "\n", { mode: 0o600 });
+  return { cas, adminTokenFile, adminTokenExpiresAt: expiresAt };
 }

@@ -1,6 +1,7 @@
 /**
  * The CLI refuses bad option values with one line, a code and exit 1, and changes nothing: token
  * lifetimes, device registrations, page sizes and cursors, validity and request ids (review 2).
+ * Commands run in this process (`main()`); test/cli-process.test.ts covers what needs a process.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { openDatabase } from "../src/store/database.js";
 import type { DatabaseKind } from "../src/store/index.js";
 import { adminQuery, databaseKinds } from "./support/databases.js";
-import { keyfleet, type CliResult } from "./support/cli.js";
+import { runCli, type CliResult } from "./support/cli.js";
 import { opensslCsr, opensslSelfSigned, workdir, type Workdir } from "./support/openssl.js";
 
 const passphrase = { KEYFLEET_PASSPHRASE: "cli bad input passphrase" };
@@ -89,7 +90,7 @@ for (const kind of databaseKinds) {
       data = await mkdtemp(join(tmpdir(), "keyfleet-cli-bad-"));
       dir = await workdir();
       t = await target(kind, data);
-      kf = (args) => keyfleet(["--data", data, ...args], t.env);
+      kf = (args) => runCli(["--data", data, ...args], t.env);
       expect((await kf(["init"])).code).toBe(0);
       await dir.write("device.csr", await opensslCsr(dir, "p256", "/CN=bad-input-device"));
     });
@@ -130,9 +131,13 @@ for (const kind of databaseKinds) {
       expect(expires).toBeGreaterThanOrEqual(before + 30 * 86400_000);
       expect(expires).toBeLessThanOrEqual(Date.now() + 30 * 86400_000);
 
-      const forever = JSON.parse((await kf(["--json", "token", "create", "--role", "auditor"])).stdout) as {
+      const usual = JSON.parse((await kf(["--json", "token", "create", "--role", "auditor"])).stdout) as {
         expiresAt: string | null;
       };
+      expect(Date.parse(usual.expiresAt!)).toBeGreaterThanOrEqual(before + 90 * 86400_000);
+      const forever = JSON.parse(
+        (await kf(["--json", "token", "create", "--role", "auditor", "--ttl-days", "never"])).stdout,
+      ) as { expiresAt: string | null };
       expect(forever.expiresAt).toBeNull();
 
       const plain = await kf(["token", "create", "--role", "auditor", "--ttl-days", "1"]);
@@ -153,11 +158,14 @@ for (const kind of databaseKinds) {
           ["device", "register", "--serial", "SN-G", "--idevid", garbage],
           /IDevID is not an X\.509 certificate/,
         ],
-        [
-          ["device", "register", "--serial", "SN-N", "--idevid", dir.file("missing.pem")],
-          /cannot read .*missing\.pem/,
-        ],
       ]);
+    });
+
+    test("a file that is not there is not-found, and registers nothing", async () => {
+      const before = await t.counts();
+      const res = await kf(["device", "register", "--serial", "SN-N", "--idevid", dir.file("missing.pem")]);
+      expectRefused(res, /no file .*missing\.pem/, "not-found");
+      expect(await t.counts()).toEqual(before);
     });
 
     test("registers a device with a manufacturer and a real IDevID", async () => {

@@ -1,67 +1,62 @@
+/**
+ * The CLI as a user meets it, in this process (`main()`): init, issue, verify with openssl, tokens,
+ * settings, and the one-line error format; on PostgreSQL, init and read commands on an empty schema.
+ * Beside a running server: test/cli-server.test.ts. As a child process: test/cli-process.test.ts.
+ */
 import { randomBytes } from "node:crypto";
-import { request } from "node:https";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { adminQuery } from "./support/databases.js";
-import { keyfleet, keyfleetServe, stop } from "./support/cli.js";
+import { runCli, type CliResult } from "./support/cli.js";
 import { openssl, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
 const passphrase = { KEYFLEET_PASSPHRASE: "cli test passphrase" };
 
-function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on("error", reject)
-      .end();
-  });
-}
-
-interface ListedCertificate {
-  readonly serial: string;
-  readonly profile: string;
-  readonly subject: string;
-}
-
-function certificateList(res: { code: number; stdout: string }): ListedCertificate[] {
+function json<T>(res: CliResult): T {
+  expect(res.stderr).toBe("");
   expect(res.code).toBe(0);
-  return (JSON.parse(res.stdout) as { items: ListedCertificate[] }).items;
+  return JSON.parse(res.stdout) as T;
+}
+
+/** One line on stderr naming the code, nothing on stdout, exit 1. */
+function expectRefused(res: CliResult, message: RegExp | string, code: string): void {
+  expect(res.stdout).toBe("");
+  expect(res.stderr).toMatch(/^keyfleet: [^\n]*\n$/);
+  if (typeof message === "string") expect(res.stderr).toBe(`keyfleet: ${message} (${code})\n`);
+  else expect(res.stderr).toMatch(message);
+  expect(res.stderr).toContain(`(${code})\n`);
+  expect(res.code).toBe(1);
 }
 
 describe("keyfleet CLI on PGlite", () => {
   let data: string;
   let dir: Workdir;
-  const kf = (args: string[], env: NodeJS.ProcessEnv = passphrase) =>
-    keyfleet(["--data", data, ...args], env);
+  const kf = (args: string[], env: NodeJS.ProcessEnv = passphrase) => runCli(["--data", data, ...args], env);
 
   beforeAll(async () => {
-    data = await mkdtemp(join(tmpdir(), "keyfleet-cli-"));
+    data = join(await mkdtemp(join(tmpdir(), "keyfleet-cli-")), "data");
     dir = await workdir();
+    const init = await kf(["init", "--algorithm", "p384", "--public-url", "http://pki.example.test:8080"]);
+    expect(init.stderr).toBe("");
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/root CA\s+ca-[0-9a-f]+\s+p384/);
+    await dir.write("device.csr", await opensslCsr(dir, "p256", "/CN=cli-device"));
   });
   afterAll(async () => {
-    await rm(data, { recursive: true, force: true });
+    await rm(join(data, ".."), { recursive: true, force: true });
     await dir.dispose();
   });
 
   test("init, ca chain, cert issue: openssl verifies what the CLI printed", async () => {
-    const init = await kf(["init", "--algorithm", "p384"]);
-    expect(init.stderr).toBe("");
-    expect(init.code).toBe(0);
-    expect(init.stdout).toMatch(/root CA\s+ca-[0-9a-f]+\s+p384/);
     expect((await stat(join(data, "admin-token"))).mode & 0o777).toBe(0o600);
-
     const chain = await kf(["ca", "chain"]);
     expect(chain.stdout.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
     const [issuing, root] = chain.stdout.split(/(?<=-----END CERTIFICATE-----\n)/);
     await dir.write("issuing.pem", issuing!);
     await dir.write("root.pem", root!);
 
-    await dir.write("device.csr", await opensslCsr(dir, "p256", "/CN=cli-device"));
     const issued = await kf(["cert", "issue", "--csr", dir.file("device.csr")]);
     expect(issued.code).toBe(0);
     await dir.write("leaf.pem", issued.stdout);
@@ -75,169 +70,265 @@ describe("keyfleet CLI on PGlite", () => {
       dir.file("leaf.pem"),
     ]);
     expect(verify.stdout).toContain(": OK");
+    const text = (await openssl(["x509", "-in", dir.file("leaf.pem"), "-noout", "-text"])).stdout;
+    expect(text).toContain("URI:http://pki.example.test:8080/crl/");
 
     const serial = (await openssl(["x509", "-in", dir.file("leaf.pem"), "-noout", "-serial"])).stdout
       .trim()
       .replace("serial=", "");
-    const shown = JSON.parse((await kf(["--json", "cert", "show", serial])).stdout) as {
-      serial: string;
-      status: string;
-    };
-    expect(shown).toMatchObject({ serial, status: "good" });
+    expect(json(await kf(["--json", "cert", "show", serial]))).toMatchObject({ serial, status: "good" });
     expect((await kf(["cert", "list"])).stdout).toContain(serial);
   });
 
   test("a command on a data directory that does not exist fails and creates nothing", async () => {
     const missing = join(data, "typo", "keyfleet-data");
-    const res = await keyfleet(["--data", missing, "ca", "list"], {});
-    expect(res.code).toBe(1);
-    expect(res.stdout).toBe("");
-    expect(res.stderr).toBe(
-      `keyfleet: no Keyfleet data in ${missing}: run \`keyfleet init\` there first, or point --data (KEYFLEET_DATA) at an existing data directory (not-initialized)\n`,
+    const res = await runCli(["--data", missing, "ca", "list"]);
+    expectRefused(
+      res,
+      `no Keyfleet data in ${missing}: run \`keyfleet init\` there first, or point --data (KEYFLEET_DATA) at an existing data directory`,
+      "not-initialized",
     );
     await expect(stat(join(data, "typo"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
-  test("on the development key store, a failing command still prints one line", async () => {
-    const res = await keyfleet(["--data", data, "cert", "show", "00"], {});
-    expect(res.code).toBe(1);
-    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+  test("init twice is refused with one line", async () => {
+    expectRefused(await kf(["init"]), /already initialized/, "conflict");
   });
 
-  test("init twice fails with one line and a non-zero exit", async () => {
-    const again = await kf(["init"]);
-    expect(again.code).not.toBe(0);
-    expect(again.stderr.trim().split("\n")).toHaveLength(1);
-    expect(again.stderr).toContain("already initialized");
-  });
-
-  test("refuses bad input with one line: malformed CSR, wrong passphrase, unknown profile", async () => {
+  test("refuses bad input with one line: malformed CSR, wrong passphrase, unknown profile, missing file", async () => {
+    const before = json<{ items: unknown[] }>(await kf(["--json", "cert", "list"])).items.length;
     await dir.write("junk.csr", "this is not a CSR");
-    const junk = await kf(["cert", "issue", "--csr", dir.file("junk.csr")]);
-    expect(junk.code).toBe(1);
-    expect(junk.stderr).toMatch(/^keyfleet: .*\(malformed-request\)\n$/);
+    expectRefused(
+      await kf(["cert", "issue", "--csr", dir.file("junk.csr")]),
+      /^keyfleet: .*/,
+      "malformed-request",
+    );
+    expectRefused(
+      await kf(["cert", "issue", "--csr", dir.file("device.csr")], { KEYFLEET_PASSPHRASE: "wrong" }),
+      /wrong passphrase/,
+      "key-store-locked",
+    );
+    expectRefused(
+      await kf(["cert", "issue", "--csr", dir.file("device.csr"), "--profile", "nope"]),
+      /unknown profile "nope"/,
+      "unknown-profile",
+    );
+    expectRefused(
+      await kf(["cert", "issue", "--csr", dir.file("absent.csr")]),
+      `no file ${dir.file("absent.csr")}`,
+      "not-found",
+    );
+    expect(json<{ items: unknown[] }>(await kf(["--json", "cert", "list"])).items).toHaveLength(before);
+  });
 
-    const locked = await kf(["cert", "issue", "--csr", dir.file("device.csr")], {
-      KEYFLEET_PASSPHRASE: "wrong",
-    });
-    expect(locked.code).toBe(1);
-    expect(locked.stderr).toMatch(/^keyfleet: .*wrong passphrase.*\(key-store-locked\)\n$/);
-
-    const profile = await kf(["cert", "issue", "--csr", dir.file("device.csr"), "--profile", "nope"]);
-    expect(profile.stderr).toMatch(/unknown profile "nope".*\(unknown-profile\)/);
-    const list = JSON.parse((await kf(["--json", "cert", "list"])).stdout) as { items: unknown[] };
-    expect(list.items).toHaveLength(1 + 2); // the one leaf and the two CA certificates
+  test("cert show takes the serial as openssl -serial and openssl -text print it", async () => {
+    const issued = json<{ serial: string }>(
+      await kf(["--json", "cert", "issue", "--csr", dir.file("device.csr")]),
+    );
+    const colons = issued.serial.toUpperCase().match(/../g)!.join(":");
+    expect(json(await kf(["--json", "cert", "show", colons]))).toMatchObject({ serial: issued.serial });
   });
 
   test("token create and device register print the value alone", async () => {
     const token = await kf(["token", "create", "--role", "operator", "--scope", "tenant=acme"]);
     expect(token.stdout).toMatch(/^kf_[A-Za-z0-9_-]{43}\n$/);
-    const bad = await kf(["token", "create", "--role", "superuser"]);
-    expect(bad.stderr).toContain('unknown role "superuser"');
+    expectRefused(
+      await kf(["token", "create", "--role", "superuser"]),
+      /unknown role "superuser"/,
+      "malformed-request",
+    );
     const id = (await kf(["device", "register", "--serial", "SN-1", "--model", "m1"])).stdout.trim();
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const dup = await kf(["device", "register", "--serial", "SN-1"]);
-    expect(dup.stderr).toContain("(conflict)");
-    const bound = await kf(["--json", "cert", "issue", "--csr", dir.file("device.csr"), "--device", id]);
-    expect(JSON.parse(bound.stdout)).toMatchObject({
-      deviceId: id,
-      subject: expect.stringContaining("serialNumber=SN-1"),
-    });
+    expectRefused(await kf(["device", "register", "--serial", "SN-1"]), /already registered/, "conflict");
+    const bound = json(
+      await kf(["--json", "cert", "issue", "--csr", dir.file("device.csr"), "--device", id]),
+    );
+    expect(bound).toMatchObject({ deviceId: id, subject: expect.stringContaining("serialNumber=SN-1") });
   });
 
-  test("serve answers over HTTPS with a certificate from its own CA, and a restart keeps every CA and certificate", async () => {
-    const cas = (await kf(["--json", "ca", "list"])).stdout;
-    const certificates = certificateList(await kf(["--json", "cert", "list"]));
-    expect(certificates.length).toBeGreaterThan(0);
-    const ports = ["--https-port", "0", "--http-port", "0", "--public-url", "http://127.0.0.1:18080"];
-    const server = await keyfleetServe(["--data", data, ...ports], passphrase);
+  test("tokens are listed without secrets, revoked, and rotated", async () => {
+    const created = json<{ id: string; token: string }>(
+      await kf(["--json", "token", "create", "--role", "auditor", "--description", "ci reader"]),
+    );
+    const listed = json<{ items: { id: string; state: string; description: string | null }[] }>(
+      await kf(["--json", "token", "list"]),
+    );
+    expect(listed.items.find((t) => t.id === created.id)).toMatchObject({
+      state: "active",
+      description: "ci reader",
+    });
+    expect(JSON.stringify(listed)).not.toContain(created.token);
+    expect((await kf(["token", "list"])).stdout).toContain(`${created.id}  auditor`);
+
+    const rotated = await kf(["token", "rotate", created.id]);
+    expect(rotated.stdout).toMatch(/^kf_[A-Za-z0-9_-]{43}\n$/);
+    const after = json<{ items: { id: string; state: string; replacedBy: string | null }[] }>(
+      await kf(["--json", "token", "list"]),
+    );
+    const successor = after.items.find(
+      (t) => t.id === after.items.find((o) => o.id === created.id)!.replacedBy,
+    )!;
+    expect(successor.state).toBe("active");
+    expect(after.items.find((t) => t.id === created.id)!.state).toBe("revoked");
+    expectRefused(await kf(["token", "revoke", created.id]), /already revoked/, "conflict");
+    expect((await kf(["token", "revoke", successor.id])).stdout).toBe(`revoked ${successor.id}\n`);
+    expectRefused(
+      await kf(["token", "revoke", "not-a-token-id"]),
+      /a token id is a UUID/,
+      "malformed-request",
+    );
+  });
+
+  test("the public URL is the database's: set, recorded, and in the next certificate", async () => {
+    const shown = json<{ publicUrl: string; server: unknown }>(await kf(["--json", "config", "show"]));
+    expect(shown).toMatchObject({ publicUrl: "http://pki.example.test:8080", server: null });
+    const set = await kf(["config", "set", "public-url", "http://pki2.example.test/"]);
+    expect(set.stdout).toBe("public-url http://pki2.example.test (was http://pki.example.test:8080)\n");
+    const history = json<{ publicUrlHistory: { oldValue: string; newValue: string; actor: string }[] }>(
+      await kf(["--json", "config", "show"]),
+    ).publicUrlHistory;
+    expect(history[0]).toMatchObject({
+      oldValue: "http://pki.example.test:8080",
+      newValue: "http://pki2.example.test",
+      actor: expect.stringMatching(/^cli:/),
+    });
+    const issued = await kf(["cert", "issue", "--csr", dir.file("device.csr")]);
+    await dir.write("moved.pem", issued.stdout);
+    expect((await openssl(["x509", "-in", dir.file("moved.pem"), "-noout", "-text"])).stdout).toContain(
+      "URI:http://pki2.example.test/crl/",
+    );
+    for (const bad of ["ftp://x", "not a url", "http://user:pw@host", "http://host/?q=1"]) {
+      expectRefused(await kf(["config", "set", "public-url", bad]), /public URL/, "invalid-configuration");
+    }
+    expectRefused(
+      await kf(["config", "set", "colour", "blue"]),
+      /unknown setting "colour"/,
+      "malformed-request",
+    );
+    expect(json<{ publicUrl: string }>(await kf(["--json", "config", "show"])).publicUrl).toBe(
+      "http://pki2.example.test",
+    );
+  });
+});
+
+describe("keyfleet CLI: one error format, and help for every command", () => {
+  test.each([
+    [["cert", "issue", "--cssr", "x"], "unknown option '--cssr'; did you mean --csr?"],
+    [["cert", "list", "--limti", "5"], "unknown option '--limti'; did you mean --limit?"],
+    [["cert", "issue"], "required option '--csr <file>' not specified"],
+    [["certs", "list"], "unknown command 'certs'; did you mean cert?"],
+    [["cert", "issue", "--csr"], "option '--csr <file>' argument missing"],
+  ])("%j is one line", async (args, message) => {
+    expectRefused(await runCli(args), message, "malformed-request");
+  });
+
+  test("a misspelled keyfleet.yaml key is refused with the nearest valid key", async () => {
+    const data = await mkdtemp(join(tmpdir(), "keyfleet-yaml-"));
     try {
-      const api = /admin API\s+(https:\/\/\S+?)\/api\/v1\//.exec(server.banner)![1]!;
-      const chain =
-        (await readFile(dir.file("issuing.pem"), "utf8")) + (await readFile(dir.file("root.pem"), "utf8"));
-      expect(await httpsGet(`${api}/healthz`, chain)).toEqual({ status: 200, body: '{"status":"ok"}' });
-      expect((await httpsGet(`${api}/readyz`, chain)).status).toBe(200);
-      // The chain the server wrote is the one clients need.
-      expect(await readFile(join(data, "ca-chain.pem"), "utf8")).toBe(chain);
-      // PGlite is one process's database: a command beside the server is refused, and writes nothing.
-      const beside = await kf(["token", "create", "--role", "auditor"]);
-      expect(beside.code).toBe(1);
-      expect(beside.stdout).toBe("");
-      expect(beside.stderr.trim().split("\n").at(-1)).toMatch(
-        new RegExp(`already open in another process \\(pid ${server.child.pid}\\).*\\(store-unavailable\\)$`),
+      const { writeFile } = await import("node:fs/promises");
+      await writeFile(join(data, "keyfleet.yaml"), "httpPrt: 9000\n");
+      expectRefused(
+        await runCli(["--data", data, "ca", "list"]),
+        /unknown key "httpPrt"; did you mean "httpPort"\?/,
+        "invalid-configuration",
       );
     } finally {
-      await stop(server.child);
+      await rm(data, { recursive: true, force: true });
     }
-    expect(server.output()).not.toContain((await readFile(join(data, "admin-token"), "utf8")).trim());
-    expect((await kf(["--json", "ca", "list"])).stdout).toBe(cas);
-    // Every certificate is still there, unchanged; serve added its own TLS server certificate.
-    const after = certificateList(await kf(["--json", "cert", "list"]));
-    expect(after).toEqual(expect.arrayContaining(certificates));
-    expect(after.filter((c) => !certificates.some((b) => b.serial === c.serial))).toMatchObject([
-      { profile: "tls-server" },
-    ]);
+  });
+
+  test("keyfleet help cert issue is that command's help, and every command's help shows --json and --data", async () => {
+    const help = await runCli(["help", "cert", "issue"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toBe((await runCli(["cert", "issue", "--help"])).stdout);
+    expect(help.stdout).toMatch(/Usage: keyfleet cert issue/);
+    const { program } = await import("../src/cli/main.js");
+    const leaves = (c: ReturnType<typeof program>, path: string[]): string[][] =>
+      c.commands.length ? c.commands.flatMap((s) => leaves(s as never, [...path, s.name()])) : [path];
+    for (const path of leaves(program(), [])) {
+      const res = await runCli([...path, "--help"]);
+      expect(res.code, path.join(" ")).toBe(0);
+      expect(res.stdout, path.join(" ")).toMatch(/--json/);
+      expect(res.stdout, path.join(" ")).toMatch(/--data <dir>/);
+    }
   });
 });
 
 describe("keyfleet CLI on PostgreSQL", () => {
   const schema = `kf_cli_${randomBytes(5).toString("hex")}`;
-  let data: string;
+  let url: string;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
-    const url = inject("postgresUrl");
-    await adminQuery(url, `create schema ${schema}`);
-    const u = new URL(url);
+    await adminQuery(inject("postgresUrl"), `create schema ${schema}`);
+    const u = new URL(inject("postgresUrl"));
     u.searchParams.set("options", `-c search_path=${schema}`);
-    env = { ...passphrase, DATABASE_URL: u.toString() };
-    data = await mkdtemp(join(tmpdir(), "keyfleet-cli-pg-"));
+    url = u.toString();
+    env = { ...passphrase, DATABASE_URL: url };
   });
-  afterAll(async () => {
-    await adminQuery(inject("postgresUrl"), `drop schema ${schema} cascade`);
-    await rm(data, { recursive: true, force: true });
+  afterAll(() => adminQuery(inject("postgresUrl"), `drop schema ${schema} cascade`));
+
+  const tables = async () =>
+    (
+      await adminQuery(
+        inject("postgresUrl"),
+        "select count(*) as n from information_schema.tables where table_schema = $1",
+        [schema],
+      )
+    ).rows[0].n;
+
+  test("a read command on an empty database is not-initialized and creates nothing", async () => {
+    expectRefused(
+      await runCli(["ca", "list"], env),
+      /holds no Keyfleet authority: run `keyfleet init`/,
+      "not-initialized",
+    );
+    expectRefused(
+      await runCli(["token", "create", "--role", "admin"], env),
+      /holds no Keyfleet authority/,
+      "not-initialized",
+    );
+    expect(Number(await tables())).toBe(0);
   });
 
-  test("init then serve work on PostgreSQL, and a restart keeps every CA and certificate", async () => {
-    const init = await keyfleet(["--data", data, "init", "--algorithm", "ed25519"], env);
-    expect(init.code).toBe(0);
-    const cas = (await keyfleet(["--data", data, "--json", "ca", "list"], env)).stdout;
-    expect(JSON.parse(cas)).toHaveLength(2);
+  test("a database or a role that does not exist is said in words", async () => {
+    const u = new URL(inject("postgresUrl"));
+    u.pathname = "/no_such_database_kf";
+    expectRefused(
+      await runCli(["ca", "list"], { DATABASE_URL: u.toString() }),
+      /database "no_such_database_kf" does not exist/,
+      "store-unavailable",
+    );
+    const r = new URL(inject("postgresUrl"));
+    r.username = "no_such_role_kf";
+    expectRefused(
+      await runCli(["ca", "list"], { DATABASE_URL: r.toString() }),
+      /role "no_such_role_kf" does not exist/,
+      "store-unavailable",
+    );
+  });
+
+  test("init, issue and read on PostgreSQL; without KEYFLEET_PASSPHRASE reading works and signing is refused", async () => {
+    expect((await runCli(["init", "--algorithm", "ed25519"], env)).code).toBe(0);
+    expect(json<unknown[]>(await runCli(["--json", "ca", "list"], env))).toHaveLength(2);
     const dir = await workdir();
     try {
       await dir.write("d.csr", await opensslCsr(dir, "ed25519", "/CN=pg-device"));
-      expect((await keyfleet(["--data", data, "cert", "issue", "--csr", dir.file("d.csr")], env)).code).toBe(
-        0,
+      expect((await runCli(["cert", "issue", "--csr", dir.file("d.csr")], env)).code).toBe(0);
+      const noPassphrase = { ...env, KEYFLEET_PASSPHRASE: "" };
+      expect((await runCli(["cert", "list"], noPassphrase)).code).toBe(0);
+      expectRefused(
+        await runCli(["cert", "issue", "--csr", dir.file("d.csr")], noPassphrase),
+        /KEYFLEET_PASSPHRASE/,
+        "key-store-locked",
       );
     } finally {
       await dir.dispose();
     }
-    const certificates = certificateList(await keyfleet(["--data", data, "--json", "cert", "list"], env));
-    const server = await keyfleetServe(["--data", data, "--https-port", "0", "--http-port", "0"], env);
-    await stop(server.child);
-    expect(server.banner).toContain("postgres database");
-    expect((await keyfleet(["--data", data, "--json", "ca", "list"], env)).stdout).toBe(cas);
-    const after = certificateList(await keyfleet(["--data", data, "--json", "cert", "list"], env));
-    expect(certificates.map((c) => c.profile).sort()).toEqual(["device", "issuing-ca", "root-ca"]);
-    expect(after).toEqual(expect.arrayContaining(certificates));
   });
+});
 
-  test("without KEYFLEET_PASSPHRASE, PostgreSQL refuses to make keys (no development KEK file in production)", async () => {
-    const noPassphrase = { ...env, KEYFLEET_PASSPHRASE: "" };
-    const res = await keyfleet(["--data", data, "cert", "list"], {
-      ...noPassphrase,
-      KEYFLEET_PASSPHRASE: "",
-    });
-    expect(res.code).toBe(0); // reading needs no key
-    const dir = await workdir();
-    try {
-      await dir.write("d.csr", await opensslCsr(dir, "p256"));
-      const issue = await keyfleet(["--data", data, "cert", "issue", "--csr", dir.file("d.csr")], {
-        ...noPassphrase,
-        KEYFLEET_PASSPHRASE: "",
-      });
-      expect(issue.stderr).toMatch(/KEYFLEET_PASSPHRASE.*\(key-store-locked\)/);
-    } finally {
-      await dir.dispose();
-    }
-  });
+test("token create's help names exactly the roles policy knows", async () => {
+  const { roleHelp } = await import("../src/cli/commands/token.js");
+  const { roles } = await import("../src/policy/index.js");
+  expect(roleHelp).toBe(roles.join(" | "));
 });

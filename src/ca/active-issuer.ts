@@ -15,7 +15,11 @@ export interface ActiveIssuer {
   readonly template: IssuerTemplate;
 }
 
-export function activeIssuerCache(issuers: IssuerRepository, keyStore: KeyStore, publicUrl: string) {
+export function activeIssuerCache(
+  issuers: IssuerRepository,
+  keyStore: KeyStore,
+  publicUrl: () => Promise<string>,
+) {
   let current: Promise<ActiveIssuer> | undefined;
   const load = async (): Promise<ActiveIssuer> => {
     const row = await issuers.current("intermediate");
@@ -25,7 +29,7 @@ export function activeIssuerCache(issuers: IssuerRepository, keyStore: KeyStore,
     const template = compileIssuer({
       certificate: row.certificate,
       signer,
-      urls: issuerUrls(publicUrl, row.id),
+      urls: issuerUrls(await publicUrl(), row.id),
     });
     return { id: row.id, row, template };
   };

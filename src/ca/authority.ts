@@ -1,12 +1,13 @@
 /** The authority's public face: initialize the hierarchy, issue, and read CAs and certificates. */
 import type { KeyStore } from "../crypto/index.js";
-import { KeyfleetError, type Clock } from "../domain/index.js";
+import { KeyfleetError, checkPublicUrl, type Clock } from "../domain/index.js";
 import { serialFromHex, serialToHex, toPem } from "../pki/index.js";
 import {
   certificateRepository,
   deviceRepository,
   issuerRepository,
   keyRepository,
+  settingsRepository,
   type CertificateQuery,
   type Database,
   type IssuerRow,
@@ -23,8 +24,11 @@ export interface AuthorityDeps {
   readonly database: Database;
   readonly keyStore: KeyStore;
   readonly clock: Clock;
-  /** Base URL of the plain-HTTP revocation services (KEYFLEET_PUBLIC_URL). */
-  readonly publicUrl: string;
+  /**
+   * The public URL `init` records when given none, and the one used while the database holds none
+   * (an authority made before settings lived there). `keyfleet config set public-url` changes it.
+   */
+  readonly defaultPublicUrl: string;
   /** Where CSRs are parsed and verified; in-process unless given a worker pool (servers). */
   readonly csrReader?: CsrReader;
 }
@@ -42,11 +46,24 @@ export interface CaSummary {
   readonly urls: { readonly caIssuers: string; readonly crl: string };
 }
 
+/** The settings key of the public URL written into certificates. */
+const publicUrlKey = "public-url";
+
 export function createAuthority(deps: AuthorityDeps) {
   const issuers = issuerRepository(deps.database.db);
+  const settings = settingsRepository(deps.database.db);
+  let cachedPublicUrl: Promise<string> | undefined;
+  const publicUrl = (): Promise<string> =>
+    (cachedPublicUrl ??= settings.get(publicUrlKey).then(
+      (value) => value ?? deps.defaultPublicUrl,
+      (e: unknown) => {
+        cachedPublicUrl = undefined;
+        throw e;
+      },
+    ));
   const certificates = certificateRepository(deps.database.db);
   const devices = deviceRepository(deps.database.db);
-  const active = activeIssuerCache(issuers, deps.keyStore, deps.publicUrl);
+  const active = activeIssuerCache(issuers, deps.keyStore, publicUrl);
   const issuance = new Issuance({
     database: deps.database,
     certificates,
@@ -65,8 +82,8 @@ export function createAuthority(deps: AuthorityDeps) {
     chainPem: async () => (await chain()).pem,
   });
 
-  const summary = (row: IssuerRow): CaSummary => {
-    const urls = issuerUrls(deps.publicUrl, row.id);
+  const summary = (row: IssuerRow, base: string): CaSummary => {
+    const urls = issuerUrls(base, row.id);
     return {
       id: row.id,
       kind: row.kind,
@@ -80,6 +97,11 @@ export function createAuthority(deps: AuthorityDeps) {
       urls: { caIssuers: urls.caIssuers, crl: urls.crl },
     };
   };
+
+  async function cas(): Promise<CaSummary[]> {
+    const base = await publicUrl();
+    return (await issuers.list()).map((row) => summary(row, base));
+  }
 
   async function chain(): Promise<{ pem: string; der: Uint8Array[] }> {
     const rows: IssuerRow[] = [];
@@ -98,10 +120,36 @@ export function createAuthority(deps: AuthorityDeps) {
 
   return {
     async init(options: InitOptions): Promise<CaSummary[]> {
-      await initializeHierarchy({ ...deps, issuers }, options);
+      const base = checkPublicUrl(options.publicUrl ?? deps.defaultPublicUrl);
+      await initializeHierarchy({ ...deps, issuers }, { ...options, publicUrl: base }, async (tx) => {
+        await settings.set(tx, publicUrlKey, base, "keyfleet init");
+      });
+      cachedPublicUrl = undefined;
       active.reset();
-      return (await issuers.list()).map(summary);
+      return cas();
     },
+
+    /** The base URL certificates carry for CRLs, OCSP and caIssuers: the database's, the same for every process. */
+    publicUrl,
+
+    /** Whether the database holds the public URL (an authority made before it did holds none). */
+    async publicUrlRecorded(): Promise<boolean> {
+      return (await settings.get(publicUrlKey)) !== undefined;
+    },
+
+    /**
+     * Changes the public URL for every certificate issued from now on (those already issued keep
+     * theirs), recording who changed it from what; returns the old value.
+     */
+    async setPublicUrl(url: string, actor: string): Promise<string | null> {
+      const base = checkPublicUrl(url);
+      const old = await deps.database.transaction((tx) => settings.set(tx, publicUrlKey, base, actor));
+      cachedPublicUrl = undefined;
+      active.reset();
+      return old;
+    },
+
+    publicUrlHistory: () => settings.history(publicUrlKey),
 
     async initialized(): Promise<boolean> {
       return (await issuers.current("intermediate")) !== undefined;
@@ -127,9 +175,7 @@ export function createAuthority(deps: AuthorityDeps) {
       await active.get();
     },
 
-    async cas(): Promise<CaSummary[]> {
-      return (await issuers.list()).map(summary);
-    },
+    cas,
 
     /** The current issuing CA's chain, issuing CA first and root last, as PEM. */
     chain,

@@ -18,12 +18,14 @@ import {
   type IssuerTemplate,
   type Profile,
 } from "../pki/index.js";
-import type { Database, IssuerRepository, NewCertificate } from "../store/index.js";
+import type { Database, IssuerRepository, NewCertificate, Tx } from "../store/index.js";
 import { issuerUrls } from "./urls.js";
 
 export interface InitOptions {
   readonly algorithm: KeyAlgorithmId;
   readonly organization?: string | undefined;
+  /** The base of the CRL, OCSP and caIssuers URLs (DESIGN: an authority setting, kept in the database). */
+  readonly publicUrl?: string | undefined;
 }
 
 export interface HierarchyDeps {
@@ -31,7 +33,6 @@ export interface HierarchyDeps {
   readonly issuers: IssuerRepository;
   readonly keyStore: KeyStore;
   readonly clock: Clock;
-  readonly publicUrl: string;
 }
 
 interface NewCa {
@@ -46,9 +47,11 @@ interface NewCa {
   readonly notAfter: Date;
 }
 
+/** `alsoInTx` writes what belongs with the hierarchy (its settings) in the same transaction. */
 export async function initializeHierarchy(
   deps: HierarchyDeps,
-  options: InitOptions,
+  options: InitOptions & { readonly publicUrl: string },
+  alsoInTx: (tx: Tx) => Promise<void>,
 ): Promise<{ rootId: string; issuingId: string }> {
   if ((await deps.issuers.list()).length > 0) {
     throw new KeyfleetError(
@@ -95,7 +98,7 @@ export async function initializeHierarchy(
   const rootTemplate = compileIssuer({
     certificate: root.der,
     signer: rootSigner,
-    urls: issuerUrls(deps.publicUrl, rootId),
+    urls: issuerUrls(options.publicUrl, rootId),
   });
   const issuing = await signCa(
     rootTemplate,
@@ -139,6 +142,7 @@ export async function initializeHierarchy(
       });
       await tx.insertInto("certificates").values(caCertificateRow(ca, profile)).execute();
     }
+    await alsoInTx(tx);
   });
   return { rootId, issuingId };
 }

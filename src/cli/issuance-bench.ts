@@ -10,6 +10,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+// @peculiar/x509 needs the reflect-metadata polyfill loaded before it (FIELD-NOTES).
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import pg from "pg";
 import { createAuthority, workerCsrReader } from "../ca/index.js";
@@ -152,7 +154,7 @@ async function issuance(
       database,
       keyStore,
       clock: systemClock,
-      publicUrl: "http://127.0.0.1:8080",
+      defaultPublicUrl: "http://127.0.0.1:8080",
       csrReader,
     });
     await authority.init({ algorithm: "p256" });

@@ -1,10 +1,10 @@
 /**
- * Option values into checked values, before any command opens the app: whole numbers, page
- * cursors and the files options name. A bad value is one `malformed-request` line.
+ * Option values into checked values, before any command opens the app: whole numbers, lifetimes,
+ * page cursors and the files options name. A bad value is one `malformed-request` line; a file
+ * that is not there is `not-found`.
  */
 import { readFile } from "node:fs/promises";
-import { KeyfleetError, quoted } from "../domain/index.js";
-import { deviceIdPattern } from "../registry/index.js";
+import { KeyfleetError, deviceIdPattern, quoted } from "../domain/index.js";
 
 /**
  * A whole number from `min` to `max`, in plain decimal digits: `0x10`, `1e3`, `1.5`, `+5`, `" 5"`
@@ -19,6 +19,23 @@ export function integerOption(flag: string, value: string, min: number, max: num
     );
   }
   return n;
+}
+
+/** A hundred years: long enough for any lifetime said on purpose, short enough to stay a valid date. */
+const maxTtlDays = 36500;
+
+/** `--ttl-days`: whole days, or `never` said on purpose; absent: the default lifetime (undefined). */
+export function ttlOption(value: string | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === "never") return null;
+  try {
+    return integerOption("--ttl-days", value, 1, maxTtlDays) * 86400;
+  } catch {
+    throw new KeyfleetError(
+      "malformed-request",
+      `--ttl-days must be a whole number from 1 to ${maxTtlDays}, or never, got ${quoted(value)}`,
+    );
+  }
 }
 
 /** A page size, as every list command and the HTTP API take it. */
@@ -49,11 +66,13 @@ export function deviceCursorOption(value: string): string {
   return value;
 }
 
-/** The bytes of a file an option names; a missing or unreadable file is a one-line refusal. */
-export async function readInput(path: string): Promise<Uint8Array> {
+/** The bytes of a file an option names, base64 (operations carry JSON); unreadable is one line. */
+export async function readInput(path: string): Promise<string> {
   try {
-    return new Uint8Array(await readFile(path));
+    return (await readFile(path)).toString("base64");
   } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new KeyfleetError("not-found", `no file ${path}`, { cause });
     throw new KeyfleetError("malformed-request", `cannot read ${path}: ${(cause as Error).message}`, {
       cause,
     });

@@ -6,6 +6,8 @@ export * from "./algorithms.js";
 export { hasTlsKeys, type KeyRef, type KeyStore, type Signer, type TlsKeyStore } from "./key-store.js";
 export {
   SoftwareKeyStore,
+  checkPassphrase,
+  minPassphraseLength,
   softwareSigner,
   type Kek,
   type KekSource,

@@ -46,6 +46,23 @@ export interface SealedKeyVault {
   put(key: SealedKey): Promise<void>;
   get(handle: string): Promise<SealedKey | undefined>;
   delete(handle: string): Promise<void>;
+  /** Re-seals every key sealed under `from`, in one transaction (see the store's implementation). */
+  rewrapAll(
+    from: KekSource,
+    rewrap: (key: SealedKey, algorithm: string) => Promise<SealedKey>,
+  ): Promise<{ rewrapped: number; orphaned: number }>;
+}
+
+/** A passphrase shorter than this is refused: scrypt slows guessing, it does not make "1234" safe. */
+export const minPassphraseLength = 12;
+
+export function checkPassphrase(passphrase: string): void {
+  if (passphrase.length < minPassphraseLength) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `KEYFLEET_PASSPHRASE must be at least ${minPassphraseLength} characters`,
+    );
+  }
 }
 
 /** What a sealed key may be opened for; part of its associated data. */
@@ -58,11 +75,14 @@ export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
   readonly kind = "software";
   readonly #derived = new Map<string, Promise<Buffer>>();
   #salt: Buffer | undefined;
+  #kek: Kek | undefined;
 
   constructor(
     private readonly vault: SealedKeyVault,
-    private readonly kek: Kek | undefined,
-  ) {}
+    kek: Kek | undefined,
+  ) {
+    this.#kek = kek;
+  }
 
   generate(algorithm: KeyAlgorithmId, _label: string): Promise<KeyRef> {
     return this.#generate(algorithm, "signing");
@@ -84,24 +104,14 @@ export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
   }
 
   async #generate(algorithm: KeyAlgorithmId, sealing: Sealing): Promise<KeyRef> {
-    const kek = this.#requireKek();
     const { privateKey, publicKey } = await generateKeyPair(algorithm);
     const handle = randomUUID();
-    const salt = kek.source === "passphrase" ? (this.#salt ??= randomBytes(16)) : null;
     const plaintext = privateKey.export({ format: "der", type: "pkcs8" });
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", await this.#wrappingKey(salt), iv);
-    cipher.setAAD(aad(handle, algorithm, sealing));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    plaintext.fill(0);
-    await this.vault.put({
-      handle,
-      kekSource: kek.source,
-      kdfSalt: salt,
-      iv,
-      ciphertext,
-      tag: cipher.getAuthTag(),
-    });
+    try {
+      await this.vault.put(await this.#seal(handle, algorithm, sealing, plaintext));
+    } finally {
+      plaintext.fill(0);
+    }
     return {
       store: this.kind,
       handle,
@@ -118,33 +128,63 @@ export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
     this.#requireKek();
   }
 
+  /**
+   * Leaves the development KEK file: every key sealed under it is re-sealed under `next` in one
+   * transaction, and this store uses `next` from then on. The caller removes the file afterwards.
+   */
+  async sealUnder(
+    next: Extract<Kek, { source: "passphrase" }>,
+  ): Promise<{ rewrapped: number; orphaned: number }> {
+    checkPassphrase(next.passphrase);
+    if (this.#requireKek().source !== "file") {
+      throw new KeyfleetError(
+        "conflict",
+        "the keys are already sealed under a passphrase; there is nothing to re-seal",
+      );
+    }
+    const successor = new SoftwareKeyStore(this.vault, next);
+    const result = await this.vault.rewrapAll("file", async (sealed, name) => {
+      const algorithm = name as KeyAlgorithmId;
+      // A key opens under exactly one sealing (its associated data); GCM's tag says which.
+      const sealing: Sealing = (await this.#open(sealed, algorithm, "signing").then(
+        (p) => (p.fill(0), true),
+        () => false,
+      ))
+        ? "signing"
+        : "tls";
+      const plaintext = await this.#open(sealed, algorithm, sealing);
+      try {
+        return await successor.#seal(sealed.handle, algorithm, sealing, plaintext);
+      } finally {
+        plaintext.fill(0);
+      }
+    });
+    this.#kek = next;
+    this.#salt = successor.#salt;
+    for (const [id, key] of successor.#derived) this.#derived.set(id, key);
+    return result;
+  }
+
+  async #seal(
+    handle: string,
+    algorithm: KeyAlgorithmId,
+    sealing: Sealing,
+    plaintext: Buffer,
+  ): Promise<SealedKey> {
+    const kek = this.#requireKek();
+    const salt = kek.source === "passphrase" ? (this.#salt ??= randomBytes(16)) : null;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", await this.#wrappingKey(salt), iv);
+    cipher.setAAD(aad(handle, algorithm, sealing));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return { handle, kekSource: kek.source, kdfSalt: salt, iv, ciphertext, tag: cipher.getAuthTag() };
+  }
+
   async #unseal(ref: KeyRef, sealing: Sealing): Promise<KeyObject> {
     const sealed = await this.vault.get(ref.handle);
     if (!sealed)
       throw new KeyfleetError("key-not-found", `key ${ref.handle} is not in the software key store`);
-    const kek = this.#requireKek();
-    if (sealed.kekSource !== kek.source) {
-      throw new KeyfleetError(
-        "key-store-locked",
-        sealed.kekSource === "passphrase"
-          ? `key ${ref.handle} is sealed under a passphrase: set KEYFLEET_PASSPHRASE`
-          : `key ${ref.handle} is sealed under the development KEK file in the data directory; unset KEYFLEET_PASSPHRASE or use that data directory`,
-      );
-    }
-    const decipher = createDecipheriv("aes-256-gcm", await this.#wrappingKey(sealed.kdfSalt), sealed.iv);
-    decipher.setAAD(aad(ref.handle, ref.algorithm, sealing));
-    decipher.setAuthTag(sealed.tag);
-    let plaintext: Buffer;
-    try {
-      plaintext = Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
-    } catch {
-      throw new KeyfleetError(
-        "key-store-locked",
-        sealing === "tls"
-          ? `key ${ref.handle} does not open as a TLS key: it is not one (signing keys never leave the key store), or the key-encryption key is wrong`
-          : `the key-encryption key does not open key ${ref.handle}: wrong passphrase (KEYFLEET_PASSPHRASE) or KEK file`,
-      );
-    }
+    const plaintext = await this.#open(sealed, ref.algorithm, sealing);
     try {
       return createPrivateKey({ key: plaintext, format: "der", type: "pkcs8" });
     } finally {
@@ -152,14 +192,40 @@ export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
     }
   }
 
+  /** The PKCS#8 bytes of a sealed key; the caller zeroes them when done. */
+  async #open(sealed: SealedKey, algorithm: KeyAlgorithmId, sealing: Sealing): Promise<Buffer> {
+    const kek = this.#requireKek();
+    if (sealed.kekSource !== kek.source) {
+      throw new KeyfleetError(
+        "key-store-locked",
+        sealed.kekSource === "passphrase"
+          ? `key ${sealed.handle} is sealed under a passphrase: set KEYFLEET_PASSPHRASE`
+          : `key ${sealed.handle} is sealed under the development KEK file in the data directory: unset KEYFLEET_PASSPHRASE to use it, or run \`keyfleet kek seal\` with KEYFLEET_PASSPHRASE set to re-seal every key under the passphrase`,
+      );
+    }
+    const decipher = createDecipheriv("aes-256-gcm", await this.#wrappingKey(sealed.kdfSalt), sealed.iv);
+    decipher.setAAD(aad(sealed.handle, algorithm, sealing));
+    decipher.setAuthTag(sealed.tag);
+    try {
+      return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
+    } catch {
+      throw new KeyfleetError(
+        "key-store-locked",
+        sealing === "tls"
+          ? `key ${sealed.handle} does not open as a TLS key: it is not one (signing keys never leave the key store), or the key-encryption key is wrong`
+          : `the key-encryption key does not open key ${sealed.handle}: wrong passphrase (KEYFLEET_PASSPHRASE) or KEK file`,
+      );
+    }
+  }
+
   #requireKek(): Kek {
-    if (!this.kek) {
+    if (!this.#kek) {
       throw new KeyfleetError(
         "key-store-locked",
         "the software key store has no key-encryption key: set KEYFLEET_PASSPHRASE",
       );
     }
-    return this.kek;
+    return this.#kek;
   }
 
   #wrappingKey(salt: Uint8Array | null): Promise<Buffer> {

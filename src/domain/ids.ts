@@ -7,3 +7,6 @@ export type IssuerId = Brand<string, "IssuerId">;
 export type KeyId = Brand<string, "KeyId">;
 /** A certificate serial number as lower-case hex without leading zero octets beyond DER's sign octet. */
 export type CertificateSerial = Brand<string, "CertificateSerial">;
+
+/** What a device id looks like (ids are UUIDs; the rule bounds what callers may send as one). */
+export const deviceIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;

@@ -3,5 +3,13 @@
  * device lifecycle). No I/O: this module runs unchanged in a browser or on a device.
  */
 export { KeyfleetError, isKeyfleetError, quoted, type ErrorCode } from "./errors.js";
-export type { Brand, DeviceId, IssuerId, KeyId, CertificateSerial } from "./ids.js";
+export {
+  deviceIdPattern,
+  type Brand,
+  type DeviceId,
+  type IssuerId,
+  type KeyId,
+  type CertificateSerial,
+} from "./ids.js";
 export { systemClock, fixedClock, type Clock } from "./clock.js";
+export { checkPublicUrl } from "./public-url.js";

@@ -18,8 +18,8 @@ export interface RunningServers {
 }
 
 export async function startServers(app: App): Promise<RunningServers> {
-  const { host, httpsPort, httpPort, publicUrl } = app.config;
-  const hostnames = [host, new URL(publicUrl).hostname];
+  const { host, httpsPort, httpPort } = app.config;
+  const hostnames = [host, new URL(await app.authority.publicUrl()).hostname];
   const identity = await app.authority.serverTlsIdentity(hostnames);
   // Fastify types https options on a separate overload; the option itself is plain node:https.
   const tls = { https: secureContextOptions(identity) } as unknown as FastifyServerOptions;

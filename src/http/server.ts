@@ -19,6 +19,7 @@ import { caFileRoutes } from "./routes/ca-files.js";
 import { certificateRoutes } from "./routes/certificates.js";
 import { healthRoutes } from "./routes/health.js";
 import { problemRoutes } from "./routes/problems.js";
+import { tokenRoutes } from "./routes/tokens.js";
 
 export type Surface = "full" | "public";
 
@@ -46,7 +47,11 @@ export async function buildHttpApp(
   healthRoutes(http, app);
   caFileRoutes(http, app);
   problemRoutes(http);
-  if (surface === "full") certificateRoutes(http, app, authorizer(app.tokens), metrics.issuance);
+  if (surface === "full") {
+    const authorize = authorizer(app.tokens);
+    certificateRoutes(http, app, authorize, metrics.issuance);
+    tokenRoutes(http, app.tokens, authorize);
+  }
   return http;
 }
 

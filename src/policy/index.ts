@@ -3,7 +3,16 @@
  * this module with the registry; issuance never decides who a caller is.
  */
 export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
-export { tokenService, type Principal, type TokenService } from "./tokens.js";
+export {
+  defaultTokenLifetimeSeconds,
+  tokenIdPattern,
+  tokenService,
+  type CreatedToken,
+  type Principal,
+  type TokenOptions,
+  type TokenService,
+  type TokenView,
+} from "./tokens.js";
 export {
   describeScopes,
   isScoped,

@@ -1,10 +1,11 @@
 /**
  * API tokens: `kf_` and 32 random bytes (base64url). Only the SHA-256 of a token is stored, so it
- * is shown once, at creation, and never again: not in logs, not in the database.
+ * is shown once, at creation, and never again: not in logs, not in the database. Every token has a
+ * lifetime unless "never" is asked for on purpose; revocation holds from the next request on.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { KeyfleetError, type Clock } from "../domain/index.js";
-import type { TokenRepository } from "../store/index.js";
+import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
+import { tokenRepository, type ApiTokenRow, type Database } from "../store/index.js";
 import { parseRole, type Role } from "./roles.js";
 import { checkScopes, type Scopes } from "./scopes.js";
 
@@ -13,6 +14,40 @@ export interface Principal {
   readonly role: Role;
   readonly scopes: Scopes;
 }
+
+/** A token as it may be shown: everything but the secret (which is not kept). */
+export interface TokenView {
+  readonly id: string;
+  readonly role: Role;
+  readonly scopes: Scopes;
+  readonly description: string | null;
+  readonly state: "active" | "expired" | "revoked";
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+  readonly replacedBy: string | null;
+}
+
+export interface CreatedToken extends TokenView {
+  /** The secret, shown this once. */
+  readonly token: string;
+}
+
+export interface TokenOptions {
+  readonly role: string;
+  readonly scopes?: Scopes | undefined;
+  readonly description?: string | undefined;
+  /** Lifetime from now; absent: the default lifetime; null: never expires (said on purpose). */
+  readonly ttlSeconds?: number | null | undefined;
+}
+
+/** What a token lives when nobody says otherwise: 90 days. */
+export const defaultTokenLifetimeSeconds = 90 * 86400;
+/** Last use is written at most once a minute per token, so authentication is not a write per request. */
+const lastUseResolutionMs = 60_000;
+/** Token ids are UUIDs; the rule bounds what callers may send as one. */
+export const tokenIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const PREFIX = "kf_";
 
@@ -24,40 +59,131 @@ function hashSecret(token: string): Buffer {
  * When a token created now with this lifetime expires. A lifetime of zero, a negative one or NaN
  * would make a token that never expires or is born expired, so they are refused, not ignored.
  */
-function expiry(clock: Clock, ttlSeconds: number): Date {
-  const at = new Date(clock.now().getTime() + ttlSeconds * 1000);
-  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0 || Number.isNaN(at.getTime())) {
+function expiry(clock: Clock, ttlSeconds: number | null | undefined): Date | null {
+  if (ttlSeconds === null) return null;
+  const seconds = ttlSeconds ?? defaultTokenLifetimeSeconds;
+  const at = new Date(clock.now().getTime() + seconds * 1000);
+  if (!Number.isSafeInteger(seconds) || seconds <= 0 || Number.isNaN(at.getTime())) {
     throw new KeyfleetError(
       "malformed-request",
-      `a token lifetime must be a positive whole number of seconds, got ${String(ttlSeconds)}`,
+      `a token lifetime must be a positive whole number of seconds, got ${String(seconds)}`,
     );
   }
   return at;
 }
 
-export function tokenService(tokens: TokenRepository, clock: Clock) {
+function scopesOf(row: ApiTokenRow): Scopes {
+  return typeof row.scopes === "string" ? (JSON.parse(row.scopes) as Scopes) : row.scopes;
+}
+
+function viewOf(row: ApiTokenRow, now: Date): TokenView {
+  const state = row.revoked_at
+    ? "revoked"
+    : row.expires_at && row.expires_at.getTime() <= now.getTime()
+      ? "expired"
+      : "active";
   return {
-    async create(options: {
-      role: string;
-      scopes?: Scopes;
-      description?: string;
-      /** Lifetime from now; absent means the token does not expire. */
-      ttlSeconds?: number;
-    }): Promise<{ id: string; token: string; expiresAt: Date | null }> {
-      const role = parseRole(options.role);
-      checkScopes(options.scopes ?? {});
-      const expiresAt = options.ttlSeconds === undefined ? null : expiry(clock, options.ttlSeconds);
-      const token = PREFIX + randomBytes(32).toString("base64url");
-      const id = randomUUID();
-      await tokens.insert({
-        id,
-        secret_hash: hashSecret(token),
-        role,
-        scopes: JSON.stringify(options.scopes ?? {}),
-        description: options.description ?? null,
-        expires_at: expiresAt,
+    id: row.id,
+    role: parseRole(row.role),
+    scopes: scopesOf(row),
+    description: row.description,
+    state,
+    createdAt: row.created_at.toISOString(),
+    expiresAt: row.expires_at?.toISOString() ?? null,
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    replacedBy: row.replaced_by,
+  };
+}
+
+function checkTokenId(id: string): void {
+  if (!tokenIdPattern.test(id)) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `a token id is a UUID as \`token list\` prints it, got ${quoted(id)}`,
+    );
+  }
+}
+
+export function tokenService(database: Database, clock: Clock) {
+  const tokens = tokenRepository(database.db);
+
+  async function insert(
+    repository: ReturnType<typeof tokenRepository>,
+    options: TokenOptions,
+  ): Promise<CreatedToken> {
+    const role = parseRole(options.role);
+    checkScopes(options.scopes ?? {});
+    const expiresAt = expiry(clock, options.ttlSeconds);
+    const token = PREFIX + randomBytes(32).toString("base64url");
+    const row = await repository.insert({
+      id: randomUUID(),
+      secret_hash: hashSecret(token),
+      role,
+      scopes: JSON.stringify(options.scopes ?? {}),
+      description: options.description ?? null,
+      created_at: clock.now(),
+      expires_at: expiresAt,
+    });
+    return { ...viewOf(row, clock.now()), token };
+  }
+
+  /** The token, held for update inside `tx`; refused if unknown or already revoked. */
+  async function live(repository: ReturnType<typeof tokenRepository>, id: string): Promise<ApiTokenRow> {
+    checkTokenId(id);
+    const row = await repository.byId(id, true);
+    if (!row) throw new KeyfleetError("not-found", `no token ${id}`);
+    if (row.revoked_at) {
+      throw new KeyfleetError(
+        "conflict",
+        `token ${id} was already revoked at ${row.revoked_at.toISOString()}`,
+      );
+    }
+    return row;
+  }
+
+  return {
+    create: (options: TokenOptions): Promise<CreatedToken> => insert(tokens, options),
+
+    async list(options: { after?: string | undefined; limit?: number | undefined } = {}) {
+      const page = await tokens.list(options);
+      const now = clock.now();
+      return { items: page.items.map((r) => viewOf(r, now)), next: page.next ?? null };
+    },
+
+    async revoke(id: string): Promise<TokenView> {
+      return database.transaction(async (tx) => {
+        const repository = tokenRepository(tx);
+        const row = await live(repository, id);
+        await repository.revoke(row.id, clock.now());
+        return viewOf((await repository.byId(row.id))!, clock.now());
       });
-      return { id, token, expiresAt };
+    },
+
+    /**
+     * A new secret for the same role, scopes and description; the old token is revoked in the same
+     * transaction and names its successor. The lifetime is the old one's unless another is asked for.
+     */
+    async rotate(
+      id: string,
+      options: { ttlSeconds?: number | null | undefined } = {},
+    ): Promise<CreatedToken> {
+      return database.transaction(async (tx) => {
+        const repository = tokenRepository(tx);
+        const old = await live(repository, id);
+        const lifetime =
+          old.expires_at === null
+            ? null
+            : Math.round((old.expires_at.getTime() - old.created_at.getTime()) / 1000);
+        const successor = await insert(repository, {
+          role: old.role,
+          scopes: scopesOf(old),
+          description: old.description ?? undefined,
+          ttlSeconds: options.ttlSeconds === undefined ? lifetime : options.ttlSeconds,
+        });
+        await repository.revoke(old.id, clock.now(), successor.id);
+        return successor;
+      });
     },
 
     async authenticate(token: string): Promise<Principal> {
@@ -69,12 +195,15 @@ export function tokenService(tokens: TokenRepository, clock: Clock) {
       if (!row || !timingSafeEqual(Buffer.from(row.secret_hash), hash)) {
         throw new KeyfleetError("unauthorized", "unknown bearer token");
       }
+      const now = clock.now();
       if (row.revoked_at) throw new KeyfleetError("unauthorized", "the bearer token was revoked");
-      if (row.expires_at && row.expires_at.getTime() <= clock.now().getTime()) {
+      if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
         throw new KeyfleetError("unauthorized", "the bearer token has expired");
       }
-      const scopes = typeof row.scopes === "string" ? (JSON.parse(row.scopes) as Scopes) : row.scopes;
-      return { tokenId: row.id, role: parseRole(row.role), scopes };
+      if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= lastUseResolutionMs) {
+        await tokens.touch(row.id, now);
+      }
+      return { tokenId: row.id, role: parseRole(row.role), scopes: scopesOf(row) };
     },
 
     count: () => tokens.count(),

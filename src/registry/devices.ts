@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { KeyfleetError } from "../domain/index.js";
+export { deviceIdPattern } from "../domain/index.js";
 import { checkDeviceSerial, idevidDer } from "../ca/index.js";
 import type { DeviceRepository, DeviceRow } from "../store/index.js";
 
@@ -29,9 +30,6 @@ export interface Device {
   readonly version: number;
   readonly createdAt: Date;
 }
-
-/** What a device id looks like (ids are UUIDs; the rule bounds what callers may send as one). */
-export const deviceIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 // Printable ASCII, not starting or ending with a space: " X" and "X" must not be two devices.
 const printable = /^(?! )[\x20-\x7e]{1,128}(?<! )$/;

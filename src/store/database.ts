@@ -7,7 +7,7 @@ import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
 import { KeyfleetError } from "../domain/index.js";
 import { lockDirectory } from "./directory-lock.js";
-import { migrateToLatest } from "./migrate.js";
+import { checkMigrated, migrateToLatest } from "./migrate.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 import type { Tables } from "./schema.js";
 
@@ -31,12 +31,22 @@ export interface DatabaseOptions {
   /** PostgreSQL only: a schema to work in (tests isolate runs this way). It must exist. */
   readonly schema?: string | undefined;
   readonly poolSize?: number | undefined;
+  /**
+   * Run the migrations (the default: `init`, `serve`, tests). Without, the schema must already be
+   * current, and an empty database is `not-initialized` and left as it was.
+   */
+  readonly migrate?: boolean | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const { kind, db } = options.url ? openPostgres(options) : await openPGlite(options);
   try {
-    await migrateToLatest(db as Kysely<unknown>);
+    if (options.migrate ?? true) await migrateToLatest(db as Kysely<unknown>);
+    else
+      await checkMigrated(
+        db as Kysely<unknown>,
+        options.url ? `the database at ${redactUrl(options.url)}` : `the database in ${options.dataDir}`,
+      );
   } catch (e) {
     await db.destroy();
     throw unreachable(e, options.url);
@@ -85,10 +95,16 @@ async function openPGlite(options: DatabaseOptions): Promise<{ kind: DatabaseKin
   return { kind: "pglite", db: new Kysely<Tables>({ dialect: new PGliteDialect(pglite, unlock) }) };
 }
 
-/** A server that cannot be reached (refused, unknown host, bad credentials) is `store-unavailable`, said plainly. */
+/**
+ * A server that cannot be reached or will not let us in is `store-unavailable`, said in words: a
+ * system error by its code (ECONNREFUSED, ENOTFOUND), a PostgreSQL refusal by its own message
+ * (`database "x" does not exist`, `password authentication failed for user "y"`), never a bare SQLSTATE.
+ */
 function unreachable(error: unknown, url: string | undefined): unknown {
   if (!url || error instanceof KeyfleetError) return error;
-  const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+  const e = error as { code?: string; message?: string; severity?: string };
+  const fromServer = e.severity !== undefined; // pg's DatabaseError carries the server's severity
+  const reason = (fromServer ? e.message : (e.code ?? e.message)) ?? String(error);
   return new KeyfleetError("store-unavailable", `cannot reach PostgreSQL at ${redactUrl(url)}: ${reason}`, {
     cause: error,
   });

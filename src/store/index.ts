@@ -19,7 +19,8 @@ export {
 export { issuerRepository, type IssuerRepository } from "./issuer-repository.js";
 export { keyRepository, type KeyRepository } from "./key-repository.js";
 export { deviceRepository, type DeviceRepository } from "./device-repository.js";
-export { tokenRepository, type TokenRepository } from "./token-repository.js";
+export { tokenRepository, type TokenRepository, type TokenPage } from "./token-repository.js";
+export { settingsRepository, type SettingsRepository, type SettingChange } from "./settings-repository.js";
 export {
   databaseSealedKeyVault,
   type SealedKeyRecord,

@@ -2,21 +2,47 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { KeyfleetError } from "../domain/index.js";
 import * as m0001 from "./migrations/0001-foundation.js";
+import * as m0002 from "./migrations/0002-settings-and-token-use.js";
 import * as m0003 from "./migrations/0003-server-identity.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
+  "0002-settings-and-token-use": m0002,
   "0003-server-identity": m0003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  // Kysely looks for its bookkeeping tables in every schema unless told which one: name ours, so two
-  // Keyfleet schemas in one PostgreSQL database never mistake each other's migrations for their own.
+// Kysely looks for its bookkeeping tables in every schema unless told which one: name ours, so two
+// Keyfleet schemas in one PostgreSQL database never mistake each other's migrations for their own.
+async function migrator(db: Kysely<unknown>): Promise<Migrator> {
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
-  const migrationTableSchema = rows[0]?.schema ?? "public";
-  const { error, results } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest();
+  return new Migrator({ db, provider, migrationTableSchema: rows[0]?.schema ?? "public" });
+}
+
+/**
+ * For commands that must not change the schema (all but `init` and `serve`): an empty database is
+ * `not-initialized` and stays empty; one an older Keyfleet made says how to bring it up to date.
+ */
+export async function checkMigrated(db: Kysely<unknown>, where: string): Promise<void> {
+  const migrations = await (await migrator(db)).getMigrations();
+  const pending = migrations.filter((m) => !m.executedAt).map((m) => m.name);
+  if (pending.length === migrations.length) {
+    throw new KeyfleetError(
+      "not-initialized",
+      `${where} holds no Keyfleet authority: run \`keyfleet init\` (or \`keyfleet serve\`) on it first`,
+    );
+  }
+  if (pending.length > 0) {
+    throw new KeyfleetError(
+      "not-initialized",
+      `${where} was made by an older Keyfleet (pending migrations: ${pending.join(", ")}): run \`keyfleet serve\` once to bring it up to date`,
+    );
+  }
+}
+
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  const { error, results } = await (await migrator(db)).migrateToLatest();
   if (error) {
     throw new KeyfleetError("store-unavailable", `database migration failed: ${String(error)}`, {
       cause: error,

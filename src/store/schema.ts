@@ -90,6 +90,25 @@ export interface ApiTokensTable {
   created_at: CreatedAt;
   expires_at: Date | null;
   revoked_at: Date | null;
+  seq: Int8;
+  last_used_at: Date | null;
+  replaced_by: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: Generated<Date>;
+  updated_by: string;
+}
+
+export interface SettingChangesTable {
+  seq: Int8;
+  key: string;
+  old_value: string | null;
+  new_value: string;
+  actor: string;
+  changed_at: CreatedAt;
 }
 
 export interface Tables {
@@ -99,6 +118,8 @@ export interface Tables {
   devices: DevicesTable;
   certificates: CertificatesTable;
   api_tokens: ApiTokensTable;
+  settings: SettingsTable;
+  setting_changes: SettingChangesTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;

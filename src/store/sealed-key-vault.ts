@@ -16,6 +16,17 @@ export interface DatabaseSealedKeyVault {
   put(key: SealedKeyRecord): Promise<void>;
   get(handle: string): Promise<SealedKeyRecord | undefined>;
   delete(handle: string): Promise<void>;
+  /** Which key-encryption keys seal the stored keys (empty: no key is stored yet). */
+  kekSources(): Promise<Set<SealedKeyRecord["kekSource"]>>;
+  /**
+   * Re-seals, in one transaction, every recorded key sealed under `from` (each with the algorithm
+   * its record names, which the seal authenticates). A sealed key no record names is an orphan of a
+   * failed start: nothing can use it, so it is counted and left as it is.
+   */
+  rewrapAll(
+    from: SealedKeyRecord["kekSource"],
+    rewrap: (key: SealedKeyRecord, algorithm: string) => Promise<SealedKeyRecord>,
+  ): Promise<{ rewrapped: number; orphaned: number }>;
 }
 
 export function databaseSealedKeyVault(db: Kysely<Tables>): DatabaseSealedKeyVault {
@@ -52,6 +63,52 @@ export function databaseSealedKeyVault(db: Kysely<Tables>): DatabaseSealedKeyVau
     },
     async delete(handle) {
       await db.deleteFrom("sealed_keys").where("handle", "=", handle).execute();
+    },
+    async kekSources() {
+      const rows = await db.selectFrom("sealed_keys").select("kek_source").distinct().execute();
+      return new Set(rows.map((r) => r.kek_source));
+    },
+    async rewrapAll(from, rewrap) {
+      return db.transaction().execute(async (tx) => {
+        const rows = await tx
+          .selectFrom("sealed_keys")
+          .leftJoin("keys", (join) =>
+            join.onRef("keys.handle", "=", "sealed_keys.handle").on("keys.store", "=", "software"),
+          )
+          .selectAll("sealed_keys")
+          .select("keys.algorithm")
+          .where("sealed_keys.kek_source", "=", from)
+          .forUpdate("sealed_keys")
+          .execute();
+        let rewrapped = 0;
+        for (const row of rows) {
+          if (row.algorithm === null) continue;
+          const next = await rewrap(
+            {
+              handle: row.handle,
+              kekSource: row.kek_source,
+              kdfSalt: row.kdf_salt,
+              iv: row.iv,
+              ciphertext: row.ciphertext,
+              tag: row.tag,
+            },
+            row.algorithm,
+          );
+          await tx
+            .updateTable("sealed_keys")
+            .set({
+              kek_source: next.kekSource,
+              kdf_salt: next.kdfSalt,
+              iv: next.iv,
+              ciphertext: next.ciphertext,
+              tag: next.tag,
+            })
+            .where("handle", "=", row.handle)
+            .execute();
+          rewrapped++;
+        }
+        return { rewrapped, orphaned: rows.length - rewrapped };
+      });
     },
   };
 }

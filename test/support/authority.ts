@@ -17,7 +17,7 @@ export function testAuthority(
     source: "passphrase",
     passphrase,
   });
-  return createAuthority({ database, keyStore, clock, publicUrl: testPublicUrl });
+  return createAuthority({ database, keyStore, clock, defaultPublicUrl: testPublicUrl });
 }
 
 export async function initializedAuthority(

@@ -1,9 +1,21 @@
-/** Runs the real `keyfleet` command (from source, through tsx) as a user would. */
+/**
+ * Running the `keyfleet` command in tests. `runCli` calls `main()` in this process, with its own
+ * output and environment: the same code a user runs, without a child process and a TypeScript
+ * loader per command (which, on a loaded 2-core machine, cost tens of seconds a case). `keyfleet`
+ * runs the real command as a child, for what only a process shows: exit codes, stdout and stderr
+ * apart, signals, the database lock.
+ */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { main } from "../../src/cli/main.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const entry = ["--import", "tsx", "src/cli/entry.ts"];
+// Absolute, so a command started in another directory (the README test's) finds them too.
+const entry = [
+  "--import",
+  new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href,
+  `${root}src/cli/entry.ts`,
+];
 
 export interface CliResult {
   readonly code: number;
@@ -11,16 +23,37 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Settings of the machine the tests run on that must not leak into a command under test. */
+function isolated(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KEYFLEET_PASSPHRASE: "",
+    DATABASE_URL: "",
+    KEYFLEET_DATA: "",
+    KEYFLEET_PUBLIC_URL: "",
+    ...env,
+  };
+}
+
+/** `keyfleet ARGS` in this process. */
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(["node", "keyfleet", ...args], {
+    out: (text) => (stdout += text.endsWith("\n") ? text : text + "\n"),
+    err: (text) => (stderr += text.endsWith("\n") ? text : text + "\n"),
+    env: isolated(env),
+  });
+  return { code, stdout, stderr };
+}
+
+/** `keyfleet ARGS` as a child process. */
 export function keyfleet(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [...entry, ...args],
-      {
-        cwd: root,
-        env: { ...process.env, KEYFLEET_PASSPHRASE: "", DATABASE_URL: "", ...env },
-        maxBuffer: 16 * 1024 * 1024,
-      },
+      { cwd: root, env: isolated(env), maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -30,11 +63,9 @@ export function keyfleet(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 export function keyfleetServe(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  cwd: string = root,
 ): Promise<{ child: ChildProcess; banner: string; output: () => string }> {
-  const child = spawn(process.execPath, [...entry, "serve", ...args], {
-    cwd: root,
-    env: { ...process.env, KEYFLEET_PASSPHRASE: "", DATABASE_URL: "", ...env },
-  });
+  const child = spawn(process.execPath, [...entry, "serve", ...args], { cwd, env: isolated(env) });
   let output = "";
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {

@@ -1,10 +1,11 @@
-import { Command } from "commander";
-import { loadConfig } from "../../config.js";
-import { globals, print, type Output } from "../context.js";
-import { formatBenchReport, parseStores, runIssuanceBench } from "../issuance-bench.js";
+import type { Command } from "commander";
+import { KeyfleetCommand } from "../program.js";
+import { commandConfig, globals } from "../execute.js";
+import { print, type CliIo } from "../io.js";
+import { integerOption } from "../parse.js";
 
-export function benchCommand(output: Output): Command {
-  return new Command("bench")
+export function benchCommand(io: CliIo): Command {
+  return new KeyfleetCommand("bench")
     .description(
       "measure issuance (CSR checked → signed → committed) next to raw P-256 signing, in scratch space that is removed afterwards",
     )
@@ -15,15 +16,15 @@ export function benchCommand(output: Output): Command {
       "pglite, postgres or both, comma-separated (default: pglite, and postgres when a database URL is set)",
     )
     .action(async (options: { count: string; concurrency: string; stores?: string }, command: Command) => {
-      const g = globals(command);
-      const config = loadConfig({ dataDir: g.data, databaseUrl: g.databaseUrl });
+      const config = commandConfig(command, io);
+      const { formatBenchReport, parseStores, runIssuanceBench } = await import("../issuance-bench.js");
       const stores = parseStores(options.stores ?? (config.databaseUrl ? "pglite,postgres" : "pglite"));
       const report = await runIssuanceBench({
-        count: Number(options.count),
-        concurrency: Number(options.concurrency),
+        count: integerOption("--count", options.count, 1, 10_000_000),
+        concurrency: integerOption("--concurrency", options.concurrency, 1, 100_000),
         stores,
         postgresUrl: config.databaseUrl,
       });
-      print(output, g.json, report, () => formatBenchReport(report));
+      print(io, globals(command).json, report, () => formatBenchReport(report));
     });
 }

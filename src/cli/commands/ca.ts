@@ -1,30 +1,28 @@
-import { Command } from "commander";
-import { globals, print, withApp, type Output } from "../context.js";
+import type { Command } from "commander";
+import { KeyfleetCommand } from "../program.js";
+import { execute, globals } from "../execute.js";
+import { print, type CliIo } from "../io.js";
 
-export function caCommand(output: Output): Command {
-  const ca = new Command("ca").description("the CA hierarchy");
+export function caCommand(io: CliIo): Command {
+  const ca = new KeyfleetCommand("ca").description("the CA hierarchy");
   ca.command("list")
-    .description("every CA with its role, algorithm and validity")
+    .description("every CA with its role, algorithm, validity and URLs")
     .action(async (_options, command: Command) => {
-      await withApp(command, {}, async (app) => {
-        const cas = await app.authority.cas();
-        print(output, globals(command).json, cas, () =>
-          cas
-            .map(
-              (c) =>
-                `${c.id}  ${c.kind.padEnd(12)} ${c.algorithm.padEnd(8)} ${c.state.padEnd(7)} until ${c.notAfter.toISOString()}  ${c.subject}`,
-            )
-            .join("\n"),
-        );
-      });
+      const cas = await execute(command, io, "ca.list", {});
+      print(io, globals(command).json, cas, () =>
+        cas
+          .map(
+            (c) =>
+              `${c.id}  ${c.kind.padEnd(12)} ${c.algorithm.padEnd(8)} ${c.state.padEnd(7)} until ${c.notAfter}  ${c.subject}`,
+          )
+          .join("\n"),
+      );
     });
   ca.command("chain")
     .description("PEM chain of the current issuing CA: issuing CA first, root last")
     .action(async (_options, command: Command) => {
-      await withApp(command, {}, async (app) => {
-        const chain = await app.authority.chain();
-        print(output, globals(command).json, { pem: chain.pem }, () => chain.pem.trimEnd());
-      });
+      const chain = await execute(command, io, "ca.chain", {});
+      print(io, globals(command).json, chain, () => chain.pem.trimEnd());
     });
   return ca;
 }

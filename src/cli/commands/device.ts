@@ -1,10 +1,11 @@
-import { Command } from "commander";
-import type { Device } from "../../registry/index.js";
-import { globals, print, withApp, type Output } from "../context.js";
+import type { Command } from "commander";
+import { KeyfleetCommand } from "../program.js";
+import { execute, globals } from "../execute.js";
+import { print, type CliIo } from "../io.js";
 import { deviceCursorOption, limitOption, readInput } from "../parse.js";
 
-export function deviceCommand(output: Output): Command {
-  const device = new Command("device").description("devices");
+export function deviceCommand(io: CliIo): Command {
+  const device = new KeyfleetCommand("device").description("devices");
   device
     .command("register")
     .description("register a device's hardware identity; prints the device id")
@@ -26,18 +27,15 @@ export function deviceCommand(output: Output): Command {
         },
         command: Command,
       ) => {
-        const idevid = o.idevid === undefined ? undefined : await readInput(o.idevid);
-        await withApp(command, {}, async (app) => {
-          const d = await app.devices.register({
-            serialNumber: o.serial,
-            model: o.model,
-            manufacturer: o.manufacturer,
-            tenant: o.tenant,
-            region: o.region,
-            idevid,
-          });
-          print(output, globals(command).json, d, () => d.id);
+        const d = await execute(command, io, "device.register", {
+          serialNumber: o.serial,
+          model: o.model,
+          manufacturer: o.manufacturer,
+          tenant: o.tenant,
+          region: o.region,
+          idevid: o.idevid === undefined ? undefined : await readInput(o.idevid),
         });
+        print(io, globals(command).json, d, () => d.id);
       },
     );
   device
@@ -45,10 +43,12 @@ export function deviceCommand(output: Output): Command {
     .argument("<id>")
     .description("one device")
     .action(async (id: string, _o, command: Command) => {
-      await withApp(command, {}, async (app) => {
-        const d = await app.devices.get(id);
-        print(output, globals(command).json, d, () => describe(d));
-      });
+      const d = await execute(command, io, "device.show", { id });
+      print(io, globals(command).json, d, () =>
+        Object.entries(d)
+          .map(([k, v]) => `${k.padEnd(14)} ${String(v)}`)
+          .join("\n"),
+      );
     });
   device
     .command("list")
@@ -56,20 +56,13 @@ export function deviceCommand(output: Output): Command {
     .option("--limit <n>", "page size (1–500)", "50")
     .option("--after <id>", "continue after this device id")
     .action(async (o: { limit: string; after?: string }, command: Command) => {
-      const limit = limitOption(o.limit);
-      const after = o.after === undefined ? undefined : deviceCursorOption(o.after);
-      await withApp(command, {}, async (app) => {
-        const list = await app.devices.list({ limit, ...(after === undefined ? {} : { after }) });
-        print(output, globals(command).json, list, () =>
-          list.map((d) => `${d.id}  ${d.state.padEnd(12)} ${d.tenant}  ${d.serialNumber}`).join("\n"),
-        );
+      const list = await execute(command, io, "device.list", {
+        limit: limitOption(o.limit),
+        after: o.after === undefined ? undefined : deviceCursorOption(o.after),
       });
+      print(io, globals(command).json, list, () =>
+        list.map((d) => `${d.id}  ${d.state.padEnd(12)} ${d.tenant}  ${d.serialNumber}`).join("\n"),
+      );
     });
   return device;
-}
-
-function describe(d: Device): string {
-  return Object.entries(d)
-    .map(([k, v]) => `${k.padEnd(14)} ${v instanceof Date ? v.toISOString() : String(v)}`)
-    .join("\n");
 }

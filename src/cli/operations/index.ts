@@ -1,0 +1,32 @@
+/**
+ * Every operation a CLI command can run on an app, by name. Loaded only when a command runs one
+ * (locally, or in the server that a command was forwarded to), never to parse options or print help.
+ */
+import { caOperations } from "./ca.js";
+import { certOperations } from "./cert.js";
+import { deviceOperations } from "./device.js";
+import { initOperations } from "./init.js";
+import { kekOperations } from "./kek.js";
+import { settingsOperations } from "./settings.js";
+import { tokenOperations } from "./token.js";
+
+export const operations = {
+  ...initOperations,
+  ...caOperations,
+  ...certOperations,
+  ...deviceOperations,
+  ...tokenOperations,
+  ...settingsOperations,
+  ...kekOperations,
+};
+
+export type Operations = typeof operations;
+export type OperationName = keyof Operations;
+export type InputOf<N extends OperationName> = Parameters<Operations[N]["run"]>[1];
+export type OutputOf<N extends OperationName> = Awaited<ReturnType<Operations[N]["run"]>>;
+
+export function isOperationName(name: unknown): name is OperationName {
+  return typeof name === "string" && Object.hasOwn(operations, name);
+}
+
+export type { OperationContext } from "./operation.js";

@@ -1,0 +1,19 @@
+import { keyAlgorithm } from "../../crypto/index.js";
+import { KeyfleetError } from "../../domain/index.js";
+import { ensureInitialized } from "../../first-run.js";
+import { caJson } from "./ca.js";
+import { operation } from "./operation.js";
+
+export const initOperations = {
+  init: operation({
+    open: { create: true },
+    run: async (app, input: { algorithm: string; organization: string; publicUrl?: string | undefined }) => {
+      const algorithm = keyAlgorithm(input.algorithm).id;
+      if (await app.authority.initialized()) {
+        throw new KeyfleetError("conflict", "already initialized: the CAs exist (see `keyfleet ca list`)");
+      }
+      const run = await ensureInitialized(app, { ...input, algorithm });
+      return { cas: (run.cas ?? []).map(caJson), adminTokenFile: run.adminTokenFile ?? null };
+    },
+  }),
+};
