@@ -4,8 +4,8 @@
  * file. Settings of the authority itself (its public URL) live in the database, not here.
  */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { KeyfleetError, checkPublicUrl, quoted } from "./domain/index.js";
 
 export interface Config {
@@ -86,7 +86,9 @@ function readConfigFile(dataDir: string): Partial<Record<FileKey, unknown>> {
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    // Loaded only when there is a file to read: most commands have none, and each one starts fresh.
+    const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+    parsed = parse(text);
   } catch (cause) {
     throw new KeyfleetError("invalid-configuration", `${path} is not valid YAML`, { cause });
   }

@@ -75,6 +75,13 @@ async function listen(server: FastifyInstance, host: string, port: number, flag:
         { cause: e },
       );
     }
+    if (code === "EADDRNOTAVAIL") {
+      throw new KeyfleetError(
+        "unavailable",
+        `${host} is not an address of this machine: choose another with --host (KEYFLEET_HOST)`,
+        { cause: e },
+      );
+    }
     if (code === "EACCES") {
       throw new KeyfleetError(
         "unavailable",

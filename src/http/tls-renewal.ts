@@ -58,7 +58,7 @@ export function tlsRenewal(options: {
       ),
     );
   }, options.intervalMs);
-  timer.unref(); // a pending check never keeps the process alive
+  timer.unref(); // the timer alone never keeps the process alive
 
   return {
     renewIfDue,

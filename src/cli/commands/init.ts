@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
+import { keyAlgorithmFor, keyAlgorithmsFor } from "../../crypto/index.js";
 import { commandConfig, execute, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
 
@@ -8,7 +9,7 @@ export function initCommand(io: CliIo): Command {
     .description(
       "create the root and issuing CAs (and the first admin token) in the data directory or database",
     )
-    .option("--algorithm <alg>", "p256 | p384 | ed25519 | rsa3072 | rsa4096", "p256")
+    .option("--algorithm <alg>", keyAlgorithmsFor("ca").join(" | "), "p256")
     .option("--organization <name>", "O= of the CA names", "Keyfleet")
     .option(
       "--public-url <url>",
@@ -17,7 +18,7 @@ export function initCommand(io: CliIo): Command {
     .action(
       async (options: { algorithm: string; organization: string; publicUrl?: string }, command: Command) => {
         const run = await execute(command, io, "init", {
-          algorithm: options.algorithm,
+          algorithm: keyAlgorithmFor(options.algorithm, "ca").id, // refused before anything is made
           organization: options.organization,
           publicUrl: commandConfig(command, io, { publicUrl: options.publicUrl }).publicUrl,
         });

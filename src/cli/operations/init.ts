@@ -1,4 +1,4 @@
-import { keyAlgorithm } from "../../crypto/index.js";
+import { keyAlgorithmFor } from "../../crypto/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import { ensureInitialized } from "../../first-run.js";
 import { caJson } from "./ca.js";
@@ -8,7 +8,7 @@ export const initOperations = {
   init: operation({
     open: { create: true },
     run: async (app, input: { algorithm: string; organization: string; publicUrl?: string | undefined }) => {
-      const algorithm = keyAlgorithm(input.algorithm).id;
+      const algorithm = keyAlgorithmFor(input.algorithm, "ca").id;
       if (await app.authority.initialized()) {
         throw new KeyfleetError("conflict", "already initialized: the CAs exist (see `keyfleet ca list`)");
       }
