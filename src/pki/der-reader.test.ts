@@ -3,8 +3,11 @@ import { isKeyfleetError } from "../domain/index.js";
 import { oid, tag, time } from "./der.js";
 import {
   children,
+  namedBit,
   readBitString,
   readBoolean,
+  readExtension,
+  readExtensions,
   readIntegerMagnitude,
   readOid,
   readOnly,
@@ -122,5 +125,40 @@ describe("primitive values", () => {
     expectMalformed(() => readTime(ascii(0x18, "20500101000000.5Z"), "x"), /not an RFC 5280 time/);
     expectMalformed(() => readTime(ascii(0x17, "500101000000+0100"), "x"), /not an RFC 5280 time/);
     expectMalformed(() => readTime(ascii(0x17, "500231000000Z"), "x"), /not a valid date/);
+  });
+});
+
+describe("X.509 pieces", () => {
+  test("named bits count from the first octet's most significant bit; absent bits are 0", () => {
+    const keyCertSignAndCrlSign = readBitString(one("03020106"), "x"); // RFC 5280 §4.2.1.3 bits 5 and 6
+    expect([0, 4, 5, 6, 7, 8, 100].map((n) => namedBit(keyCertSignAndCrlSign, n))).toEqual([
+      false,
+      false,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(namedBit(readBitString(one("0303070080"), "x"), 8)).toBe(true);
+  });
+
+  test("an Extension reads with and without its critical flag", () => {
+    expect(readExtension(one("300c 0603551d13 0101ff 0402 3000"), "x")).toEqual({
+      oid: "2.5.29.19",
+      critical: true,
+      value: bytes("3000"),
+    });
+    expect(readExtension(one("3007 0603551d0e 0400"), "x")).toMatchObject({ critical: false });
+    expect(readExtension(one("300a 0603551d0e 010100 0400"), "x")).toMatchObject({ critical: false });
+    expectMalformed(() => readExtension(one("3005 0603551d0e"), "x"), /wrong shape/);
+    expectMalformed(() => readExtension(one("3007 0603551d0e 3000"), "x"), /2\.5\.29\.14: expected tag 0x04/);
+  });
+
+  test("Extensions are keyed by extnID, and one appearing twice is refused (RFC 5280 §4.2)", () => {
+    const ski = "3007 0603551d0e 0400";
+    const byOid = readExtensions(one(`3012 ${ski} 3007 0603551d0f 0400`), "x");
+    expect([...byOid.keys()]).toEqual(["2.5.29.14", "2.5.29.15"]);
+    expectMalformed(() => readExtensions(one(`3012 ${ski} ${ski}`), "x"), /2\.5\.29\.14 appears twice/);
   });
 });

@@ -157,8 +157,41 @@ export function readBitString(
   return { unusedBits, bytes: v.subarray(1) };
 }
 
+/** Named bit `n` of a BIT STRING: bit 0 is the first octet's most significant (X.690 §8.6.2); absent bits are 0. */
+export function namedBit(bits: { readonly bytes: Uint8Array }, n: number): boolean {
+  return ((bits.bytes[n >> 3] ?? 0) & (0x80 >> (n & 7))) !== 0;
+}
+
 export function readOctetString(t: Tlv, what: string): Uint8Array {
   return value(expect(t, tag.octetString, what));
+}
+
+export interface Extension {
+  readonly oid: string;
+  readonly critical: boolean;
+  /** The extnValue OCTET STRING's contents: the extension's own DER. */
+  readonly value: Uint8Array;
+}
+
+/** Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280 §4.1). */
+export function readExtension(t: Tlv, what: string): Extension {
+  const fields = children(expect(t, tag.sequence, what), what);
+  if (fields.length < 2 || fields.length > 3) throw malformed(what, "Extension has the wrong shape");
+  const id = readOid(fields[0]!, what);
+  // DER omits a FALSE critical (the DEFAULT); an explicit FALSE means the same and is accepted.
+  const critical = fields.length === 3 ? readBoolean(fields[1]!, what) : false;
+  return { oid: id, critical, value: readOctetString(fields[fields.length - 1]!, `${what} ${id}`) };
+}
+
+/** Extensions ::= SEQUENCE OF Extension, by extnID; RFC 5280 §4.2: no extension appears twice. */
+export function readExtensions(t: Tlv, what: string): ReadonlyMap<string, Extension> {
+  const out = new Map<string, Extension>();
+  for (const child of children(expect(t, tag.sequence, what), what)) {
+    const ext = readExtension(child, what);
+    if (out.has(ext.oid)) throw malformed(what, `extension ${ext.oid} appears twice (RFC 5280 §4.2)`);
+    out.set(ext.oid, ext);
+  }
+  return out;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

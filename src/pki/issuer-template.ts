@@ -4,21 +4,27 @@
  * here, so writing a certificate only encodes what changes per certificate (FIELD-NOTES: ≈15× the
  * rate of a generic ASN.1 object model).
  */
-import { AsnConvert } from "@peculiar/asn1-schema";
-import {
-  BasicConstraints,
-  Certificate,
-  id_ce_basicConstraints,
-  id_ce_keyUsage,
-  id_ce_subjectKeyIdentifier,
-  KeyUsage,
-  KeyUsageFlags,
-  SubjectKeyIdentifier,
-} from "@peculiar/asn1-x509";
 import type { Signer } from "../crypto/key-store.js";
 import { KeyfleetError } from "../domain/index.js";
 import { concat, tag } from "./der.js";
-import { children, expect, raw, readOnly, type Tlv } from "./der-reader.js";
+import {
+  children,
+  expect,
+  malformed,
+  namedBit,
+  only,
+  raw,
+  readBitString,
+  readBoolean,
+  readExtensions,
+  readOctetString,
+  readOid,
+  readOnly,
+  readSmallInteger,
+  readTime,
+  type Extension,
+  type Tlv,
+} from "./der-reader.js";
 import {
   authorityInfoAccess,
   authorityKeyIdentifier,
@@ -26,6 +32,7 @@ import {
   keyIdentifier,
 } from "./extensions.js";
 import { decodeName, encodeName, type DistinguishedName } from "./name.js";
+import { oid } from "./oids.js";
 import { sanSyntaxProblem } from "./san.js";
 import { keyAlgorithmOfSpki, readSubjectPublicKeyInfo } from "./spki.js";
 
@@ -73,31 +80,88 @@ function urlExtensions(urls: RevocationUrls | undefined): Uint8Array {
   return concat([crlDistributionPoints(urls.crl), authorityInfoAccess(urls.ocsp, urls.caIssuers)]);
 }
 
-/** Raw subject and SPKI of a certificate: tbsCertificate fields 5 and 6 (after the optional [0] version). */
-function rawFields(certificate: Uint8Array): { subject: Tlv; spki: Tlv } {
-  const what = "the CA certificate";
-  const [tbs] = children(readOnly(certificate, tag.sequence, what), what);
-  const fields = children(expect(tbs!, tag.sequence, what), what);
-  const first = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const subject = fields[first + 4];
-  const spki = fields[first + 5];
-  if (!subject || !spki) throw invalid(`${what} has no subject or public key`);
-  return { subject, spki };
+/** What an issuer needs from its certificate; subject and SPKI raw, to be copied byte for byte. */
+interface CaCertificate {
+  readonly subject: Tlv;
+  readonly spki: Tlv;
+  readonly notAfter: Date;
+  readonly extensions: ReadonlyMap<string, Extension>;
 }
 
-function caExtensions(cert: Certificate): { keyId?: Uint8Array; pathLength: number | undefined } {
-  const find = (id: string) => cert.tbsCertificate.extensions?.find((e) => e.extnID === id)?.extnValue.buffer;
-  const bc = find(id_ce_basicConstraints);
-  const constraints = bc ? AsnConvert.parse(bc, BasicConstraints) : undefined;
-  if (!constraints?.cA) throw invalid("the issuer certificate is not a CA certificate (basicConstraints cA)");
-  const ku = find(id_ce_keyUsage);
-  // RFC 5280 §4.2.1.3: a CA that signs certificates must have keyCertSign when keyUsage is present.
-  if (ku && !(AsnConvert.parse(ku, KeyUsage).toNumber() & KeyUsageFlags.keyCertSign)) {
+const WHAT = "the CA certificate";
+
+/**
+ * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING } and
+ * TBSCertificate (RFC 5280 §4.1): [0] version OPTIONAL, serialNumber, signature, issuer, validity,
+ * subject, subjectPublicKeyInfo, then [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions, each
+ * optional and in that order. The signature is not checked: the caller trusts this certificate.
+ */
+function readCaCertificate(certificate: Uint8Array): CaCertificate {
+  const outer = children(readOnly(certificate, tag.sequence, WHAT), WHAT);
+  if (outer.length !== 3) throw malformed(WHAT, "a Certificate has three fields");
+  algorithmIdentifier(outer[1]!);
+  readBitString(outer[2]!, `${WHAT} signature`);
+  const fields = children(expect(outer[0]!, tag.sequence, WHAT), WHAT);
+  if (fields[0]?.tag === 0xa0) readSmallInteger(only(fields.shift()!, WHAT), `${WHAT} version`);
+  const [serial, signature, issuer, validity, subject, spki, ...optional] = fields;
+  if (!spki) throw malformed(WHAT, "the tbsCertificate is missing fields");
+  expect(serial!, tag.integer, `${WHAT} serialNumber`);
+  algorithmIdentifier(signature!);
+  expect(issuer!, tag.sequence, `${WHAT} issuer`);
+  expect(subject!, tag.sequence, `${WHAT} subject`);
+  expect(spki, tag.sequence, `${WHAT} subjectPublicKeyInfo`);
+  const times = children(expect(validity!, tag.sequence, `${WHAT} validity`), `${WHAT} validity`);
+  if (times.length !== 2) throw malformed(`${WHAT} validity`, "expected notBefore and notAfter");
+  readTime(times[0]!, `${WHAT} notBefore`);
+  const notAfter = readTime(times[1]!, `${WHAT} notAfter`);
+  let extensions: ReadonlyMap<string, Extension> = new Map();
+  let last = 0;
+  for (const t of optional) {
+    const n = t.tag === 0x81 || t.tag === 0x82 ? t.tag & 0x1f : t.tag === 0xa3 ? 3 : -1;
+    if (n <= last) throw malformed(WHAT, `unexpected tag 0x${t.tag.toString(16)} after the public key`);
+    if (n === 3) extensions = readExtensions(only(t, WHAT), `${WHAT} extensions`);
+    last = n;
+  }
+  return { subject: subject!, spki, notAfter, extensions };
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL } (RFC 5280 §4.1.1.2). */
+function algorithmIdentifier(t: Tlv): void {
+  const what = `${WHAT} signature algorithm`;
+  const [algorithm, ...parameters] = children(expect(t, tag.sequence, what), what);
+  if (!algorithm || parameters.length > 1) throw malformed(what, "AlgorithmIdentifier has the wrong shape");
+  readOid(algorithm, what);
+}
+
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL } */
+function readBasicConstraints(value: Uint8Array): { ca: boolean; pathLength: number | undefined } {
+  const what = `${WHAT} basicConstraints`;
+  const fields = children(readOnly(value, tag.sequence, what), what);
+  const ca = fields[0]?.tag === tag.boolean ? readBoolean(fields.shift()!, what) : false;
+  const [pathLength, ...extra] = fields;
+  if (extra.length) throw malformed(what, "BasicConstraints has the wrong shape");
+  return { ca, pathLength: pathLength ? readSmallInteger(pathLength, what) : undefined };
+}
+
+/** An extension's value: exactly one TLV of `expectedTag`. */
+const valueOf = (ext: Extension, expectedTag: number): Tlv =>
+  readOnly(ext.value, expectedTag, `${WHAT} extension ${ext.oid}`);
+
+function caExtensions(extensions: ReadonlyMap<string, Extension>): {
+  keyId?: Uint8Array;
+  pathLength: number | undefined;
+} {
+  const bc = extensions.get(oid.basicConstraints);
+  const constraints = bc ? readBasicConstraints(bc.value) : undefined;
+  if (!constraints?.ca) throw invalid("the issuer certificate is not a CA certificate (basicConstraints cA)");
+  const ku = extensions.get(oid.keyUsage);
+  // RFC 5280 §4.2.1.3: a CA that signs certificates must have keyCertSign (bit 5) when keyUsage is present.
+  if (ku && !namedBit(readBitString(valueOf(ku, tag.bitString), `${WHAT} keyUsage`), 5)) {
     throw invalid("the issuer certificate's keyUsage lacks keyCertSign");
   }
-  const ski = find(id_ce_subjectKeyIdentifier);
-  const keyId = ski ? new Uint8Array(AsnConvert.parse(ski, SubjectKeyIdentifier).buffer) : undefined;
-  return { ...(keyId ? { keyId } : {}), pathLength: constraints.pathLenConstraint };
+  const ski = extensions.get(oid.subjectKeyIdentifier);
+  const keyId = ski ? readOctetString(valueOf(ski, tag.octetString), `${WHAT} SKI`).slice() : undefined;
+  return { ...(keyId ? { keyId } : {}), pathLength: constraints.pathLength };
 }
 
 /** An issuer from its own certificate and its signer; checks they hold the same key. */
@@ -106,13 +170,11 @@ export function compileIssuer(input: {
   signer: Signer;
   urls?: RevocationUrls;
 }): IssuerTemplate {
-  let cert: Certificate;
-  let fields: { subject: Tlv; spki: Tlv };
+  let fields: CaCertificate;
   let ca: { keyId?: Uint8Array; pathLength: number | undefined };
   try {
-    cert = AsnConvert.parse(input.certificate, Certificate);
-    fields = rawFields(input.certificate);
-    ca = caExtensions(cert);
+    fields = readCaCertificate(input.certificate);
+    ca = caExtensions(fields.extensions);
   } catch (cause) {
     if (cause instanceof KeyfleetError && cause.code === "invalid-configuration") throw cause;
     throw invalid("the CA certificate does not parse as X.509 DER", cause);
@@ -131,7 +193,7 @@ export function compileIssuer(input: {
   const id = keyId ?? keyIdentifier(subjectKey); // RFC 5280 §4.2.1.1: AKI = the issuer's SKI
   return {
     subject,
-    notAfter: cert.tbsCertificate.validity.notAfter.getTime(),
+    notAfter: fields.notAfter,
     signer: input.signer,
     issuerName: raw(fields.subject).slice(),
     keyIdentifier: id,
