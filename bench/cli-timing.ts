@@ -40,7 +40,18 @@ function median(bin: string, args: readonly string[], env: NodeJS.ProcessEnv, ru
 async function withServer<T>(bin: string, data: string, work: () => T): Promise<T> {
   const child = spawn(
     process.execPath,
-    [bin, "--data", data, "serve", "--https-port", "0", "--http-port", "0"],
+    [
+      bin,
+      "--data",
+      data,
+      "serve",
+      "--https-port",
+      "0",
+      "--http-port",
+      "0",
+      "--public-url",
+      "http://pki.bench.invalid",
+    ],
     {
       env: { ...process.env, KEYFLEET_PASSPHRASE: "" },
     },

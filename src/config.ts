@@ -18,8 +18,11 @@ export interface Config {
    * database at `init` (or a first `serve`); afterwards `keyfleet config set public-url` changes it.
    */
   readonly publicUrl: string | undefined;
-  /** Where this process's plain-HTTP listener is reachable: the public URL when none is asked for. */
-  readonly listenerUrl: string;
+  /**
+   * Where this process's plain-HTTP listener is reachable: the public URL when none is asked for.
+   * Unknown (undefined) when the port is 0, chosen by the system at start.
+   */
+  readonly listenerUrl: string | undefined;
   readonly host: string;
   readonly httpsPort: number;
   readonly httpPort: number;
@@ -63,7 +66,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     databaseUrl: pick("databaseUrl", "DATABASE_URL"),
     passphrase: pick("passphrase", "KEYFLEET_PASSPHRASE"),
     publicUrl: publicUrl === undefined ? undefined : checkPublicUrl(publicUrl),
-    listenerUrl: `http://${hostForUrl(host)}:${httpPort}`,
+    listenerUrl: httpPort === 0 ? undefined : `http://${hostForUrl(host)}:${httpPort}`,
     host,
     httpsPort: port(pick("httpsPort", "KEYFLEET_HTTPS_PORT") ?? defaults.httpsPort, "httpsPort"),
     httpPort,

@@ -37,7 +37,16 @@ test("a failure is one line on stderr, nothing on stdout, exit 1", async () => {
 });
 
 test("beside a running server, a command goes through it; after it stops, the CLI opens the database itself", async () => {
-  const server = await keyfleetServe(["--data", data, "--https-port", "0", "--http-port", "0"]);
+  const server = await keyfleetServe([
+    "--data",
+    data,
+    "--https-port",
+    "0",
+    "--http-port",
+    "0",
+    "--public-url",
+    "http://pki.example.test",
+  ]);
   let token: string;
   try {
     const created = await keyfleet(["--data", data, "token", "create", "--role", "auditor"]);

@@ -4,7 +4,7 @@
  * anyone else could have made is refused; a restart keeps everything.
  */
 import { request } from "node:https";
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -13,6 +13,17 @@ import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
 const passphrase = { KEYFLEET_PASSPHRASE: "cli server test passphrase" };
 const ports = ["--https-port", "0", "--http-port", "0"];
+
+/** Every file under `dir` with its size and modification time: what "left as it was" means. */
+async function listing(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return Promise.all(
+    entries.map(async (e) => {
+      const s = await stat(join(e.parentPath, e.name));
+      return `${join(e.parentPath, e.name)} ${s.size} ${s.mtimeMs}`;
+    }),
+  ).then((lines) => lines.sort());
+}
 
 function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -168,11 +179,13 @@ describe("keyfleet CLI beside a running server [pglite]", () => {
   });
 
   test("the server refuses to start in a data directory others can write, and leaves it as it was", async () => {
+    const before = await listing(data);
     await chmod(data, 0o770);
     try {
       await expect(keyfleetServe(["--data", data, ...ports], passphrase)).rejects.toThrow(
-        /writable by nobody else/,
+        /keyfleet: no control socket for CLI commands: .* is writable by others \(mode 0770\): run `chmod 700 .*` \(invalid-configuration\)/,
       );
+      expect(await listing(data)).toEqual(before);
     } finally {
       await chmod(data, 0o700);
     }

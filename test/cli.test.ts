@@ -197,13 +197,25 @@ describe("keyfleet CLI on PGlite", () => {
     expect((await openssl(["x509", "-in", dir.file("moved.pem"), "-noout", "-text"])).stdout).toContain(
       "URI:http://pki2.example.test/crl/",
     );
-    for (const bad of ["ftp://x", "not a url", "http://user:pw@host", "http://host/?q=1"]) {
+    for (const bad of [
+      "ftp://x",
+      "not a url",
+      "http://user:pw@host",
+      "http://host/?q=1",
+      "http://host/?",
+      "http://host/#",
+      " http://host",
+      "http:\\\\evil.com\\x",
+      "http:host",
+      "http://host/%zz",
+      "http://host/a b",
+    ]) {
       expectRefused(await kf(["config", "set", "public-url", bad]), /public URL/, "invalid-configuration");
     }
     expectRefused(
       await kf(["config", "set", "colour", "blue"]),
       /unknown setting "colour"/,
-      "malformed-request",
+      "invalid-configuration",
     );
     expect(json<{ publicUrl: string }>(await kf(["--json", "config", "show"])).publicUrl).toBe(
       "http://pki2.example.test",

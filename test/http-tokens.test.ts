@@ -73,6 +73,7 @@ forEachDatabase("admin API: tokens", (kind) => {
     ["an unknown role", { role: "root" }],
     ["an unknown field", { role: "auditor", ttl: 5 }],
     ["a zero lifetime", { role: "auditor", ttlSeconds: 0 }],
+    ["a lifetime past a hundred years", { role: "admin", ttlSeconds: 300000000000 }],
     ["a scope on an unknown key", { role: "auditor", scopes: { group: ["a"] } }],
     ["an empty scope", { role: "auditor", scopes: { tenant: [] } }],
   ])("refuses %s with problem details and creates nothing", async (_name, payload) => {

@@ -2,13 +2,13 @@
  * RSA-2048 device keys (issue 12): TPM 2.0 EK/AK keys and many secure elements are RSA-2048, so
  * the device profile takes them; CA keys and service keys (tls-server) stay at 3072 bits or more.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Authority } from "../src/ca/index.js";
 import { initializedAuthority } from "./support/authority.js";
-import { keyfleet } from "./support/cli.js";
+import { runCli } from "./support/cli.js";
 import { testDatabase, type TestDatabase } from "./support/databases.js";
 import { openssl, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
@@ -80,20 +80,20 @@ describe("RSA-2048 device keys", () => {
   });
 });
 
-test("`keyfleet init --algorithm rsa2048` is refused with unsupported-algorithm and makes no CA", async () => {
-  const data = await mkdtemp(join(tmpdir(), "keyfleet-rsa2048-"));
+test("`keyfleet init --algorithm rsa2048` is refused with unsupported-algorithm and makes nothing", async () => {
+  const home = await mkdtemp(join(tmpdir(), "keyfleet-rsa2048-"));
+  const data = join(home, "data");
   const env = { KEYFLEET_PASSPHRASE: "rsa2048 init passphrase" };
   try {
-    const init = await keyfleet(["--data", data, "init", "--algorithm", "rsa2048"], env);
-    expect(init.code).toBe(1);
-    expect(init.stdout).toBe("");
-    expect(init.stderr.trim().split("\n").at(-1)).toBe(
-      "keyfleet: RSA-2048 is for device keys only; CA keys use one of p256, p384, ed25519, rsa3072, rsa4096 (unsupported-algorithm)",
-    );
-    const list = await keyfleet(["--data", data, "--json", "ca", "list"], env);
-    expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([]);
+    const init = await runCli(["--data", data, "init", "--algorithm", "rsa2048"], env);
+    expect(init).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "keyfleet: RSA-2048 is for device keys only; CA keys use one of p256, p384, ed25519, rsa3072, rsa4096 (unsupported-algorithm)\n",
+    });
+    await expect(stat(data)).rejects.toMatchObject({ code: "ENOENT" });
   } finally {
-    await rm(data, { recursive: true, force: true });
+    await rm(home, { recursive: true, force: true });
   }
 });

@@ -21,7 +21,8 @@ export function activeIssuerCache(
   publicUrl: () => Promise<string>,
 ) {
   let current: Promise<ActiveIssuer> | undefined;
-  const load = async (): Promise<ActiveIssuer> => {
+  let currentBase: string | undefined;
+  const load = async (base: string): Promise<ActiveIssuer> => {
     const row = await issuers.current("intermediate");
     if (!row)
       throw new KeyfleetError("not-initialized", "the authority has no issuing CA yet: run `keyfleet init`");
@@ -29,13 +30,17 @@ export function activeIssuerCache(
     const template = compileIssuer({
       certificate: row.certificate,
       signer,
-      urls: issuerUrls(await publicUrl(), row.id),
+      urls: issuerUrls(base, row.id),
     });
     return { id: row.id, row, template };
   };
   return {
-    get(): Promise<ActiveIssuer> {
-      current ??= load().catch((e: unknown) => {
+    /** The issuer, compiled again when the public URL changed (by any process; see public-url-setting). */
+    async get(): Promise<ActiveIssuer> {
+      const base = await publicUrl();
+      if (base !== currentBase) current = undefined;
+      currentBase = base;
+      current ??= load(base).catch((e: unknown) => {
         current = undefined; // a failure (locked key store, no CA yet) is not cached: the next call tries again
         throw e;
       });

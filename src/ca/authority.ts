@@ -13,6 +13,7 @@ import {
   type IssuerRow,
 } from "../store/index.js";
 import { activeIssuerCache } from "./active-issuer.js";
+import { publicUrlKey, publicUrlSetting } from "./public-url-setting.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { initializeHierarchy, type InitOptions } from "./hierarchy.js";
 import { Issuance, type IssueRequest } from "./issuance.js";
@@ -28,7 +29,7 @@ export interface AuthorityDeps {
    * The public URL `init` records when given none, and the one used while the database holds none
    * (an authority made before settings lived there). `keyfleet config set public-url` changes it.
    */
-  readonly defaultPublicUrl: string;
+  readonly defaultPublicUrl: string | undefined;
   /** Where CSRs are parsed and verified; in-process unless given a worker pool (servers). */
   readonly csrReader?: CsrReader;
 }
@@ -46,21 +47,11 @@ export interface CaSummary {
   readonly urls: { readonly caIssuers: string; readonly crl: string };
 }
 
-/** The settings key of the public URL written into certificates. */
-const publicUrlKey = "public-url";
-
 export function createAuthority(deps: AuthorityDeps) {
   const issuers = issuerRepository(deps.database.db);
   const settings = settingsRepository(deps.database.db);
-  let cachedPublicUrl: Promise<string> | undefined;
-  const publicUrl = (): Promise<string> =>
-    (cachedPublicUrl ??= settings.get(publicUrlKey).then(
-      (value) => value ?? deps.defaultPublicUrl,
-      (e: unknown) => {
-        cachedPublicUrl = undefined;
-        throw e;
-      },
-    ));
+  const setting = publicUrlSetting(settings, deps.clock, deps.defaultPublicUrl);
+  const publicUrl = () => setting.get();
   const certificates = certificateRepository(deps.database.db);
   const devices = deviceRepository(deps.database.db);
   const active = activeIssuerCache(issuers, deps.keyStore, publicUrl);
@@ -120,11 +111,18 @@ export function createAuthority(deps: AuthorityDeps) {
 
   return {
     async init(options: InitOptions): Promise<CaSummary[]> {
-      const base = checkPublicUrl(options.publicUrl ?? deps.defaultPublicUrl);
+      const asked = options.publicUrl ?? deps.defaultPublicUrl;
+      if (asked === undefined) {
+        throw new KeyfleetError(
+          "invalid-configuration",
+          "the public URL certificates carry is unknown (the plain-HTTP port is 0, chosen at start): give --public-url (KEYFLEET_PUBLIC_URL)",
+        );
+      }
+      const base = checkPublicUrl(asked);
       await initializeHierarchy({ ...deps, issuers }, { ...options, publicUrl: base }, async (tx) => {
         await settings.set(tx, publicUrlKey, base, "keyfleet init");
       });
-      cachedPublicUrl = undefined;
+      setting.forget();
       active.reset();
       return cas();
     },
@@ -144,7 +142,7 @@ export function createAuthority(deps: AuthorityDeps) {
     async setPublicUrl(url: string, actor: string): Promise<string | null> {
       const base = checkPublicUrl(url);
       const old = await deps.database.transaction((tx) => settings.set(tx, publicUrlKey, base, actor));
-      cachedPublicUrl = undefined;
+      setting.forget();
       active.reset();
       return old;
     },

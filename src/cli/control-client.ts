@@ -3,10 +3,18 @@
  * operation and return its answer (a refusal comes back as the same KeyfleetError a local run would
  * throw); if none does, say so and the CLI opens the database itself.
  */
+import type { Stats } from "node:fs";
 import { lstat, stat } from "node:fs/promises";
 import { connect } from "node:net";
 import { KeyfleetError, type ErrorCode } from "../domain/index.js";
-import { controlSocketPath, lineReader, type ControlAnswer, type ControlRequest } from "./control-socket.js";
+import {
+  controlSocketPath,
+  dataDirectoryProblem,
+  octal,
+  readOneLine,
+  type ControlAnswer,
+  type ControlRequest,
+} from "./control-socket.js";
 
 /** `undefined`: no server listens here. */
 export async function forwardToServer(
@@ -18,40 +26,33 @@ export async function forwardToServer(
   const socketStat = await lstat(path).catch(() => undefined);
   if (!socketStat) return undefined;
   await checkTrust(dataDir, path, socketStat);
-  const request: ControlRequest = { v: 1, operation, input };
+  const answer = await ask(path, { v: 1, operation, input });
+  if (answer === undefined) return undefined;
+  if (!answer.ok) throw new KeyfleetError(answer.code as ErrorCode, answer.message);
+  return { output: answer.output };
+}
+
+/** One request, one answer; undefined when nobody listens (a dead server's socket). */
+function ask(path: string, request: ControlRequest): Promise<ControlAnswer | undefined> {
   return new Promise((resolve, reject) => {
-    let answered = false;
     const socket = connect(path);
+    const unavailable = (why: string) =>
+      new KeyfleetError("unavailable", `the server on ${path} ${why}; retry`);
     socket.once("connect", () => socket.write(JSON.stringify(request) + "\n"));
-    socket.on(
-      "data",
-      lineReader(
-        (line) => {
-          answered = true;
-          socket.destroy();
-          const answer = parseAnswer(line);
-          if (answer.ok) resolve({ output: answer.output });
-          else reject(new KeyfleetError(answer.code as ErrorCode, answer.message));
-        },
-        () => {
-          socket.destroy();
-          reject(new KeyfleetError("unavailable", "the server's answer on the control socket is too large"));
-        },
-      ),
+    readOneLine(
+      socket,
+      (line) => {
+        socket.destroy();
+        resolve(parseAnswer(line));
+      },
+      (why) => {
+        socket.destroy();
+        reject(unavailable(`answered badly (${why})`));
+      },
     );
     socket.once("error", (e: NodeJS.ErrnoException) => {
-      // A socket left by a server that is gone: nobody answers, so this command opens the database itself.
       if (e.code === "ECONNREFUSED" || e.code === "ENOENT") resolve(undefined);
-      else reject(new KeyfleetError("unavailable", `cannot reach the server on ${path}: ${e.message}`));
-    });
-    socket.once("close", () => {
-      if (!answered)
-        reject(
-          new KeyfleetError(
-            "unavailable",
-            `the server on ${path} closed the connection without answering; retry`,
-          ),
-        );
+      else reject(unavailable(`cannot be reached: ${e.message}`));
     });
   });
 }
@@ -70,29 +71,17 @@ function parseAnswer(line: string): ControlAnswer {
   };
 }
 
-/**
- * A socket we would send a passphrase or a CSR to must be the data directory owner's own, in a
- * directory nobody else can write: otherwise someone else could have put it there to listen.
- */
-async function checkTrust(
-  dataDir: string,
-  path: string,
-  socketStat: Awaited<ReturnType<typeof lstat>>,
-): Promise<void> {
-  const dirStat = await stat(dataDir);
+/** A socket we would send a passphrase or a CSR to must be the data directory owner's own, mode 0600. */
+async function checkTrust(dataDir: string, path: string, socketStat: Stats): Promise<void> {
   const refuse = (why: string) => {
     throw new KeyfleetError("invalid-configuration", `refusing the control socket ${path}: ${why}`);
   };
-  if (!socketStat.isSocket()) refuse("it is not a socket");
-  if ((Number(dirStat.mode) & 0o022) !== 0) {
-    refuse(`${dataDir} is writable by others (mode ${octal(dirStat.mode)}); run \`chmod go-w ${dataDir}\``);
-  }
+  if (!socketStat.isSocket()) refuse("it is not a socket (if no server runs, remove it)");
+  const dirStat = await stat(dataDir);
+  const problem = dataDirectoryProblem(dataDir, dirStat, dirStat.uid);
+  if (problem) refuse(problem);
   if (socketStat.uid !== dirStat.uid) {
     refuse(`it belongs to uid ${socketStat.uid}, not to the data directory's owner (uid ${dirStat.uid})`);
   }
-  if ((Number(socketStat.mode) & 0o077) !== 0) refuse(`its mode is ${octal(socketStat.mode)}, not 0600`);
-}
-
-function octal(mode: number | bigint): string {
-  return "0" + (Number(mode) & 0o777).toString(8);
+  if ((socketStat.mode & 0o077) !== 0) refuse(`its mode is ${octal(socketStat.mode)}, not 0600`);
 }

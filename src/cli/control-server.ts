@@ -4,14 +4,16 @@
  * would run, and gets one answer. Refusals travel as code and message, so the CLI prints the same
  * line it would have printed running the operation itself.
  */
-import { chmod, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import type { App } from "../app.js";
 import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
 import {
   controlSocketPath,
-  lineReader,
+  dataDirectoryProblem,
   maxSocketPathBytes,
+  readOneLine,
+  requestTimeoutMs,
   type ControlAnswer,
   type ControlRequest,
 } from "./control-socket.js";
@@ -23,9 +25,16 @@ export interface ControlListener {
   close(): Promise<void>;
 }
 
+/** Refuses a data directory others could put a socket in; `serve` asks before it opens anything. */
+export async function checkDataDirectoryPrivate(dataDir: string): Promise<void> {
+  const problem = dataDirectoryProblem(dataDir, await stat(dataDir), process.getuid?.() ?? 0);
+  if (problem)
+    throw new KeyfleetError("invalid-configuration", `no control socket for CLI commands: ${problem}`);
+}
+
 /**
- * Listens on DATA/control.sock; refuses to in a data directory others can write. Undefined when the
- * path is too long for a socket (the CLI then says the database is in use, as without a server).
+ * Listens on DATA/control.sock. Undefined when the path is too long for a socket (the CLI then says
+ * the database is in use, as without a server).
  */
 export async function listenControlSocket(
   app: App,
@@ -33,13 +42,7 @@ export async function listenControlSocket(
 ): Promise<ControlListener | undefined> {
   const dataDir = app.config.dataDir;
   const path = controlSocketPath(dataDir);
-  const dirStat = await stat(dataDir);
-  if ((dirStat.mode & 0o022) !== 0 || dirStat.uid !== process.getuid?.()) {
-    throw new KeyfleetError(
-      "invalid-configuration",
-      `${dataDir} must belong to this user and be writable by nobody else (mode ${"0" + (dirStat.mode & 0o777).toString(8)}): run \`chmod 700 ${dataDir}\``,
-    );
-  }
+  await checkDataDirectoryPrivate(dataDir);
   if (Buffer.byteLength(path) > maxSocketPathBytes) {
     app.logger.warn(
       { path },
@@ -47,21 +50,35 @@ export async function listenControlSocket(
     );
     return undefined;
   }
-  await rm(path, { force: true }); // we hold the database's lock: a socket here is a dead server's
+  // We hold the database's lock: whatever is here is a dead server's (a directory is not ours to remove).
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `${path} is a directory; remove it so the control socket can be made`,
+    );
+  }
+  await rm(path, { force: true });
+  const sockets = new Set<Socket>();
+  const withActor = { ...context, actor: `${context.actor} (control socket)` };
   // Half-open: a client that ends its side after the request still gets the answer.
-  const server = createServer({ allowHalfOpen: true }, (socket) => serve(app, context, socket));
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    serve(app, withActor, socket);
+  });
   await listen(server, path);
-  await chmod(path, 0o600);
   return {
     path,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy(); // shutdown waits for nobody
+      await closed;
       await rm(path, { force: true });
     },
   };
 }
 
-/** Binds with a umask that leaves the socket 0600 from its first moment, not after a chmod. */
+/** Binds with a umask that makes the socket 0600 from its first moment (no window before a chmod). */
 function listen(server: Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -75,26 +92,27 @@ function listen(server: Server, path: string): Promise<void> {
 }
 
 function serve(app: App, context: OperationContext, socket: Socket): void {
-  let taken = false;
   const answer = (a: ControlAnswer) => {
     if (!socket.destroyed) socket.end(JSON.stringify(a) + "\n");
   };
   socket.on("error", () => undefined); // a client that went away; nothing to tell it
-  socket.on(
-    "data",
-    lineReader(
-      (line) => {
-        if (taken) return;
-        taken = true;
-        void handle(app, context, line).then(answer);
-      },
-      () =>
-        answer({
-          ok: false,
-          code: "malformed-request",
-          message: "the request on the control socket is too large",
-        }),
-    ),
+  socket.setTimeout(requestTimeoutMs, () => {
+    socket.setTimeout(0);
+    if (socket.readable)
+      answer({ ok: false, code: "malformed-request", message: "no whole request in time" });
+  });
+  readOneLine(
+    socket,
+    (line) => {
+      socket.setTimeout(0); // the operation itself may take long (kek seal)
+      void handle(app, context, line).then(answer);
+    },
+    (why) =>
+      answer({
+        ok: false,
+        code: "malformed-request",
+        message: `the request on the control socket is ${why}`,
+      }),
   );
 }
 
@@ -106,13 +124,18 @@ async function handle(app: App, context: OperationContext, line: string): Promis
     return { ok: false, code: "malformed-request", message: "the request on the control socket is not JSON" };
   }
   try {
-    if (typeof request !== "object" || request === null || request.v !== 1)
+    if (typeof request !== "object" || request === null || request.v !== 1) {
       throw new KeyfleetError("malformed-request", "this server speaks version 1 of the control socket");
-    app.logger.info({ operation: request.operation }, "control socket operation"); // never the input: it may hold a passphrase
+    }
+    app.logger.info({ operation: String(request.operation) }, "control socket operation"); // never the input: it may hold a passphrase
     return { ok: true, output: await runOperation(app, request.operation, request.input, context) };
   } catch (e) {
     if (isKeyfleetError(e)) return { ok: false, code: e.code, message: e.message };
-    app.logger.error({ err: e, operation: request?.operation }, "control socket operation failed");
+    // The name only: an error's message can quote the input, and the input can hold a passphrase.
+    app.logger.error(
+      { operation: String(request?.operation), error: (e as Error)?.name },
+      "control socket operation failed",
+    );
     return {
       ok: false,
       code: "internal",

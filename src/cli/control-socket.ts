@@ -4,13 +4,17 @@
  * `DATA/control.sock`, mode 0600, in a data directory only its owner can write: it grants exactly
  * what the data directory's files already grant. One request per connection, one JSON line each way.
  */
+import type { Stats } from "node:fs";
 import { join } from "node:path";
+import type { Socket } from "node:net";
 
 export const controlSocketName = "control.sock";
 /** A request or an answer larger than this is refused (a CSR or an IDevID is a few KiB). */
 export const maxMessageBytes = 4 * 1024 * 1024;
 /** sockaddr_un holds 108 bytes with the terminating NUL (Linux unix(7)). */
 export const maxSocketPathBytes = 107;
+/** A client that has not sent its whole request by then is dropped (it holds a descriptor, and shutdown waits). */
+export const requestTimeoutMs = 30_000;
 
 export function controlSocketPath(dataDir: string): string {
   return join(dataDir, controlSocketName);
@@ -26,17 +30,45 @@ export type ControlAnswer =
   | { readonly ok: true; readonly output: unknown }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
-/** Calls `onLine` with each newline-terminated line; refuses more than `maxMessageBytes` without one. */
-export function lineReader(onLine: (line: string) => void, onTooLong: () => void): (chunk: Buffer) => void {
+/**
+ * Why a data directory cannot hold a control socket both sides trust, or undefined: it must belong
+ * to `owner` and be writable by nobody else (else someone else could have put a socket there).
+ */
+export function dataDirectoryProblem(dataDir: string, dir: Stats, owner: number): string | undefined {
+  if (dir.uid !== owner) return `${dataDir} belongs to uid ${dir.uid}, not to uid ${owner}`;
+  if ((dir.mode & 0o022) !== 0) {
+    return `${dataDir} is writable by others (mode ${octal(dir.mode)}): run \`chmod 700 ${dataDir}\``;
+  }
+  return undefined;
+}
+
+export function octal(mode: number): string {
+  return "0" + (mode & 0o777).toString(8);
+}
+
+/**
+ * Calls `onLine` with the first newline-terminated line (decoded as UTF-8 across chunk boundaries),
+ * or `onBad` once if more than `maxMessageBytes` arrive without one or the peer ends before it.
+ */
+export function readOneLine(
+  socket: Socket,
+  onLine: (line: string) => void,
+  onBad: (why: string) => void,
+): void {
+  socket.setEncoding("utf8");
   let pending = "";
-  return (chunk) => {
-    pending += chunk.toString("utf8");
-    let end: number;
-    while ((end = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, end);
-      pending = pending.slice(end + 1);
-      onLine(line);
-    }
-    if (pending.length > maxMessageBytes) onTooLong();
+  let done = false;
+  const finish = (f: () => void) => {
+    if (done) return;
+    done = true;
+    f();
   };
+  socket.on("data", (chunk: string) => {
+    if (done) return;
+    pending += chunk;
+    const end = pending.indexOf("\n");
+    if (end >= 0) finish(() => onLine(pending.slice(0, end)));
+    else if (Buffer.byteLength(pending) > maxMessageBytes) finish(() => onBad("too large"));
+  });
+  socket.once("end", () => finish(() => onBad("ended before a whole line")));
 }

@@ -4,22 +4,27 @@
  * crosses the socket, JSON, so the printed result cannot differ between the two.
  */
 import { rm, stat } from "node:fs/promises";
+import { userInfo } from "node:os";
 import { openApp, type App } from "../app.js";
 import type { Config } from "../config.js";
 import { KeyfleetError, quoted } from "../domain/index.js";
 import { createLogger } from "../logger.js";
 import type { CliIo } from "./io.js";
-import { isOperationName, operations, type OperationContext } from "./operations/index.js";
+import {
+  isOperationName,
+  operations,
+  type OperationContext,
+  type OperationName,
+} from "./operations/index.js";
 
 export async function runOperation(
   app: App,
-  name: string,
+  name: unknown,
   input: unknown,
   context: OperationContext,
 ): Promise<unknown> {
-  if (!isOperationName(name))
-    throw new KeyfleetError("malformed-request", `unknown operation ${quoted(name)}`);
-  if (typeof input !== "object" || input === null) {
+  checkName(name);
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new KeyfleetError("malformed-request", `the input of ${name} must be a JSON object`);
   }
   // Each operation checks its own input; the table's union of signatures is not callable as one.
@@ -36,21 +41,26 @@ export async function runOperation(
  * directory and failed removes it again: a refused first start leaves nothing behind.
  */
 export async function runLocally(config: Config, io: CliIo, name: string, input: unknown): Promise<unknown> {
-  if (!isOperationName(name))
-    throw new KeyfleetError("malformed-request", `unknown operation ${quoted(name)}`);
+  checkName(name);
   const open = operations[name].open ?? {};
   const creates = open.create === true && !(await exists(config.dataDir));
   try {
     const logger = createLogger(config.logLevel, { write: (line: string) => io.err(logLine(line)) });
     const app = await openApp(config, logger, open);
     try {
-      return await runOperation(app, name, input, {});
+      return await runOperation(app, name, input, { actor: `cli:${userInfo().username}` });
     } finally {
       await app.close();
     }
   } catch (e) {
     if (creates) await rm(config.dataDir, { recursive: true, force: true });
     throw e;
+  }
+}
+
+function checkName(name: unknown): asserts name is OperationName {
+  if (!isOperationName(name)) {
+    throw new KeyfleetError("malformed-request", `unknown operation ${quoted(String(name))}`);
   }
 }
 

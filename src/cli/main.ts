@@ -48,10 +48,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     await program(io).parseAsync([...argv]);
     return 0;
   } catch (e) {
-    if (
-      e instanceof CommanderError &&
-      ["commander.helpDisplayed", "commander.help", "commander.version"].includes(e.code)
-    ) {
+    if (e instanceof CommanderError && ["commander.helpDisplayed", "commander.help"].includes(e.code)) {
       return 0;
     }
     io.err(errorLine(e));

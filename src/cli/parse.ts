@@ -21,8 +21,8 @@ export function integerOption(flag: string, value: string, min: number, max: num
   return n;
 }
 
-/** A hundred years: long enough for any lifetime said on purpose, short enough to stay a valid date. */
-const maxTtlDays = 36500;
+/** A syntax bound only (the longest lifetime is policy's rule, checked where tokens are made). */
+const maxTtlDays = 1_000_000_000;
 
 /** `--ttl-days`: whole days, or `never` said on purpose; absent: the default lifetime (undefined). */
 export function ttlOption(value: string | undefined): number | null | undefined {
@@ -33,7 +33,7 @@ export function ttlOption(value: string | undefined): number | null | undefined 
   } catch {
     throw new KeyfleetError(
       "malformed-request",
-      `--ttl-days must be a whole number from 1 to ${maxTtlDays}, or never, got ${quoted(value)}`,
+      `--ttl-days must be a whole number of days (1 or more), or never, got ${quoted(value)}`,
     );
   }
 }

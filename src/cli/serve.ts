@@ -5,6 +5,7 @@
  * the data directory it made.
  */
 import { rm, writeFile } from "node:fs/promises";
+import { userInfo } from "node:os";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { openApp, type App } from "../app.js";
@@ -13,7 +14,7 @@ import { KeyfleetError } from "../domain/index.js";
 import { ensureInitialized, type FirstRun } from "../first-run.js";
 import { startServers, type RunningServers } from "../http/index.js";
 import { createLogger } from "../logger.js";
-import { listenControlSocket, type ControlListener } from "./control-server.js";
+import { checkDataDirectoryPrivate, listenControlSocket, type ControlListener } from "./control-server.js";
 import type { CliIo } from "./io.js";
 import { exists } from "./local.js";
 
@@ -29,6 +30,7 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
     await app?.close();
   };
   try {
+    if (!config.databaseUrl && !creates) await checkDataDirectoryPrivate(config.dataDir); // before anything opens
     app = await openApp(config, logger, { csrWorkers: availableParallelism(), create: true });
     const run = await ensureInitialized(app, { algorithm: "p256", publicUrl: config.publicUrl });
     const publicUrl = await app.authority.publicUrl();
@@ -44,6 +46,7 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
     await writeFile(chainFile, (await app.authority.chain()).pem, { mode: 0o644 });
     if (app.database.kind === "pglite") {
       control = await listenControlSocket(app, {
+        actor: `cli:${userInfo().username}`,
         server: { adminUrl: servers.httpsUrl, publicHttpUrl: servers.httpUrl },
       });
     }

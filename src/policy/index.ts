@@ -5,6 +5,7 @@
 export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
 export {
   defaultTokenLifetimeSeconds,
+  maxTokenLifetimeSeconds,
   tokenIdPattern,
   tokenService,
   type CreatedToken,

@@ -44,6 +44,8 @@ export interface TokenOptions {
 
 /** What a token lives when nobody says otherwise: 90 days. */
 export const defaultTokenLifetimeSeconds = 90 * 86400;
+/** The longest lifetime that may be asked for, a hundred years ("never" is said with null). */
+export const maxTokenLifetimeSeconds = 36500 * 86400;
 /** Last use is written at most once a minute per token, so authentication is not a write per request. */
 const lastUseResolutionMs = 60_000;
 /** Token ids are UUIDs; the rule bounds what callers may send as one. */
@@ -67,6 +69,12 @@ function expiry(clock: Clock, ttlSeconds: number | null | undefined): Date | nul
     throw new KeyfleetError(
       "malformed-request",
       `a token lifetime must be a positive whole number of seconds, got ${String(seconds)}`,
+    );
+  }
+  if (seconds > maxTokenLifetimeSeconds) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `a token lifetime is at most ${maxTokenLifetimeSeconds / 86400} days; for a token that never expires, ask for that (--ttl-days never)`,
     );
   }
   return at;

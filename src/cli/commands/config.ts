@@ -1,4 +1,3 @@
-import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
 import { execute, globals } from "../execute.js";
@@ -29,11 +28,7 @@ export function configCommand(io: CliIo): Command {
     .argument("<value>")
     .description("change a setting for every process; the change is recorded with who made it")
     .action(async (name: string, value: string, _o, command: Command) => {
-      const set = await execute(command, io, "config.set", {
-        name,
-        value,
-        actor: `cli:${userInfo().username}`,
-      });
+      const set = await execute(command, io, "config.set", { name, value });
       print(
         io,
         globals(command).json,

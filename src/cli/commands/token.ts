@@ -6,7 +6,7 @@ import { limitOption, sequenceCursorOption, ttlOption } from "../parse.js";
 
 /** The roles, for help (policy's list; kept out of the import graph of parsing, and checked by a test). */
 export const roleHelp = "admin | operator | auditor";
-const ttlHelp = "lifetime in whole days (1–36500), or never (default: 90 days)";
+const ttlHelp = "lifetime in whole days (up to 36500), or never (default: 90 days)";
 
 export function tokenCommand(io: CliIo): Command {
   const token = new KeyfleetCommand("token").description("API tokens");

@@ -7,6 +7,8 @@
 import type { App, AppOptions } from "../../app.js";
 
 export interface OperationContext {
+  /** Who asks, as the process running the operation knows it (never what a client claims). */
+  readonly actor: string;
   /** Set when the operation runs inside `keyfleet serve`: where that server listens. */
   readonly server?: { readonly adminUrl: string; readonly publicHttpUrl: string };
 }

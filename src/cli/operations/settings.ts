@@ -19,14 +19,14 @@ export const settingsOperations = {
     }),
   }),
   "config.set": operation({
-    run: async (app, input: { name: string; value: string; actor: string }) => {
+    run: async (app, input: { name: string; value: string }, context) => {
       if (input.name !== "public-url") {
         throw new KeyfleetError(
-          "malformed-request",
+          "invalid-configuration",
           `unknown setting ${quoted(input.name)}; settings: ${settingNames.join(", ")}`,
         );
       }
-      const previous = await app.authority.setPublicUrl(input.value, input.actor);
+      const previous = await app.authority.setPublicUrl(String(input.value), context.actor);
       return { name: input.name, value: await app.authority.publicUrl(), previous };
     },
   }),

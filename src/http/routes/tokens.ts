@@ -5,7 +5,14 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { KeyfleetError } from "../../domain/index.js";
-import { isScoped, roles, tokenIdPattern, type Scopes, type TokenService } from "../../policy/index.js";
+import {
+  isScoped,
+  maxTokenLifetimeSeconds,
+  roles,
+  tokenIdPattern,
+  type Scopes,
+  type TokenService,
+} from "../../policy/index.js";
 import type { Authorize } from "../auth.js";
 import { problemResponses } from "../schemas.js";
 
@@ -41,6 +48,7 @@ const scopeValues = {
 const ttlSeconds = {
   type: ["integer", "null"],
   minimum: 1,
+  maximum: maxTokenLifetimeSeconds,
   description: "lifetime in seconds; null: never expires (said on purpose); absent: 90 days",
 } as const;
 const idParams = {
