@@ -1,7 +1,6 @@
 /** Certificates: written in groups (one multi-row insert per transaction), read by serial, listed by key. */
 import { sql, type Kysely } from "kysely";
-import { KeyfleetError } from "../domain/index.js";
-import { pageLimit } from "./paging.js";
+import { checkSequenceCursor, pageLimit, sequencePage } from "./paging.js";
 import type { CertificateRow, NewCertificate, Tables } from "./schema.js";
 
 export interface CertificatePage {
@@ -62,9 +61,7 @@ export function certificateRepository(db: Kysely<Tables>) {
 
     async list(query: CertificateQuery): Promise<CertificatePage> {
       const limit = pageLimit(query.limit);
-      if (query.after !== undefined && !/^[0-9]{1,18}$/.test(query.after)) {
-        throw new KeyfleetError("malformed-request", "after must be the `next` cursor of an earlier page");
-      }
+      checkSequenceCursor(query.after);
       let q = db
         .selectFrom("certificates")
         .selectAll()
@@ -82,9 +79,7 @@ export function certificateRepository(db: Kysely<Tables>) {
           return devices;
         });
       }
-      const rows = await q.execute();
-      const items = rows.slice(0, limit);
-      return { items, next: rows.length > limit ? String(items[items.length - 1]!.seq) : undefined };
+      return sequencePage(await q.execute(), limit);
     },
 
     async count(): Promise<number> {

@@ -1,6 +1,6 @@
 /** The software key store's ciphertext, kept in the database so every API node sees the same keys. */
-import type { Kysely } from "kysely";
-import type { Tables } from "./schema.js";
+import type { Kysely, Selectable } from "kysely";
+import type { SealedKeysTable, Tables } from "./schema.js";
 
 /** Structurally the crypto module's SealedKey; declared here because store does not import crypto. */
 export interface SealedKeyRecord {
@@ -50,16 +50,7 @@ export function databaseSealedKeyVault(db: Kysely<Tables>): DatabaseSealedKeyVau
         .selectAll()
         .where("handle", "=", handle)
         .executeTakeFirst();
-      return row
-        ? {
-            handle: row.handle,
-            kekSource: row.kek_source,
-            kdfSalt: row.kdf_salt,
-            iv: row.iv,
-            ciphertext: row.ciphertext,
-            tag: row.tag,
-          }
-        : undefined;
+      return row ? recordOf(row) : undefined;
     },
     async delete(handle) {
       await db.deleteFrom("sealed_keys").where("handle", "=", handle).execute();
@@ -83,17 +74,7 @@ export function databaseSealedKeyVault(db: Kysely<Tables>): DatabaseSealedKeyVau
         let rewrapped = 0;
         for (const row of rows) {
           if (row.algorithm === null) continue;
-          const next = await rewrap(
-            {
-              handle: row.handle,
-              kekSource: row.kek_source,
-              kdfSalt: row.kdf_salt,
-              iv: row.iv,
-              ciphertext: row.ciphertext,
-              tag: row.tag,
-            },
-            row.algorithm,
-          );
+          const next = await rewrap(recordOf(row), row.algorithm);
           await tx
             .updateTable("sealed_keys")
             .set({
@@ -110,5 +91,16 @@ export function databaseSealedKeyVault(db: Kysely<Tables>): DatabaseSealedKeyVau
         return { rewrapped, orphaned: rows.length - rewrapped };
       });
     },
+  };
+}
+
+function recordOf(row: Selectable<SealedKeysTable>): SealedKeyRecord {
+  return {
+    handle: row.handle,
+    kekSource: row.kek_source,
+    kdfSalt: row.kdf_salt,
+    iv: row.iv,
+    ciphertext: row.ciphertext,
+    tag: row.tag,
   };
 }

@@ -3,8 +3,7 @@
  * executor (the database or an open transaction), so a rotation writes both rows in one transaction.
  */
 import type { Insertable, Kysely } from "kysely";
-import { KeyfleetError } from "../domain/index.js";
-import { pageLimit } from "./paging.js";
+import { checkSequenceCursor, pageLimit, sequencePage } from "./paging.js";
 import type { ApiTokenRow, ApiTokensTable, Tables } from "./schema.js";
 
 export interface TokenPage {
@@ -29,18 +28,14 @@ export function tokenRepository(db: Kysely<Tables>) {
     /** Newest first, paged by key. */
     async list(options: { after?: string | undefined; limit?: number | undefined }): Promise<TokenPage> {
       const limit = pageLimit(options.limit);
-      if (options.after !== undefined && !/^[0-9]{1,18}$/.test(options.after)) {
-        throw new KeyfleetError("malformed-request", "after must be the `next` cursor of an earlier page");
-      }
+      checkSequenceCursor(options.after);
       let q = db
         .selectFrom("api_tokens")
         .selectAll()
         .orderBy("seq", "desc")
         .limit(limit + 1);
       if (options.after !== undefined) q = q.where("seq", "<", options.after as never);
-      const rows = await q.execute();
-      const items = rows.slice(0, limit);
-      return { items, next: rows.length > limit ? String(items[items.length - 1]!.seq) : undefined };
+      return sequencePage(await q.execute(), limit);
     },
     async revoke(id: string, at: Date, replacedBy: string | null = null): Promise<void> {
       await db
