@@ -7,7 +7,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypt
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import { tokenRepository, type ApiTokenRow, type Database } from "../store/index.js";
 import { parseRole, type Role } from "./roles.js";
-import { checkScopes, type Scopes } from "./scopes.js";
+import { checkScopes, isScoped, type Scopes } from "./scopes.js";
 
 export interface Principal {
   readonly tokenId: string;
@@ -102,6 +102,16 @@ function viewOf(row: ApiTokenRow, now: Date): TokenView {
     revokedAt: row.revoked_at?.toISOString() ?? null,
     replacedBy: row.replaced_by,
   };
+}
+
+/**
+ * Token management is for unscoped principals only: a scoped token could otherwise mint a token
+ * wider than itself (an unscoped one, or another tenant's).
+ */
+export function checkMayManageTokens(principal: Principal): void {
+  if (isScoped(principal.scopes)) {
+    throw new KeyfleetError("forbidden", "a scoped token may not manage tokens; use an unscoped admin token");
+  }
 }
 
 function checkTokenId(id: string): void {

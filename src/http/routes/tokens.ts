@@ -4,9 +4,8 @@
  * one wider than itself.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { KeyfleetError } from "../../domain/index.js";
 import {
-  isScoped,
+  checkMayManageTokens,
   maxTokenLifetimeSeconds,
   roles,
   tokenIdPattern,
@@ -57,16 +56,10 @@ const idParams = {
   required: ["id"],
 } as const;
 
-function unscopedOnly(request: FastifyRequest): void {
-  if (isScoped(request.principal!.scopes)) {
-    throw new KeyfleetError("forbidden", "a scoped token may not manage tokens; use an unscoped admin token");
-  }
-}
-
 export function tokenRoutes(http: FastifyInstance, tokens: TokenService, authorize: Authorize): void {
   const guard = {
     onRequest: authorize("token.manage"),
-    preHandler: async (r: FastifyRequest) => unscopedOnly(r),
+    preHandler: async (r: FastifyRequest) => checkMayManageTokens(r.principal!),
   };
 
   http.get<{ Querystring: { after?: string; limit?: number } }>(
