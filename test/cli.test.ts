@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { adminQuery } from "./support/databases.js";
 import { runCli, type CliResult } from "./support/cli.js";
-import { openssl, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
+import { openssl, opensslVerifyChain, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
 const passphrase = { KEYFLEET_PASSPHRASE: "cli test passphrase" };
 
@@ -60,15 +60,7 @@ describe("keyfleet CLI on PGlite", () => {
     const issued = await kf(["cert", "issue", "--csr", dir.file("device.csr")]);
     expect(issued.code).toBe(0);
     await dir.write("leaf.pem", issued.stdout);
-    const verify = await openssl([
-      "verify",
-      "-x509_strict",
-      "-CAfile",
-      dir.file("root.pem"),
-      "-untrusted",
-      dir.file("issuing.pem"),
-      dir.file("leaf.pem"),
-    ]);
+    const verify = await opensslVerifyChain(dir, dir.file("leaf.pem"));
     expect(verify.stdout).toContain(": OK");
     const text = (await openssl(["x509", "-in", dir.file("leaf.pem"), "-noout", "-text"])).stdout;
     expect(text).toContain("URI:http://pki.example.test:8080/crl/");

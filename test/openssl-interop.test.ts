@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { KeyAlgorithmId } from "../src/crypto/index.js";
 import { testDatabase, type TestDatabase } from "./support/databases.js";
 import { initializedAuthority, testPublicUrl } from "./support/authority.js";
-import { openssl, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
+import { openssl, opensslVerifyChain, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
 const algorithms: KeyAlgorithmId[] = ["p256", "p384", "ed25519", "rsa3072"];
 
@@ -41,50 +41,23 @@ describe.each(algorithms)("openssl interop, %s hierarchy", (algorithm) => {
   });
 
   test("openssl verify -x509_strict accepts the device certificate as a TLS client", async () => {
-    const { stdout } = await openssl([
-      "verify",
-      "-x509_strict",
-      "-purpose",
-      "sslclient",
-      "-CAfile",
-      dir.file("root.pem"),
-      "-untrusted",
-      dir.file("issuing.pem"),
-      dir.file("leaf.pem"),
-    ]);
+    const { stdout } = await opensslVerifyChain(dir, dir.file("leaf.pem"), ["-purpose", "sslclient"]);
     expect(stdout.trim()).toBe(`${dir.file("leaf.pem")}: OK`);
   });
 
   test("openssl verify -x509_strict accepts the TLS server certificate for its name", async () => {
-    const { stdout } = await openssl([
-      "verify",
-      "-x509_strict",
+    const { stdout } = await opensslVerifyChain(dir, dir.file("server.pem"), [
       "-purpose",
       "sslserver",
       "-verify_hostname",
       "api.acme.test",
-      "-CAfile",
-      dir.file("root.pem"),
-      "-untrusted",
-      dir.file("issuing.pem"),
-      dir.file("server.pem"),
     ]);
     expect(stdout.trim()).toBe(`${dir.file("server.pem")}: OK`);
   });
 
   test("a device certificate is no TLS server certificate", async () => {
     await expect(
-      openssl([
-        "verify",
-        "-x509_strict",
-        "-purpose",
-        "sslserver",
-        "-CAfile",
-        dir.file("root.pem"),
-        "-untrusted",
-        dir.file("issuing.pem"),
-        dir.file("leaf.pem"),
-      ]),
+      opensslVerifyChain(dir, dir.file("leaf.pem"), ["-purpose", "sslserver"]),
     ).rejects.toMatchObject({ stderr: expect.stringContaining("unsuitable certificate purpose") });
   });
 

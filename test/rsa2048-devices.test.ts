@@ -10,7 +10,7 @@ import type { Authority } from "../src/ca/index.js";
 import { initializedAuthority } from "./support/authority.js";
 import { runCli } from "./support/cli.js";
 import { testDatabase, type TestDatabase } from "./support/databases.js";
-import { openssl, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
+import { openssl, opensslVerifyChain, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
 describe("RSA-2048 device keys", () => {
   let t: TestDatabase;
@@ -47,17 +47,7 @@ describe("RSA-2048 device keys", () => {
     const issued = await authority.issue({ csr });
     expect(issued).toMatchObject({ profile: "device", keyAlgorithm: "rsa2048", status: "good" });
     const leaf = await dir.write("tpm-leaf.pem", issued.pem);
-    const { stdout } = await openssl([
-      "verify",
-      "-x509_strict",
-      "-purpose",
-      "sslclient",
-      "-CAfile",
-      dir.file("root.pem"),
-      "-untrusted",
-      dir.file("issuing.pem"),
-      leaf,
-    ]);
+    const { stdout } = await opensslVerifyChain(dir, leaf, ["-purpose", "sslclient"]);
     expect(stdout.trim()).toBe(`${leaf}: OK`);
     const text = (await openssl(["x509", "-in", leaf, "-noout", "-text"])).stdout;
     expect(text).toContain("Public-Key: (2048 bit)");

@@ -140,3 +140,24 @@ export async function opensslSelfSigned(
   const pem = await dir.read(`${name}.pem`);
   return { pem, der: pemBody(pem), certFile, keyFile };
 }
+
+/**
+ * `openssl verify -x509_strict [extra…]` of `leaf` against the chain a test keeps in its workdir:
+ * `root.pem` as the trust anchor, `issuing.pem` as the untrusted intermediate.
+ */
+export function opensslVerifyChain(
+  dir: Workdir,
+  leaf: string,
+  extra: readonly string[] = [],
+): Promise<{ stdout: string; stderr: string }> {
+  return openssl([
+    "verify",
+    "-x509_strict",
+    ...extra,
+    "-CAfile",
+    dir.file("root.pem"),
+    "-untrusted",
+    dir.file("issuing.pem"),
+    leaf,
+  ]);
+}
