@@ -20,18 +20,18 @@ export async function ensureInitialized(
   app: App,
   options: { algorithm: KeyAlgorithmId; organization?: string; publicUrl?: string | undefined },
 ): Promise<FirstRun> {
-  let cas: CaSummary[] | undefined;
-  if (!(await app.authority.initialized())) cas = await app.authority.init(options);
-  else if (!(await app.authority.publicUrlRecorded())) {
+  // Several servers starting together on one database make one hierarchy and one first token.
+  const cas = await app.authority.initIfEmpty(options);
+  if (!cas && !(await app.authority.publicUrlRecorded())) {
     // Made before the public URL lived in the database: record the one this process uses now.
     await app.authority.setPublicUrl(
       await app.authority.publicUrl(),
       "keyfleet serve (first start with settings)",
     );
   }
-  if ((await app.tokens.count()) > 0)
-    return { cas, adminTokenFile: undefined, adminTokenExpiresAt: undefined };
-  const { token, expiresAt } = await app.tokens.create({ role: "admin", description: "first admin token" });
+  const first = await app.tokens.createFirstAdmin();
+  if (!first) return { cas, adminTokenFile: undefined, adminTokenExpiresAt: undefined };
+  const { token, expiresAt } = first;
   const adminTokenFile = join(app.config.dataDir, "admin-token");
   await writeFile(adminTokenFile, token + "\n", { mode: 0o600 });
   return { cas, adminTokenFile, adminTokenExpiresAt: expiresAt };

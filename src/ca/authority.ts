@@ -109,23 +109,39 @@ export function createAuthority(deps: AuthorityDeps) {
     };
   }
 
-  return {
-    async init(options: InitOptions): Promise<CaSummary[]> {
-      const asked = options.publicUrl ?? deps.defaultPublicUrl;
-      if (asked === undefined) {
-        throw new KeyfleetError(
-          "invalid-configuration",
-          "the public URL certificates carry is unknown (the plain-HTTP port is 0, chosen at start): give --public-url (KEYFLEET_PUBLIC_URL)",
-        );
-      }
-      const base = checkPublicUrl(asked);
-      await initializeHierarchy({ ...deps, issuers }, { ...options, publicUrl: base }, async (tx) => {
+  async function create(options: InitOptions, ifEmpty: boolean): Promise<CaSummary[] | undefined> {
+    const asked = options.publicUrl ?? deps.defaultPublicUrl;
+    if (asked === undefined) {
+      throw new KeyfleetError(
+        "invalid-configuration",
+        "the public URL certificates carry is unknown (the plain-HTTP port is 0, chosen at start): give --public-url (KEYFLEET_PUBLIC_URL)",
+      );
+    }
+    const base = checkPublicUrl(asked);
+    const made = await initializeHierarchy(
+      { ...deps, issuers },
+      { ...options, publicUrl: base, ifEmpty },
+      async (tx) => {
         await settings.set(tx, publicUrlKey, base, "keyfleet init");
-      });
-      setting.forget();
-      active.reset();
-      return cas();
+      },
+    );
+    if (!made) return undefined;
+    setting.forget();
+    active.reset();
+    return cas();
+  }
+
+  return {
+    /** Creates the hierarchy; `conflict` if the authority already has one. */
+    async init(options: InitOptions): Promise<CaSummary[]> {
+      return (await create(options, false))!;
     },
+
+    /**
+     * Creates the hierarchy unless one exists (first start): undefined when it existed, also when
+     * another process created it a moment ago. Several processes starting together make one.
+     */
+    initIfEmpty: (options: InitOptions): Promise<CaSummary[] | undefined> => create(options, true),
 
     /** The base URL certificates carry for CRLs, OCSP and caIssuers: the database's, the same for every process. */
     publicUrl,

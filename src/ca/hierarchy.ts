@@ -1,6 +1,9 @@
 /**
  * Creating the CA hierarchy: a self-signed root and an issuing CA under it, each key generated in the
- * key store, recorded (keys, issuers, certificates) in one transaction.
+ * key store, recorded (keys, issuers, certificates) in one transaction. However many processes
+ * start together on one empty database, one hierarchy is made: the transaction takes the hierarchy
+ * lock and checks again, under it, that no CA exists; a process that finds one destroys the keys it
+ * generated and uses the hierarchy it found.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { keyAlgorithmFor, type KeyAlgorithmId, type KeyRef, type KeyStore } from "../crypto/index.js";
@@ -18,7 +21,13 @@ import {
   type IssuerTemplate,
   type Profile,
 } from "../pki/index.js";
-import type { Database, IssuerRepository, NewCertificate, Tx } from "../store/index.js";
+import {
+  holdLock,
+  type Database,
+  type IssuerRepository,
+  type NewCertificate,
+  type Tx,
+} from "../store/index.js";
 import { issuerUrls } from "./urls.js";
 
 export interface InitOptions {
@@ -47,26 +56,65 @@ interface NewCa {
   readonly notAfter: Date;
 }
 
-/** `alsoInTx` writes what belongs with the hierarchy (its settings) in the same transaction. */
+const alreadyInitialized = () =>
+  new KeyfleetError(
+    "conflict",
+    "the authority is already initialized: its CAs exist (see `keyfleet ca list`)",
+  );
+
+/**
+ * Makes the hierarchy; `alsoInTx` writes what belongs with it (its settings) in the same
+ * transaction. When CAs exist already (made before, or a moment ago by another process), `ifEmpty`
+ * answers undefined; otherwise that is a `conflict`. Keys generated for a hierarchy that is not
+ * recorded are destroyed.
+ */
 export async function initializeHierarchy(
   deps: HierarchyDeps,
-  options: InitOptions & { readonly publicUrl: string },
+  options: InitOptions & { readonly publicUrl: string; readonly ifEmpty?: boolean },
   alsoInTx: (tx: Tx) => Promise<void>,
-): Promise<{ rootId: string; issuingId: string }> {
-  if ((await deps.issuers.list()).length > 0) {
-    throw new KeyfleetError(
-      "conflict",
-      "the authority is already initialized: its CAs exist (see `keyfleet ca list`)",
-    );
-  }
+): Promise<{ rootId: string; issuingId: string } | undefined> {
+  const refused = () => {
+    if (options.ifEmpty) return undefined;
+    throw alreadyInitialized();
+  };
+  if (await deps.issuers.anyIn(deps.database.db)) return refused();
   keyAlgorithmFor(options.algorithm, "ca"); // RSA-2048 is for device keys only: refused before any key is made
   const organization = options.organization ?? "Keyfleet";
   const tag = randomBytes(4).toString("hex");
   checkName([{ type: "CN", value: `${organization} Issuing CA ${tag}` }]); // before any key is made
+  const generated: KeyRef[] = [];
+  let recorded = false;
+  try {
+    const [root, issuing] = await makeHierarchy(deps, { ...options, organization, tag }, generated);
+    recorded = await deps.database.transaction(async (tx) => {
+      await holdLock(tx, "hierarchy");
+      if (await deps.issuers.anyIn(tx)) return false; // another process made one since the check above
+      await recordHierarchy(tx, deps.issuers, [root, issuing]);
+      await alsoInTx(tx);
+      return true;
+    });
+    return recorded ? { rootId: root[0].id, issuingId: issuing[0].id } : refused();
+  } finally {
+    if (!recorded) await destroyKeys(deps.keyStore, generated);
+  }
+}
+
+/** The root and the issuing CA, keys generated (and pushed onto `generated`) and certificates signed. */
+async function makeHierarchy(
+  deps: HierarchyDeps,
+  options: { algorithm: KeyAlgorithmId; publicUrl: string; organization: string; tag: string },
+  generated: KeyRef[],
+): Promise<[[NewCa, Profile], [NewCa, Profile]]> {
+  const { organization, tag } = options;
   const now = wholeSeconds(deps.clock.now());
+  const generate = async (label: string) => {
+    const ref = await deps.keyStore.generate(options.algorithm, label);
+    generated.push(ref);
+    return ref;
+  };
 
   const rootId = `ca-${randomBytes(5).toString("hex")}`;
-  const rootRef = await deps.keyStore.generate(options.algorithm, `${rootId} root`);
+  const rootRef = await generate(`${rootId} root`);
   const rootSigner = await deps.keyStore.signer(rootRef);
   const rootSubject: DistinguishedName = [
     { type: "O", value: organization },
@@ -89,7 +137,7 @@ export async function initializeHierarchy(
   );
 
   const issuingId = `ca-${randomBytes(5).toString("hex")}`;
-  const issuingRef = await deps.keyStore.generate(options.algorithm, `${issuingId} issuing`);
+  const issuingRef = await generate(`${issuingId} issuing`);
   const issuingSubject: DistinguishedName = [
     { type: "O", value: organization },
     { type: "CN", value: `${organization} Issuing CA ${tag}` },
@@ -113,38 +161,46 @@ export async function initializeHierarchy(
     },
     issuingProfile,
   );
+  return [
+    [root, rootProfile],
+    [issuing, issuingProfile],
+  ];
+}
 
-  await deps.database.transaction(async (tx) => {
-    for (const [ca, profile] of [
-      [root, rootProfile],
-      [issuing, issuingProfile],
-    ] as const) {
-      await deps.issuers.insertKey(tx, {
-        id: `key-${ca.id}`,
-        algorithm: ca.ref.algorithm,
-        store: ca.ref.store,
-        handle: ca.ref.handle,
-        public_key: ca.ref.publicKey,
-        purpose: "ca",
-      });
-      await deps.issuers.insertIssuer(tx, {
-        id: ca.id,
-        name: ca.id,
-        kind: ca.kind,
-        parent_id: ca.kind === "root" ? null : ca.parentId,
-        key_id: `key-${ca.id}`,
-        certificate: ca.der,
-        serial: serialToHex(ca.serial),
-        subject: formatName(ca.subject),
-        algorithm: ca.ref.algorithm,
-        not_before: ca.notBefore,
-        not_after: ca.notAfter,
-      });
-      await tx.insertInto("certificates").values(caCertificateRow(ca, profile)).execute();
-    }
-    await alsoInTx(tx);
-  });
-  return { rootId, issuingId };
+/** Keys no record names: nothing can use them. One that cannot be destroyed stays an orphan (`kek seal` counts them). */
+async function destroyKeys(keyStore: KeyStore, refs: readonly KeyRef[]): Promise<void> {
+  await Promise.allSettled(refs.map((ref) => keyStore.destroy(ref)));
+}
+
+async function recordHierarchy(
+  tx: Tx,
+  issuers: IssuerRepository,
+  cas: readonly (readonly [NewCa, Profile])[],
+): Promise<void> {
+  for (const [ca, profile] of cas) {
+    await issuers.insertKey(tx, {
+      id: `key-${ca.id}`,
+      algorithm: ca.ref.algorithm,
+      store: ca.ref.store,
+      handle: ca.ref.handle,
+      public_key: ca.ref.publicKey,
+      purpose: "ca",
+    });
+    await issuers.insertIssuer(tx, {
+      id: ca.id,
+      name: ca.id,
+      kind: ca.kind,
+      parent_id: ca.kind === "root" ? null : ca.parentId,
+      key_id: `key-${ca.id}`,
+      certificate: ca.der,
+      serial: serialToHex(ca.serial),
+      subject: formatName(ca.subject),
+      algorithm: ca.ref.algorithm,
+      not_before: ca.notBefore,
+      not_after: ca.notAfter,
+    });
+    await tx.insertInto("certificates").values(caCertificateRow(ca, profile)).execute();
+  }
 }
 
 async function signCa(

@@ -77,10 +77,15 @@ export function serverIdentities(deps: ServerIdentityDeps) {
     }
   }
 
-  /** A new key, recorded before it is used, and its certificate; then the older keys are destroyed. */
+  /**
+   * A new key, recorded before it is used, and its certificate; then the keys older than it are
+   * destroyed. Nodes starting together each make one: the key is unsealed into memory at once, and
+   * a node destroys only older keys, so no node loses the key it is about to serve with.
+   */
   async function renew(store: TlsStore, hostnames: readonly string[]): Promise<ServerTlsIdentity> {
     const { subject, sans } = serverNames(hostnames);
     const ref = await store.generateTlsKey("p256", PURPOSE);
+    const privateKeyPem = await store.unsealTlsKey(ref);
     const id = `key-tls-${randomBytes(5).toString("hex")}`;
     await deps.keys.insert({
       id,
@@ -104,11 +109,10 @@ export function serverIdentities(deps: ServerIdentityDeps) {
       await destroy(store, id, ref);
       throw e;
     }
-    const privateKeyPem = await store.unsealTlsKey(ref);
     // Another node still serving with an older key keeps it in memory until its own renewal.
-    for (const old of await deps.keys.active(PURPOSE, store.kind)) {
-      if (old.id !== id) await destroy(store, old.id, keyRefOf(old));
-    }
+    const active = await deps.keys.active(PURPOSE, store.kind); // newest first
+    const mine = active.findIndex((k) => k.id === id);
+    for (const old of mine < 0 ? [] : active.slice(mine + 1)) await destroy(store, old.id, keyRefOf(old));
     return identity(privateKeyPem, certificate);
   }
 

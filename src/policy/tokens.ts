@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
-import { tokenRepository, type ApiTokenRow, type Database } from "../store/index.js";
+import { holdLock, tokenRepository, type ApiTokenRow, type Database } from "../store/index.js";
 import { parseRole, type Role } from "./roles.js";
 import { checkScopes, isScoped, type Scopes } from "./scopes.js";
 
@@ -162,6 +162,18 @@ export function tokenService(database: Database, clock: Clock) {
 
   return {
     create: (options: TokenOptions): Promise<CreatedToken> => insert(tokens, options),
+
+    /**
+     * The first admin token, if the authority has no token yet; undefined if it has. Made under the
+     * first-admin-token lock, so servers starting together on one database make one.
+     */
+    createFirstAdmin: (): Promise<CreatedToken | undefined> =>
+      database.transaction(async (tx) => {
+        await holdLock(tx, "first-admin-token");
+        const repository = tokenRepository(tx);
+        if ((await repository.count()) > 0) return undefined;
+        return insert(repository, { role: "admin", description: "first admin token" });
+      }),
 
     async list(options: { after?: string | undefined; limit?: number | undefined } = {}) {
       const page = await tokens.list(options);

@@ -16,6 +16,7 @@ export {
   type CertificatePage,
   type CertificateQuery,
 } from "./certificate-repository.js";
+export { holdLock, type LockName } from "./advisory-lock.js";
 export { issuerRepository, type IssuerRepository } from "./issuer-repository.js";
 export { keyRepository, type KeyRepository } from "./key-repository.js";
 export { deviceRepository, type DeviceRepository } from "./device-repository.js";

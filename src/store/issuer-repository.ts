@@ -27,6 +27,10 @@ export function issuerRepository(db: Kysely<Tables>) {
         .orderBy("id")
         .executeTakeFirst();
     },
+    /** Whether any CA exists, read through `tx` (under the hierarchy lock, see advisory-lock.ts). */
+    async anyIn(tx: Kysely<Tables>): Promise<boolean> {
+      return (await tx.selectFrom("issuers").select("id").limit(1).executeTakeFirst()) !== undefined;
+    },
     async list(): Promise<IssuerRow[]> {
       return db.selectFrom("issuers").selectAll().orderBy("created_at").orderBy("id").execute();
     },
