@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { ensureInitialized } from "../src/first-run.js";
 import { buildHttpApp } from "../src/http/index.js";
 import { testApp, type TestApp } from "./support/app.js";
-import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
+import { openssl, opensslCsr, opensslCsrWithKey, workdir, type Workdir } from "./support/openssl.js";
 
 let t: TestApp;
 let http: FastifyInstance;
@@ -152,11 +152,66 @@ test("idempotency: one key per request, and a retry must ask for the same thing"
   expect(first.statusCode).toBe(201);
   const again = await http.inject(post({ csr }, { "idempotency-key": "strict-1" }));
   expect(again.json().serial).toBe(first.json().serial); // a true retry gets the same certificate
+  // The same CSR bytes again, with the validity it gets by default said out loud: the same request.
+  const explicit = await http.inject(post({ csr, requestId: "strict-1", validitySeconds: 365 * 86_400 }));
+  expect(explicit.json().serial).toBe(first.json().serial);
+  const before = await t.certificateCount();
   await refused(
     post({ csr, requestId: "strict-1", profile: "tls-server" }),
     409,
     "conflict",
-    /profile device/,
+    /different request/,
   );
-  await refused(post({ csr: otherCsr, requestId: "strict-1" }), 409, "conflict", /a different key/);
+  await refused(post({ csr: otherCsr, requestId: "strict-1" }), 409, "conflict", /different request/);
+  await refused(
+    post({ csr, requestId: "strict-1", validitySeconds: 3600 }),
+    409,
+    "conflict",
+    /different request/,
+  );
+  expect(await t.certificateCount()).toBe(before);
+});
+
+test("idempotency: the same key under the same request id, asking for another subject, SAN or validity, is a conflict", async () => {
+  const { pem: csrPem, keyFile } = await opensslCsrWithKey(dir, "p256", "/CN=same-key", [
+    "-addext",
+    "subjectAltName=DNS:one.devices.test",
+  ]);
+  const sameKey = async (subject: string, san: string) =>
+    (
+      await openssl([
+        "req",
+        "-new",
+        "-key",
+        keyFile,
+        "-subj",
+        subject,
+        "-addext",
+        `subjectAltName=${san}`,
+        "-outform",
+        "PEM",
+      ])
+    ).stdout;
+  const first = await http.inject(post({ csr: csrPem, requestId: "same-key-1" }));
+  expect(first.statusCode).toBe(201);
+  // The same request signed again (ECDSA signatures differ each time): still the same request.
+  const resigned = await http.inject(
+    post({ csr: await sameKey("/CN=same-key", "DNS:one.devices.test"), requestId: "same-key-1" }),
+  );
+  expect(resigned.statusCode).toBe(201);
+  expect(resigned.json().serial).toBe(first.json().serial);
+  const before = await t.certificateCount();
+  for (const [subject, san] of [
+    ["/CN=someone-else", "DNS:one.devices.test"],
+    ["/CN=same-key", "DNS:two.devices.test"],
+  ] as const) {
+    await refused(
+      post({ csr: await sameKey(subject, san), requestId: "same-key-1" }),
+      409,
+      "conflict",
+      /different request/,
+    );
+  }
+  await refused(post({ csr: csrPem, requestId: "same-key-1", validitySeconds: 600 }), 409, "conflict");
+  expect(await t.certificateCount()).toBe(before);
 });

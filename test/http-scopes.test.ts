@@ -82,4 +82,36 @@ forEachDatabase("scoped tokens", (kind) => {
       expect(res.json().detail).toBe(`no certificate with serial ${serial}`);
     }
   });
+
+  test("request ids live in the caller's scope: another tenant's id neither conflicts nor names anything", async () => {
+    const globexOperator = (await t.app.tokens.create({ role: "operator", scopes: { tenant: ["globex"] } }))
+      .token;
+    const acme = await issue(acmeOperator, { deviceId: acmeDevice, requestId: "shared-id-1" });
+    expect(acme.statusCode).toBe(201);
+
+    // The same id from another tenant is another request: its own certificate, nothing of acme's in sight.
+    const globex = await issue(globexOperator, { deviceId: globexDevice, requestId: "shared-id-1" });
+    expect(globex.statusCode).toBe(201);
+    expect(globex.json().serial).not.toBe(acme.json().serial);
+    expect(globex.json().deviceId).toBe(globexDevice);
+    expect(JSON.stringify(globex.json())).not.toContain(acmeDevice);
+
+    // Within a scope, ids still mean one request: a retry gets its certificate, a different one a 409
+    // that names only what the caller can see.
+    const retry = await issue(globexOperator, { deviceId: globexDevice, requestId: "shared-id-1" });
+    expect(retry.json().serial).toBe(globex.json().serial);
+    const other = await issue(globexOperator, {
+      deviceId: globexDevice,
+      requestId: "shared-id-1",
+      validitySeconds: 3600,
+    });
+    expect(other.statusCode).toBe(409);
+    expect(other.json().detail).not.toContain(acmeDevice);
+    expect(other.json().detail).not.toContain(acme.json().serial);
+
+    // An unscoped admin's ids are its own namespace too.
+    const mine = await issue(admin, { deviceId: globexDevice, requestId: "shared-id-1" });
+    expect(mine.statusCode).toBe(201);
+    expect(new Set([acme, globex, mine].map((r) => r.json().serial)).size).toBe(3);
+  });
 });

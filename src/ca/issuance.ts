@@ -41,8 +41,16 @@ export interface IssueRequest {
   readonly csr: Uint8Array | string;
   readonly profile?: string | undefined;
   readonly deviceId?: string | undefined;
-  /** Idempotency key: a retry with the same id and the same key gets the same certificate. */
+  /**
+   * Idempotency key: a retry with the same id asking for exactly the same thing (CSR contents,
+   * profile, device, validity) gets the same certificate; anything else under that id is a `conflict`.
+   */
   readonly requestId?: string | undefined;
+  /**
+   * Whose request ids these are: the requester's scope ("" for unscoped callers, the default). Ids
+   * are looked up within it only, so another scope's requests neither collide nor show.
+   */
+  readonly requestScope?: string | undefined;
   readonly validitySeconds?: number | undefined;
 }
 
@@ -64,7 +72,14 @@ interface Order {
   readonly publicKeyHash: Uint8Array;
   readonly keyAlgorithm: string;
   readonly deviceId: string | null;
-  readonly requestId: string | null;
+  readonly request: RequestKey | null;
+}
+
+/** Where a request id lives, and the digest of what the request asked for. */
+interface RequestKey {
+  readonly scope: string;
+  readonly id: string;
+  readonly digest: Uint8Array;
 }
 
 type CommitOutcome = { readonly inserted: true } | { readonly inserted: false };
@@ -85,15 +100,14 @@ export class Issuance {
     checkCsr(csr, profile);
     const validity = validitySeconds(profile, request.validitySeconds);
     const publicKeyHash = sha256(csr.subjectPublicKeyInfo);
-    if (request.requestId !== undefined) {
-      checkRequestId(request.requestId);
-      const earlier = await this.#replay(request.requestId, publicKeyHash, {
-        profile: profile.name,
-        deviceId: request.deviceId ?? null,
-      });
+    const deviceId = request.deviceId ?? null;
+    const key =
+      request.requestId === undefined ? null : requestKey(request, csr, profile, deviceId, validity);
+    if (key) {
+      const earlier = await this.#replay(key, { publicKeyHash, profile: profile.name, deviceId });
       if (earlier) return earlier;
     }
-    const device = request.deviceId === undefined ? undefined : await this.#device(request.deviceId);
+    const device = deviceId === null ? undefined : await this.#device(deviceId);
     const { subject, sans } = identity(csr, device);
     return this.#signAndRecord({
       profile,
@@ -104,7 +118,7 @@ export class Issuance {
       publicKeyHash,
       keyAlgorithm: csr.keyAlgorithm,
       deviceId: device?.id ?? null,
-      requestId: request.requestId ?? null,
+      request: key,
     });
   }
 
@@ -126,7 +140,7 @@ export class Issuance {
       profile,
       validity: profile.defaultValiditySeconds,
       deviceId: null,
-      requestId: null,
+      request: null,
     });
   }
 
@@ -156,7 +170,9 @@ export class Issuance {
       key_algorithm: order.keyAlgorithm,
       public_key_sha256: order.publicKeyHash,
       device_id: order.deviceId,
-      request_id: order.requestId,
+      request_id: order.request?.id ?? null,
+      request_scope: order.request?.scope ?? null,
+      request_digest: order.request?.digest ?? null,
       not_before: notBefore,
       not_after: notAfter,
     } satisfies NewCertificate;
@@ -164,34 +180,32 @@ export class Issuance {
     if (outcome.inserted) return certificateOf({ ...row, sans, status: "good" });
     // Not inserted: a concurrent request with the same id won the race (a serial collision at 2^-127 is not worth a branch).
     const earlier =
-      order.requestId === null
-        ? undefined
-        : await this.#replay(order.requestId, row.public_key_sha256, {
-            profile: order.profile.name,
-            deviceId: order.deviceId,
-          });
+      order.request &&
+      (await this.#replay(order.request, {
+        publicKeyHash: order.publicKeyHash,
+        profile: order.profile.name,
+        deviceId: order.deviceId,
+      }));
     if (!earlier)
       throw new KeyfleetError("internal", "the certificate could not be recorded; retry the request");
     return earlier;
   }
 
   /**
-   * The certificate an earlier request with this id made, if any. A retry must ask for the same
-   * thing: the same key, profile and device; anything else is a `conflict`, not a silent answer
-   * to a different question.
+   * The certificate an earlier request with this id made in this scope, if any. A retry must ask
+   * for the same thing; anything else is a `conflict`, not a silent answer to a different question.
+   * The message names the earlier certificate: it is in the caller's own scope.
    */
-  async #replay(
-    requestId: string,
-    publicKeyHash: Uint8Array,
-    asked: { profile: string; deviceId: string | null },
-  ): Promise<IssuedCertificate | undefined> {
-    const row = await this.deps.certificates.byRequestId(requestId);
+  async #replay(key: RequestKey, asked: Legacy): Promise<IssuedCertificate | undefined> {
+    const row = await this.deps.certificates.byRequestId(key.scope, key.id);
     if (!row) return undefined;
-    const differs = differenceFrom(row, publicKeyHash, asked);
-    if (differs) {
+    const same = row.request_digest
+      ? Buffer.from(row.request_digest).equals(key.digest)
+      : sameAsLegacy(row, asked);
+    if (!same) {
       throw new KeyfleetError(
         "conflict",
-        `request id ${quoted(requestId)} was already used for ${differs} (certificate ${row.serial}); use a new request id`,
+        `request id ${quoted(key.id)} was already used for a different request (certificate ${row.serial}): a retry must send the same CSR, profile, device and validity; use a new request id for a new request`,
       );
     }
     return certificateOf(row);
@@ -207,18 +221,42 @@ export class Issuance {
   }
 }
 
-/** What an earlier request with the same id asked for that this one does not; undefined if the same. */
-function differenceFrom(
-  earlier: CertificateRow,
-  publicKeyHash: Uint8Array,
-  asked: { profile: string; deviceId: string | null },
-): string | undefined {
-  if (!Buffer.from(earlier.public_key_sha256).equals(publicKeyHash)) return "a different key";
-  if (earlier.profile !== asked.profile) return `profile ${earlier.profile}`;
-  if (earlier.device_id !== asked.deviceId) {
-    return earlier.device_id === null ? "no device" : `device ${earlier.device_id}`;
-  }
-  return undefined;
+/** What a row from before migration 0004 (no digest) can be compared on. */
+interface Legacy {
+  readonly publicKeyHash: Uint8Array;
+  readonly profile: string;
+  readonly deviceId: string | null;
+}
+
+function sameAsLegacy(earlier: CertificateRow, asked: Legacy): boolean {
+  return (
+    Buffer.from(earlier.public_key_sha256).equals(asked.publicKeyHash) &&
+    earlier.profile === asked.profile &&
+    earlier.device_id === asked.deviceId
+  );
+}
+
+/**
+ * The request's idempotency key and the digest of everything it asks for: the CSR's
+ * certificationRequestInfo (subject, key, attributes: not its signature, which a signer may
+ * randomize on each attempt), the profile, the device and the validity it will get.
+ */
+function requestKey(
+  request: IssueRequest,
+  csr: ParsedCsr,
+  profile: Profile,
+  deviceId: string | null,
+  validity: number,
+): RequestKey {
+  const id = request.requestId!;
+  checkRequestId(id);
+  const asked = JSON.stringify([
+    Buffer.from(sha256(csr.requestInfo)).toString("hex"),
+    profile.name,
+    deviceId,
+    validity,
+  ]);
+  return { scope: request.requestScope ?? "", id, digest: sha256(Buffer.from(asked, "utf8")) };
 }
 
 /** An idempotency key: 1–200 printable ASCII characters, no spaces (the API schema uses this rule too). */

@@ -51,7 +51,8 @@ export const issueBodySchema = {
     requestId: {
       type: "string",
       pattern: requestIdPattern.source,
-      description: "idempotency key (also the Idempotency-Key header): 1–200 printable ASCII characters",
+      description:
+        "idempotency key (also the Idempotency-Key header): 1–200 printable ASCII characters, within the token's scope; a retry must send the same CSR contents, profile, device and validity, anything else under the same key is 409",
     },
     validitySeconds: { type: "integer", minimum: 1 },
   },

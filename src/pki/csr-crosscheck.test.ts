@@ -199,6 +199,7 @@ function theirView(der: Uint8Array): Omit<ParsedCsr, "der" | "keyAlgorithm" | "c
       type: attributeTypes[rdn[0]!.type] as never,
       value: rdn[0]!.value.toString(),
     })),
+    requestInfo: new Uint8Array(AsnConvert.serialize(info)),
     subjectPublicKeyInfo: new Uint8Array(AsnConvert.serialize(info.subjectPKInfo)),
     sans: san ? AsnConvert.parse(san, SubjectAlternativeName).map(sanOf) : [],
     requestedExtensions: extensions.map((e) => ({ oid: e.extnID, critical: e.critical })),

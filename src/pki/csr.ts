@@ -31,6 +31,8 @@ import { decodeSubjectPublicKeyInfo, importSubjectPublicKey, keyAlgorithmOfSpki 
 
 export interface ParsedCsr {
   readonly der: Uint8Array;
+  /** The certificationRequestInfo's DER: everything the request asks for, without its signature. */
+  readonly requestInfo: Uint8Array;
   readonly subject: DistinguishedName;
   readonly subjectPublicKeyInfo: Uint8Array;
   readonly keyAlgorithm: KeyAlgorithmId;
@@ -121,6 +123,7 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
   }
   return {
     der: input.slice(),
+    requestInfo: raw(envelope.info).slice(),
     subject,
     subjectPublicKeyInfo: spkiDer,
     keyAlgorithm,

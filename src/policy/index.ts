@@ -19,6 +19,7 @@ export {
   describeScopes,
   isScoped,
   parseScopes,
+  requestScopeOf,
   scopeCovers,
   scopeKeys,
   type ScopeKey,

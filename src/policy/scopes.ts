@@ -66,3 +66,15 @@ export function describeScopes(scopes: Scopes): string {
     .map((k) => `${k}=${scopes[k]!.join("|")}`)
     .join(", ");
 }
+
+/**
+ * The namespace a principal's request ids live in: its scope, canonical (keys in a fixed order,
+ * values sorted), "" when unscoped. Principals with the same scope see the same things, so they
+ * may share ids; a principal with another scope never meets them (issue 13).
+ */
+export function requestScopeOf(scopes: Scopes): string {
+  if (!isScoped(scopes)) return "";
+  return JSON.stringify(
+    scopeKeys.filter((k) => scopes[k]?.length).map((k) => [k, [...new Set(scopes[k])].sort()]),
+  );
+}

@@ -55,8 +55,13 @@ export function certificateRepository(db: Kysely<Tables>) {
       );
     },
 
-    async byRequestId(requestId: string): Promise<CertificateRow | undefined> {
-      return db.selectFrom("certificates").selectAll().where("request_id", "=", requestId).executeTakeFirst();
+    async byRequestId(scope: string, requestId: string): Promise<CertificateRow | undefined> {
+      return db
+        .selectFrom("certificates")
+        .selectAll()
+        .where("request_scope", "=", scope)
+        .where("request_id", "=", requestId)
+        .executeTakeFirst();
     },
 
     async list(query: CertificateQuery): Promise<CertificatePage> {

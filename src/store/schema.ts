@@ -73,6 +73,10 @@ export interface CertificatesTable {
   policy_version: number | null;
   device_id: string | null;
   request_id: string | null;
+  /** The request id's namespace: the requester's scope ("" unscoped); set exactly when request_id is. */
+  request_scope: string | null;
+  /** SHA-256 of everything the request asked for (issuance.ts); null on rows from before migration 0004. */
+  request_digest: Uint8Array | null;
   not_before: Date;
   not_after: Date;
   status: Generated<"good" | "hold" | "revoked">;

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { App } from "../../app.js";
 import { certificateJson, type CaSummary } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
+import { requestScopeOf } from "../../policy/index.js";
 import type { Authorize } from "../auth.js";
 import type { IssuanceMetrics } from "../issuance-metrics.js";
 import { checkIssuanceScope, deviceInScope, scopeFilter } from "../scope.js";
@@ -37,10 +38,12 @@ export function certificateRoutes(
       // Counted and timed from here: a request refused earlier (token, body schema) is no
       // issuance, and keyfleet_http_problems_total counts it.
       const certificate = await metrics.measure(request.body.profile, async () => {
-        await checkIssuanceScope(app, request.principal!, request.body.deviceId);
+        const principal = request.principal!;
+        await checkIssuanceScope(app, principal, request.body.deviceId);
         return app.authority.issue({
           ...request.body,
           requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
+          requestScope: requestScopeOf(principal.scopes),
         });
       });
       return reply.code(201).send(certificateJson(certificate));
