@@ -113,6 +113,24 @@ forEachDatabase("issuance", (kind) => {
     expect(await certificateCount()).toBe(before);
   });
 
+  test.each([
+    [
+      "a subject emailAddress (RFC 5280 §4.1.2.6: e-mail goes in an rfc822Name SAN)",
+      "/CN=dev-7/emailAddress=ops@example.com",
+      /emailAddress is not issued/,
+    ],
+    ["a right-to-left override in CN", "/CN=dev-7\u202Egpj.exe", /U\+202E/],
+    ["a single-label domainComponent", "/DC=example/CN=dev-7", /single-label domain/],
+  ])("refuses a CSR with %s, recording nothing", async (_what, subject, message) => {
+    const bad = await opensslCsr(dir, "p256", subject, ["-utf8"]);
+    const before = await certificateCount();
+    await expect(authority.issue({ csr: bad })).rejects.toMatchObject({
+      code: "profile-violation",
+      message: expect.stringMatching(message),
+    });
+    expect(await certificateCount()).toBe(before);
+  });
+
   test("binds a certificate to a registered device (802.1AR subject serialNumber, device URI)", async () => {
     const device = await deviceRepository(t.database.db).insert({ id: "dev-1", serial_number: "SN-0042" });
     const issued = await authority.issue({ csr, deviceId: device.id });

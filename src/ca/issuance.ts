@@ -297,6 +297,13 @@ function validitySeconds(profile: Profile, requested: number | undefined): numbe
  * Who the certificate names. Bound to a device, the registry is the authority: subject CN and
  * serialNumber (IEEE 802.1AR) from the device record, plus a URI naming the device; the CSR's own
  * SANs (already checked against the profile) are kept. Unbound, the checked CSR speaks for itself.
+ *
+ * The URI `urn:keyfleet:device:<id>` names the registry record, which is what relying parties
+ * (brokers, ACLs) map a certificate to; it is valid RFC 3986 and RFC 8141 syntax. pkilint reports
+ * `pkix.invalid_uri_syntax` for it because its validator accepts URLs only (every URN fails), a
+ * limit of the linter. The hardware serial is the subject serialNumber (IEEE 802.1AR §8.6). The
+ * HardwareModuleName otherName (RFC 4108 §5) would need a hwType OID per device model, which the
+ * registry does not hold; a device whose CSR carries one keeps it (the device profile allows it).
  */
 function identity(
   csr: ParsedCsr,

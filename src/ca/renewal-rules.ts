@@ -5,7 +5,14 @@
 import { formatSan, parseIp, type DistinguishedName, type SanEntry } from "../pki/index.js";
 import type { IssuedCertificate } from "./certificate.js";
 
-/** The names a server certificate carries for `hostnames`: always localhost and the loopbacks too. */
+/**
+ * The names a server certificate carries for `hostnames`: always localhost and the loopbacks too.
+ * pkilint reports `pkix.invalid_domain_name_syntax` for DNS:localhost; it is kept on purpose. The
+ * rule behind that lint is the CA/Browser Forum's ban on internal names in publicly trusted
+ * certificates, which does not bind a private CA's certificate for its own listener; RFC 6761 §6.3
+ * reserves `localhost` for loopback, so it can name no other host; and without it `curl
+ * https://localhost:8443/…` (the README's way in) fails hostname verification.
+ */
 export function serverNames(hostnames: readonly string[]): { subject: DistinguishedName; sans: SanEntry[] } {
   // A URL's IPv6 host comes in brackets ("[::1]"); the SAN holds the bare address.
   const names = [

@@ -51,7 +51,6 @@ const attributeTypes: Record<string, string> = {
   "2.5.4.10": "O",
   "2.5.4.11": "OU",
   "0.9.2342.19200300.100.1.25": "DC",
-  "1.2.840.113549.1.9.1": "emailAddress",
 };
 
 function randomSubject(): Record<string, unknown>[] {
@@ -73,7 +72,6 @@ function randomSubject(): Record<string, unknown>[] {
     ["2.5.4.11", () => "Sensors"],
     ["2.5.4.7", () => "Berlin"],
     ["0.9.2342.19200300.100.1.25", () => "example"],
-    ["1.2.840.113549.1.9.1", () => "ops@example.com"],
   ];
   return pool.filter(() => maybe()).map(([oid, value]) => ({ [oid]: [value()] }));
 }

@@ -15,19 +15,15 @@ const dn: DistinguishedName = [
   { type: "O", value: "Acme, Inc." },
   { type: "OU", value: "Sensors" },
   { type: "DC", value: "example" },
+  { type: "DC", value: "com" },
   { type: "CN", value: "device-001" },
   { type: "serialNumber", value: "SN-0001" },
-  { type: "emailAddress", value: "ops@example.com" },
 ];
 
 describe("encodeName", () => {
   test("equals @peculiar/x509's Name with the RFC 5280 string types", () => {
     const kind = (t: string) =>
-      t === "C" || t === "serialNumber"
-        ? "printableString"
-        : t === "DC" || t === "emailAddress"
-          ? "ia5String"
-          : "utf8String";
+      t === "C" || t === "serialNumber" ? "printableString" : t === "DC" ? "ia5String" : "utf8String";
     const oids: Record<string, string> = {
       C: "2.5.4.6",
       ST: "2.5.4.8",
@@ -37,7 +33,6 @@ describe("encodeName", () => {
       DC: "0.9.2342.19200300.100.1.25",
       CN: "2.5.4.3",
       serialNumber: "2.5.4.5",
-      emailAddress: "1.2.840.113549.1.9.1",
     };
     const theirs = new Name(dn.map((a) => ({ [oids[a.type]!]: [{ [kind(a.type)]: a.value }] })) as never);
     expect(hex(encodeName(dn))).toBe(hex(theirs.toArrayBuffer()));
@@ -56,7 +51,6 @@ describe("encodeName", () => {
     [{ type: "C", value: "DEU" }],
     [{ type: "C", value: "de" }],
     [{ type: "serialNumber", value: "SN_1" }],
-    [{ type: "emailAddress", value: "é@example.com" }],
     [{ type: "CN", value: "" }],
     [{ type: "CN", value: "x".repeat(65) }],
     [{ type: "CN", value: "a\u0000b" }],
@@ -69,6 +63,51 @@ describe("encodeName", () => {
       error = e;
     }
     expect(isKeyfleetError(error, "profile-violation")).toBe(true);
+  });
+
+  test.each([
+    ["a right-to-left override", "device\u202Egpj.exe"],
+    ["a left-to-right isolate", "a\u2066b"],
+    ["a zero-width space", "dev\u200Bice"],
+    ["a byte order mark", "\uFEFFdevice"],
+    ["a line separator", "a\u2028b"],
+    ["a private-use character", "a\uE000b"],
+    ["DEL", "a\u007Fb"],
+  ])("refuses a CN with %s, naming the code point", (_what, value) => {
+    expect(() => encodeName([{ type: "CN", value }])).toThrow(/U\+[0-9A-F]{4}.*read as another/);
+    expect(() => encodeName([{ type: "O", value }])).toThrow(/subject O contains U\+/);
+  });
+
+  test("keeps the joiners that scripts and emoji need", () => {
+    expect(() => encodeName([{ type: "O", value: "می\u200Cخواهم" }])).not.toThrow();
+    expect(() => encodeName([{ type: "CN", value: "👩\u200D🔧 lab" }])).not.toThrow();
+  });
+
+  test.each([
+    [[{ type: "DC", value: "example" }], /single-label domain/],
+    [
+      [
+        { type: "DC", value: "example.com" },
+        { type: "DC", value: "net" },
+      ],
+      /one DNS label/,
+    ],
+    [
+      [
+        { type: "DC", value: "-lead" },
+        { type: "DC", value: "com" },
+      ],
+      /one DNS label/,
+    ],
+    [
+      [
+        { type: "DC", value: "a_b" },
+        { type: "DC", value: "com" },
+      ],
+      /one DNS label/,
+    ],
+  ] as const)("refuses domainComponents %o", (name, message) => {
+    expect(() => encodeName(name)).toThrow(message);
   });
 
   test("counts characters, not UTF-16 units, against the upper bound", () => {
@@ -94,6 +133,13 @@ describe("formatName", () => {
 });
 
 describe("decodeName", () => {
+  test("refuses a subject emailAddress with the reason (RFC 5280 §4.1.2.6)", () => {
+    const email = new Name("CN=dev, E=ops@example.com").toArrayBuffer();
+    expect(() => decodeName(readOnly(new Uint8Array(email), 0x30, "x"), "x")).toThrow(
+      /emailAddress is not issued.*rfc822Name/,
+    );
+  });
+
   test("refuses multi-valued RDNs and unknown attribute types, naming the OID", () => {
     const multi = new Name("CN=a+O=b").toArrayBuffer();
     expect(() => decodeName(readOnly(new Uint8Array(multi), 0x30, "x"), "x")).toThrow(/multi-valued/);

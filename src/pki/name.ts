@@ -2,13 +2,20 @@
  * Distinguished names (RFC 5280 §4.1.2.4, §4.1.2.6), restricted to the attribute types a device
  * identity authority needs, one attribute per RDN. String types follow RFC 5280 App. A and §4.1.2.4:
  * UTF8String for DirectoryString attributes, PrintableString for countryName and serialNumber,
- * IA5String for emailAddress and domainComponent (RFC 4519 §2.4).
+ * IA5String for domainComponent (RFC 4519 §2.4).
+ *
+ * What a subject may not say: an e-mail address (RFC 5280 §4.1.2.6: new certificates carry e-mail
+ * addresses as an rfc822Name SAN, and no Keyfleet profile carries one — a device has no mailbox);
+ * characters that make a name read as something else (bidi controls such as U+202E, invisible
+ * format characters, line separators, private-use and control characters: CVE-2021-42574 showed
+ * what they do to a reader); a domainComponent that is not one DNS label, or DCs that name a
+ * single-label domain (RFC 4519 §2.4, RFC 2247 §4: the DCs of a name spell a domain name).
  */
 import { KeyfleetError } from "../domain/index.js";
 import { ia5String, isPrintableString, oid, printableString, sequence, set, tag, utf8String } from "./der.js";
 import { children, expect, readOid, readString, type Tlv } from "./der-reader.js";
 
-export type NameAttributeType = "CN" | "O" | "OU" | "C" | "L" | "ST" | "serialNumber" | "DC" | "emailAddress";
+export type NameAttributeType = "CN" | "O" | "OU" | "C" | "L" | "ST" | "serialNumber" | "DC";
 export interface NameAttribute {
   readonly type: NameAttributeType;
   readonly value: string;
@@ -33,20 +40,27 @@ const specs: Readonly<Record<NameAttributeType, AttributeSpec>> = {
   O: { oid: "2.5.4.10", kind: "utf8", max: 64 },
   OU: { oid: "2.5.4.11", kind: "utf8", max: 64 },
   DC: { oid: "0.9.2342.19200300.100.1.25", kind: "ia5", max: 63 },
-  emailAddress: { oid: "1.2.840.113549.1.9.1", kind: "ia5", max: 255 },
+};
+
+/** Attribute types refused with the reason, rather than as merely unknown. */
+const refusedTypes: Readonly<Record<string, string>> = {
+  "1.2.840.113549.1.9.1":
+    "emailAddress is not issued: RFC 5280 §4.1.2.6 puts e-mail addresses in an rfc822Name subject alternative name, which no Keyfleet profile carries",
 };
 
 const typeByOid = new Map(Object.entries(specs).map(([type, s]) => [s.oid, type as NameAttributeType]));
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-function hasControlCharacters(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-}
+/**
+ * Control (Cc), format (Cf: bidi embeddings, overrides and isolates, zero-width spaces, the BOM),
+ * line and paragraph separators and private-use characters. ZWNJ and ZWJ (U+200C, U+200D) are
+ * format characters that Persian, Indic scripts and emoji sequences need; they cannot reorder text.
+ */
+const MISLEADING = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}]/u;
+
+/** RFC 1123 §2.1 host name label: letters, digits, hyphens; no hyphen first or last. */
+const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** Why `value` cannot be an attribute of `type`, or undefined when it can. */
 function attributeProblem(type: NameAttributeType, value: string): string | undefined {
@@ -59,17 +73,28 @@ function attributeProblem(type: NameAttributeType, value: string): string | unde
   if (spec.kind === "printable" && !isPrintableString(value)) {
     return "may contain only PrintableString characters (A–Z a–z 0–9 space ' ( ) + , - . / : = ?)";
   }
-  if (spec.kind === "ia5" && !/^[ -~]*$/.test(value)) return "may contain only printable ASCII";
-  if (hasControlCharacters(value) || LONE_SURROGATE.test(value))
-    return "contains control characters or invalid UTF-16";
+  if (type === "DC" && !DNS_LABEL.test(value))
+    return "must be one DNS label (letters, digits and inner hyphens; RFC 4519 §2.4)";
+  const misleading = MISLEADING.exec(value);
+  if (misleading) {
+    const code = misleading[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+    return `contains U+${code}, a control, format or private-use character that can make a name read as another`;
+  }
+  if (LONE_SURROGATE.test(value)) return "contains invalid UTF-16";
   return undefined;
 }
 
-/** Throws `profile-violation` for a value its attribute type cannot carry. */
+/** Throws `profile-violation` for a value its attribute type cannot carry, or a name that cannot be issued. */
 export function checkName(dn: DistinguishedName): void {
   for (const { type, value } of dn) {
     const problem = attributeProblem(type, value);
     if (problem) throw new KeyfleetError("profile-violation", `subject ${type} ${problem}`);
+  }
+  if (dn.filter((a) => a.type === "DC").length === 1) {
+    throw new KeyfleetError(
+      "profile-violation",
+      "subject DC names a single-label domain: the domainComponents of a name spell a domain name, one label each (DC=example, DC=com; RFC 2247 §4)",
+    );
   }
 }
 
@@ -121,6 +146,8 @@ export function decodeName(t: Tlv, what: string): DistinguishedName {
       throw new KeyfleetError("malformed-request", `${what}: bad attribute`);
     const attrOid = readOid(typeTlv, what);
     const type = typeByOid.get(attrOid);
+    const refused = refusedTypes[attrOid];
+    if (refused) throw new KeyfleetError("profile-violation", `${what}: ${refused}`);
     if (!type) {
       throw new KeyfleetError(
         "profile-violation",
