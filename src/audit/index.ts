@@ -1,7 +1,18 @@
 /**
  * The tamper-evident audit log (DESIGN §4 Audit): an RFC 9162 Merkle tree over every identity
- * event. The tree math is pure (merkle.ts); storage, entries and signed checkpoints build on it.
+ * event. The tree math is pure (merkle.ts); entries are canonical JSON (entry.ts); `append(tx, …)`
+ * joins the caller's transaction (audit-log.ts).
  */
+export { auditLog, maxEntriesPerRead, type AuditLog, type InclusionProof } from "./audit-log.js";
+export {
+  decodeEntry,
+  encodeEntry,
+  entryVersion,
+  type AuditEntry,
+  type AuditEvent,
+  type AuditEventType,
+  type JsonValue,
+} from "./entry.js";
 export {
   appendLeaves,
   consistencyRanges,

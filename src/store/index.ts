@@ -17,6 +17,14 @@ export {
   type CertificateQuery,
 } from "./certificate-repository.js";
 export { holdLock, type LockName } from "./advisory-lock.js";
+export {
+  auditRepository,
+  type AuditCheckpointRow,
+  type AuditHead,
+  type AuditLeafRow,
+  type AuditNodeRef,
+  type AuditRepository,
+} from "./audit-repository.js";
 export { issuerRepository, type IssuerRepository } from "./issuer-repository.js";
 export { keyRepository, type KeyRepository } from "./key-repository.js";
 export { deviceRepository, type DeviceRepository } from "./device-repository.js";

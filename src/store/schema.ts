@@ -6,6 +6,8 @@ type CreatedAt = ColumnType<Date, Date | undefined, never>;
 type Json<T> = ColumnType<T, string, string>;
 /** Int8 comes back as a string from pg and as a number or bigint from PGlite; repositories normalise it. */
 type Int8 = ColumnType<string | number | bigint, never, never>;
+/** A bigint column the application writes (audit indexes and sizes): written as a number. */
+type Bigint = ColumnType<string | number | bigint, number, number>;
 
 export interface KeysTable {
   id: string;
@@ -85,6 +87,36 @@ export interface CertificatesTable {
   created_at: CreatedAt;
 }
 
+export interface AuditLeavesTable {
+  idx: Bigint;
+  /** The entry's canonical JSON (RFC 8785): the exact bytes the leaf hash covers. */
+  entry: string;
+  /** What the entry is about ("certificate:<serial>", "token:<id>"…), for proofs by subject. */
+  subject: string;
+  created_at: CreatedAt;
+}
+
+export interface AuditNodesTable {
+  level: number;
+  idx: Bigint;
+  hash: Uint8Array;
+}
+
+export interface AuditHeadTable {
+  id: Generated<boolean>;
+  size: Bigint;
+  /** The frontier's hashes, 32 bytes each, largest subtree first. */
+  frontier: Uint8Array;
+}
+
+export interface AuditCheckpointsTable {
+  size: Bigint;
+  root: Uint8Array;
+  /** The checkpoint as a C2SP signed note. */
+  note: string;
+  created_at: CreatedAt;
+}
+
 export interface ApiTokensTable {
   id: string;
   secret_hash: Uint8Array;
@@ -124,6 +156,10 @@ export interface Tables {
   api_tokens: ApiTokensTable;
   settings: SettingsTable;
   setting_changes: SettingChangesTable;
+  audit_leaves: AuditLeavesTable;
+  audit_nodes: AuditNodesTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;

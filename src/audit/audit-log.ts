@@ -1,0 +1,139 @@
+/**
+ * The audit log: `append(tx, events)` joins the caller's transaction, so a change and its leaves
+ * commit or roll back together; the head row's lock (taken first) makes every append one step of a
+ * single sequence, so indexes have no gaps and no duplicates however many writers there are. Reads
+ * (roots, proofs, entries) are at any size up to the current one: a perfect subtree never changes
+ * once written, so the nodes a past tree needs are all still there.
+ */
+import { KeyfleetError, type Clock } from "../domain/index.js";
+import { auditRepository, type AuditLeafRow, type Database, type Tx } from "../store/index.js";
+import { decodeEntry, encodeEntry, entryOf, type AuditEntry, type AuditEvent } from "./entry.js";
+import {
+  appendLeaves,
+  consistencyRanges,
+  inclusionRanges,
+  leafHash,
+  perfectParts,
+  rangeHash,
+  type Perfect,
+  type Range,
+} from "./merkle.js";
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+export interface InclusionProof {
+  readonly index: number;
+  readonly size: number;
+  readonly leafHash: Uint8Array;
+  readonly proof: Uint8Array[];
+}
+
+/** At most this many entries per read (export pages, API pages). */
+export const maxEntriesPerRead = 1000;
+
+export function auditLog(deps: { readonly database: Database; readonly clock: Clock }) {
+  const repository = auditRepository(deps.database.db);
+
+  /** The hashes of ranges of the tree, from one read of the perfect subtrees they are made of. */
+  async function hashesOf(ranges: readonly Range[]): Promise<Uint8Array[]> {
+    const parts = ranges.map(perfectParts);
+    const stored = await repository.nodes(parts.flat());
+    const hashOf = (p: Perfect) => {
+      const hash = stored.get(`${p.level}/${p.index}`);
+      if (!hash) throw new KeyfleetError("internal", `audit node ${p.level}/${p.index} is missing`);
+      return hash;
+    };
+    return parts.map((ps) => rangeHash(ps.map(hashOf)));
+  }
+
+  async function checkSize(size: number, what: string): Promise<void> {
+    const head = await repository.head();
+    if (!Number.isSafeInteger(size) || size < 0 || size > head.size) {
+      throw new KeyfleetError(
+        "malformed-request",
+        `${what} ${size} is not a size of the audit log, which has ${head.size} entries`,
+      );
+    }
+  }
+
+  return {
+    /** Appends the events' entries in order, inside `tx`; returns their indexes. */
+    async append(tx: Tx, events: readonly AuditEvent[]): Promise<number[]> {
+      if (events.length === 0) return [];
+      const head = await repository.lockHead(tx);
+      const now = deps.clock.now();
+      const leaves = events.map((event, i) => ({
+        index: head.size + i,
+        entry: encodeEntry(entryOf(event, now)),
+        subject: event.subject,
+      }));
+      const { nodes, frontier } = appendLeaves(
+        head.size,
+        head.frontier,
+        leaves.map((l) => leafHash(utf8(l.entry))),
+      );
+      await repository.append(tx, leaves, nodes, { size: head.size + leaves.length, frontier });
+      return leaves.map((l) => l.index);
+    },
+
+    async size(): Promise<number> {
+      return (await repository.head()).size;
+    },
+
+    /** The root of the tree of `size` entries (the current size by default). */
+    async root(size?: number): Promise<{ size: number; root: Uint8Array }> {
+      const n = size ?? (await repository.head()).size;
+      await checkSize(n, "tree size");
+      const [root] = await hashesOf([{ start: 0, end: n }]);
+      return { size: n, root: root! };
+    },
+
+    /** RFC 9162 inclusion proof of entry `index` in the tree of `size` entries. */
+    async inclusionProof(index: number, size: number): Promise<InclusionProof> {
+      await checkSize(size, "tree size");
+      if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+        throw new KeyfleetError(
+          "malformed-request",
+          `entry ${index} is not in a tree of ${size} entries (indexes are 0 to ${size - 1})`,
+        );
+      }
+      const [leaf, ...proof] = await hashesOf([
+        { start: index, end: index + 1 },
+        ...inclusionRanges(index, size),
+      ]);
+      return { index, size, leafHash: leaf!, proof };
+    },
+
+    /** RFC 9162 consistency proof that the tree of `size2` extends the tree of `size1`. */
+    async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
+      await checkSize(size2, "tree size");
+      if (!Number.isSafeInteger(size1) || size1 < 1 || size1 > size2) {
+        throw new KeyfleetError(
+          "malformed-request",
+          `a consistency proof goes from a size of 1 to ${size2} to ${size2}, not from ${size1}`,
+        );
+      }
+      return hashesOf(consistencyRanges(size1, size2));
+    },
+
+    /** Entries from `from`, in order, at most `limit` (≤ maxEntriesPerRead). */
+    async entries(
+      from: number,
+      limit: number,
+    ): Promise<{ index: number; entry: AuditEntry; text: string }[]> {
+      const rows = await repository.leaves(from, Math.min(limit, maxEntriesPerRead));
+      return rows.map(decoded);
+    },
+
+    /** The entries about `subject` ("certificate:<serial>"…), oldest first. */
+    async entriesAbout(subject: string): Promise<{ index: number; entry: AuditEntry; text: string }[]> {
+      return (await repository.leavesAbout(subject, maxEntriesPerRead)).map(decoded);
+    },
+  };
+}
+
+function decoded(row: AuditLeafRow) {
+  return { index: row.index, entry: decodeEntry(row.entry, `audit entry ${row.index}`), text: row.entry };
+}
+
+export type AuditLog = ReturnType<typeof auditLog>;

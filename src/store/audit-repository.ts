@@ -1,0 +1,159 @@
+/**
+ * The audit log's rows: leaves, the perfect-subtree nodes, the head (size and frontier, locked by
+ * every append) and checkpoints. Made for an executor, so appends join the caller's transaction.
+ * The tree math lives in `audit`; this file only moves hashes and entries in and out.
+ */
+import type { Kysely } from "kysely";
+import type { Tables } from "./schema.js";
+
+export interface AuditHead {
+  readonly size: number;
+  readonly frontier: Uint8Array[];
+}
+
+export interface AuditLeafRow {
+  readonly index: number;
+  readonly entry: string;
+}
+
+export interface AuditNodeRef {
+  readonly level: number;
+  readonly index: number;
+}
+
+export interface AuditCheckpointRow {
+  readonly size: number;
+  readonly root: Uint8Array;
+  readonly note: string;
+  readonly createdAt: Date;
+}
+
+const HASH = 32;
+const splitHashes = (bytes: Uint8Array): Uint8Array[] =>
+  Array.from({ length: bytes.length / HASH }, (_, i) => bytes.slice(i * HASH, (i + 1) * HASH));
+const joinHashes = (hashes: readonly Uint8Array[]): Uint8Array => Buffer.concat(hashes);
+
+// Inserts per statement: PostgreSQL takes at most 65,535 parameters in one statement.
+const CHUNK = 5_000;
+
+export function auditRepository(db: Kysely<Tables>) {
+  return {
+    /** The head, locked until the transaction ends: the one writer sequence of the log. */
+    async lockHead(tx: Kysely<Tables>): Promise<AuditHead> {
+      const row = await tx.selectFrom("audit_head").selectAll().forUpdate().executeTakeFirstOrThrow();
+      return { size: Number(row.size), frontier: splitHashes(row.frontier) };
+    },
+
+    async head(): Promise<AuditHead> {
+      const row = await db.selectFrom("audit_head").selectAll().executeTakeFirstOrThrow();
+      return { size: Number(row.size), frontier: splitHashes(row.frontier) };
+    },
+
+    /** Writes leaves and the nodes they complete, and moves the head (locked by `lockHead`). */
+    async append(
+      tx: Kysely<Tables>,
+      leaves: readonly { index: number; entry: string; subject: string }[],
+      nodes: readonly { level: number; index: number; hash: Uint8Array }[],
+      head: AuditHead,
+    ): Promise<void> {
+      for (let i = 0; i < leaves.length; i += CHUNK) {
+        await tx
+          .insertInto("audit_leaves")
+          .values(
+            leaves.slice(i, i + CHUNK).map((l) => ({ idx: l.index, entry: l.entry, subject: l.subject })),
+          )
+          .execute();
+      }
+      for (let i = 0; i < nodes.length; i += CHUNK) {
+        await tx
+          .insertInto("audit_nodes")
+          .values(nodes.slice(i, i + CHUNK).map((n) => ({ level: n.level, idx: n.index, hash: n.hash })))
+          .execute();
+      }
+      await tx
+        .updateTable("audit_head")
+        .set({ size: head.size, frontier: joinHashes(head.frontier) })
+        .execute();
+    },
+
+    /** The hashes of these perfect subtrees, in one query; a missing one is absent from the map. */
+    async nodes(refs: readonly AuditNodeRef[]): Promise<Map<string, Uint8Array>> {
+      const found = new Map<string, Uint8Array>();
+      if (refs.length === 0) return found;
+      const rows = await db
+        .selectFrom("audit_nodes")
+        .select(["level", "idx", "hash"])
+        .where((eb) => eb.or(refs.map((r) => eb.and([eb("level", "=", r.level), eb("idx", "=", r.index)]))))
+        .execute();
+      for (const row of rows) found.set(`${row.level}/${Number(row.idx)}`, row.hash);
+      return found;
+    },
+
+    /** Leaves from `from`, in order, at most `limit`. */
+    async leaves(from: number, limit: number): Promise<AuditLeafRow[]> {
+      const rows = await db
+        .selectFrom("audit_leaves")
+        .select(["idx", "entry"])
+        .where("idx", ">=", from)
+        .orderBy("idx")
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ index: Number(r.idx), entry: r.entry }));
+    },
+
+    /** The indexes of the leaves about `subject`, oldest first. */
+    async leavesAbout(subject: string, limit: number): Promise<AuditLeafRow[]> {
+      const rows = await db
+        .selectFrom("audit_leaves")
+        .select(["idx", "entry"])
+        .where("subject", "=", subject)
+        .orderBy("idx")
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ index: Number(r.idx), entry: r.entry }));
+    },
+
+    async insertCheckpoint(tx: Kysely<Tables>, c: Omit<AuditCheckpointRow, "createdAt">): Promise<boolean> {
+      const inserted = await tx
+        .insertInto("audit_checkpoints")
+        .values({ size: c.size, root: c.root, note: c.note })
+        .onConflict((oc) => oc.column("size").doNothing())
+        .returning("size")
+        .execute();
+      return inserted.length > 0;
+    },
+
+    async latestCheckpoint(): Promise<AuditCheckpointRow | undefined> {
+      const row = await db
+        .selectFrom("audit_checkpoints")
+        .selectAll()
+        .orderBy("size", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      return row && checkpointOf(row);
+    },
+
+    /** Checkpoints from size `from` up, in order, at most `limit`. */
+    async checkpoints(from: number, limit: number): Promise<AuditCheckpointRow[]> {
+      const rows = await db
+        .selectFrom("audit_checkpoints")
+        .selectAll()
+        .where("size", ">=", from)
+        .orderBy("size")
+        .limit(limit)
+        .execute();
+      return rows.map(checkpointOf);
+    },
+  };
+}
+
+function checkpointOf(row: {
+  size: unknown;
+  root: Uint8Array;
+  note: string;
+  created_at: Date;
+}): AuditCheckpointRow {
+  return { size: Number(row.size), root: row.root, note: row.note, createdAt: row.created_at };
+}
+
+export type AuditRepository = ReturnType<typeof auditRepository>;
