@@ -1,6 +1,11 @@
 import { sql } from "kysely";
-import { afterEach, beforeEach, expect, test } from "vitest";
-import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
+import { afterEach, beforeEach, expect, inject, test } from "vitest";
+import {
+  adminQuery,
+  forEachDatabase,
+  testDatabase,
+  type TestDatabase,
+} from "../../test/support/databases.js";
 import { openDatabase } from "./database.js";
 
 forEachDatabase("database", (kind) => {
@@ -61,4 +66,30 @@ test("an unreachable PostgreSQL is store-unavailable, with the password left out
     code: "store-unavailable",
     message: "cannot reach PostgreSQL at postgres://keyfleet:***@127.0.0.1:1/none: ECONNREFUSED",
   });
+});
+
+test("opening a database is not disturbed by other schemas being dropped at the same moment", async () => {
+  // Kysely's own introspector calls has_schema_privilege() on every schema's name, which fails with
+  // `schema "…" does not exist` for a schema dropped meanwhile; ours reads the current schema only.
+  const url = inject("postgresUrl");
+  const mine = await testDatabase("postgres");
+  let churning = true;
+  const churn = (async () => {
+    for (let i = 0; churning; i++) {
+      const other = `kf_churn_${process.pid}_${i}`;
+      await adminQuery(url, `create schema ${other}`);
+      await adminQuery(url, `create table ${other}.t (x int)`);
+      await adminQuery(url, `drop schema ${other} cascade`);
+    }
+  })();
+  try {
+    for (let i = 0; i < 25; i++) {
+      const again = await mine.reopen(); // runs the migrator, which introspects
+      await again.close();
+    }
+  } finally {
+    churning = false;
+    await churn;
+    await mine.dispose();
+  }
 });

@@ -3,12 +3,13 @@
  * (`postgres://…`). Both get the same migrations at open and the same queries afterwards.
  */
 import { mkdir } from "node:fs/promises";
-import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
+import { Kysely, sql, type Transaction } from "kysely";
 import pg from "pg";
 import { KeyfleetError } from "../domain/index.js";
 import { lockDirectory } from "./directory-lock.js";
 import { checkMigrated, migrateToLatest } from "./migrate.js";
 import { PGliteDialect } from "./pglite-dialect.js";
+import { KeyfleetPostgresDialect } from "./schema-introspector.js";
 import type { Tables } from "./schema.js";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -75,7 +76,7 @@ function openPostgres(options: DatabaseOptions): { kind: DatabaseKind; db: Kysel
     max: options.poolSize ?? 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  return { kind: "postgres", db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }) };
+  return { kind: "postgres", db: new Kysely<Tables>({ dialect: new KeyfleetPostgresDialect({ pool }) }) };
 }
 
 async function openPGlite(options: DatabaseOptions): Promise<{ kind: DatabaseKind; db: Kysely<Tables> }> {

@@ -7,7 +7,6 @@ import type { PGlite } from "@electric-sql/pglite";
 import {
   CompiledQuery,
   PostgresAdapter,
-  PostgresIntrospector,
   PostgresQueryCompiler,
   type DatabaseConnection,
   type Dialect,
@@ -16,6 +15,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from "kysely";
+import { CurrentSchemaIntrospector } from "./schema-introspector.js";
 
 class SessionLock {
   #tail: Promise<void> = Promise.resolve();
@@ -105,6 +105,6 @@ export class PGliteDialect implements Dialect {
     return new PostgresQueryCompiler();
   }
   createIntrospector(db: Kysely<unknown>) {
-    return new PostgresIntrospector(db);
+    return new CurrentSchemaIntrospector(db);
   }
 }
