@@ -4,6 +4,7 @@
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { auditLog, type AuditLog } from "./audit/index.js";
 import { createAuthority, inlineCsrReader, workerCsrReader, type Authority } from "./ca/index.js";
 import type { Config } from "./config.js";
 import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
@@ -21,6 +22,7 @@ export interface App {
   readonly database: Database;
   readonly keyStore: KeyStore;
   readonly authority: Authority;
+  readonly audit: AuditLog;
   readonly tokens: TokenService;
   readonly devices: DeviceService;
   /**
@@ -76,12 +78,14 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       sealedUnder: () => vault.kekSources(),
     });
     const keyStore = new SoftwareKeyStore(vault, kek);
+    const audit = auditLog({ database, clock });
     const authority = createAuthority({
       database,
       keyStore,
       clock,
       defaultPublicUrl: config.publicUrl ?? config.listenerUrl,
       csrReader,
+      audit,
     });
     return {
       config,
@@ -90,7 +94,8 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       database,
       keyStore,
       authority,
-      tokens: tokenService(database, clock),
+      audit,
+      tokens: tokenService(database, clock, audit),
       devices: deviceService(deviceRepository(database.db)),
       async sealKeysUnderPassphrase(passphrase) {
         if (config.databaseUrl || !(await hasKekFile(config))) {

@@ -18,7 +18,13 @@ export interface FirstRun {
 
 export async function ensureInitialized(
   app: App,
-  options: { algorithm: KeyAlgorithmId; organization?: string; publicUrl?: string | undefined },
+  options: {
+    algorithm: KeyAlgorithmId;
+    organization?: string;
+    publicUrl?: string | undefined;
+    /** Who starts the authority, for the audit log: `cli:<user>` for `init`, `system` for a server. */
+    actor?: string;
+  },
 ): Promise<FirstRun> {
   // Several servers starting together on one database make one hierarchy and one first token.
   const cas = await app.authority.initIfEmpty(options);

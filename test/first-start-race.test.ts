@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, inject, test } from "vitest";
 import { openApp, type App } from "../src/app.js";
+import { auditLog } from "../src/audit/index.js";
 import { initializeHierarchy } from "../src/ca/hierarchy.js";
 import { loadConfig } from "../src/config.js";
 import { SoftwareKeyStore } from "../src/crypto/index.js";
@@ -112,6 +113,7 @@ describe("first start on one empty PostgreSQL database", () => {
       issuers: issuerRepository(db.database.db),
       keyStore,
       clock: systemClock,
+      audit: auditLog({ database: db.database, clock: systemClock }),
     };
     await expect(
       initializeHierarchy(deps, { algorithm: "p256", publicUrl: testPublicUrl }, () =>

@@ -56,24 +56,31 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
     }
   }
 
+  async function append(tx: Tx, events: readonly AuditEvent[]): Promise<number[]> {
+    if (events.length === 0) return [];
+    const head = await repository.lockHead(tx);
+    const now = deps.clock.now();
+    const leaves = events.map((event, i) => ({
+      index: head.size + i,
+      entry: encodeEntry(entryOf(event, now)),
+      subject: event.subject,
+    }));
+    const { nodes, frontier } = appendLeaves(
+      head.size,
+      head.frontier,
+      leaves.map((l) => leafHash(utf8(l.entry))),
+    );
+    await repository.append(tx, leaves, nodes, { size: head.size + leaves.length, frontier });
+    return leaves.map((l) => l.index);
+  }
+
   return {
     /** Appends the events' entries in order, inside `tx`; returns their indexes. */
-    async append(tx: Tx, events: readonly AuditEvent[]): Promise<number[]> {
-      if (events.length === 0) return [];
-      const head = await repository.lockHead(tx);
-      const now = deps.clock.now();
-      const leaves = events.map((event, i) => ({
-        index: head.size + i,
-        entry: encodeEntry(entryOf(event, now)),
-        subject: event.subject,
-      }));
-      const { nodes, frontier } = appendLeaves(
-        head.size,
-        head.frontier,
-        leaves.map((l) => leafHash(utf8(l.entry))),
-      );
-      await repository.append(tx, leaves, nodes, { size: head.size + leaves.length, frontier });
-      return leaves.map((l) => l.index);
+    append,
+
+    /** Appends events in a transaction of their own (an event that changes nothing else: a refusal). */
+    record(events: readonly AuditEvent[]): Promise<number[]> {
+      return deps.database.transaction((tx) => append(tx, events));
     },
 
     async size(): Promise<number> {

@@ -1,4 +1,5 @@
 /** The authority's public face: initialize the hierarchy, issue, and read CAs and certificates. */
+import type { AuditLog } from "../audit/index.js";
 import type { KeyStore } from "../crypto/index.js";
 import { KeyfleetError, checkPublicUrl, type Clock } from "../domain/index.js";
 import { serialFromHex, serialToHex, toPem } from "../pki/index.js";
@@ -11,6 +12,7 @@ import {
   type CertificateQuery,
   type Database,
   type IssuerRow,
+  type Tx,
 } from "../store/index.js";
 import { activeIssuerCache } from "./active-issuer.js";
 import { publicUrlKey, publicUrlSetting } from "./public-url-setting.js";
@@ -32,6 +34,8 @@ export interface AuthorityDeps {
   readonly defaultPublicUrl: string | undefined;
   /** Where CSRs are parsed and verified; in-process unless given a worker pool (servers). */
   readonly csrReader?: CsrReader;
+  /** Where every CA created, certificate issued and setting changed is recorded, in the same transaction. */
+  readonly audit: AuditLog;
 }
 
 export interface CaSummary {
@@ -62,6 +66,7 @@ export function createAuthority(deps: AuthorityDeps) {
     clock: deps.clock,
     issuer: active.get,
     csrReader: deps.csrReader ?? inlineCsrReader,
+    audit: deps.audit,
   });
   const server = serverIdentities({
     keyStore: deps.keyStore,
@@ -109,7 +114,19 @@ export function createAuthority(deps: AuthorityDeps) {
     };
   }
 
+  /** A setting changed inside `tx`, its history row and its audit leaf with it; returns the old value. */
+  async function changeSetting(tx: Tx, key: string, value: string, actor: string): Promise<string | null> {
+    const old = await settings.set(tx, key, value, actor);
+    if (old !== value) {
+      await deps.audit.append(tx, [
+        { type: "setting.changed", actor, subject: `setting:${key}`, details: { key, old, new: value } },
+      ]);
+    }
+    return old;
+  }
+
   async function create(options: InitOptions, ifEmpty: boolean): Promise<CaSummary[] | undefined> {
+    if (ifEmpty && (await issuers.anyIn(deps.database.db))) return undefined; // no public URL needed then
     const asked = options.publicUrl ?? deps.defaultPublicUrl;
     if (asked === undefined) {
       throw new KeyfleetError(
@@ -119,10 +136,10 @@ export function createAuthority(deps: AuthorityDeps) {
     }
     const base = checkPublicUrl(asked);
     const made = await initializeHierarchy(
-      { ...deps, issuers },
+      { ...deps, issuers, audit: deps.audit },
       { ...options, publicUrl: base, ifEmpty },
       async (tx) => {
-        await settings.set(tx, publicUrlKey, base, "keyfleet init");
+        await changeSetting(tx, publicUrlKey, base, options.actor ?? "system");
       },
     );
     if (!made) return undefined;
@@ -157,7 +174,7 @@ export function createAuthority(deps: AuthorityDeps) {
      */
     async setPublicUrl(url: string, actor: string): Promise<string | null> {
       const base = checkPublicUrl(url);
-      const old = await deps.database.transaction((tx) => settings.set(tx, publicUrlKey, base, actor));
+      const old = await deps.database.transaction((tx) => changeSetting(tx, publicUrlKey, base, actor));
       setting.forget();
       active.reset();
       return old;

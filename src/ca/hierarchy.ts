@@ -6,6 +6,7 @@
  * generated and uses the hierarchy it found.
  */
 import { createHash, randomBytes } from "node:crypto";
+import type { AuditLog } from "../audit/index.js";
 import { keyAlgorithmFor, type KeyAlgorithmId, type KeyRef, type KeyStore } from "../crypto/index.js";
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import {
@@ -35,6 +36,8 @@ export interface InitOptions {
   readonly organization?: string | undefined;
   /** The base of the CRL, OCSP and caIssuers URLs (DESIGN: an authority setting, kept in the database). */
   readonly publicUrl?: string | undefined;
+  /** Who creates the authority, for the audit log (`cli:<user>`; `system` on a server's first start). */
+  readonly actor?: string | undefined;
 }
 
 export interface HierarchyDeps {
@@ -42,6 +45,7 @@ export interface HierarchyDeps {
   readonly issuers: IssuerRepository;
   readonly keyStore: KeyStore;
   readonly clock: Clock;
+  readonly audit: AuditLog;
 }
 
 interface NewCa {
@@ -90,6 +94,10 @@ export async function initializeHierarchy(
       await holdLock(tx, "hierarchy");
       if (await deps.issuers.anyIn(tx)) return false; // another process made one since the check above
       await recordHierarchy(tx, deps.issuers, [root, issuing]);
+      await deps.audit.append(
+        tx,
+        [root, issuing].map(([ca]) => createdEvent(ca, options.actor ?? "system")),
+      );
       await alsoInTx(tx);
       return true;
     });
@@ -165,6 +173,26 @@ async function makeHierarchy(
     [root, rootProfile],
     [issuing, issuingProfile],
   ];
+}
+
+function createdEvent(ca: NewCa, actor: string) {
+  return {
+    type: "ca.created" as const,
+    actor,
+    subject: `ca:${ca.id}`,
+    details: {
+      id: ca.id,
+      kind: ca.kind,
+      parent: ca.kind === "root" ? null : ca.parentId,
+      serial: serialToHex(ca.serial),
+      subjectName: formatName(ca.subject),
+      algorithm: ca.ref.algorithm,
+      sha256: Buffer.from(sha256(ca.der)).toString("hex"),
+      keyStore: ca.ref.store,
+      notBefore: ca.notBefore.toISOString(),
+      notAfter: ca.notAfter.toISOString(),
+    },
+  };
 }
 
 /** Keys no record names: nothing can use them. One that cannot be destroyed stays an orphan (`kek seal` counts them). */

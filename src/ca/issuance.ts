@@ -3,6 +3,7 @@
  * → returned. A certificate is returned only after its row is committed; a refused request writes
  * nothing. The same request id never yields two certificates.
  */
+import type { AuditEvent, AuditLog } from "../audit/index.js";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import {
   checkCsr,
@@ -52,6 +53,8 @@ export interface IssueRequest {
    */
   readonly requestScope?: string | undefined;
   readonly validitySeconds?: number | undefined;
+  /** Who asks, for the audit log: `token:<id>`, `cli:<user>`; `system` (the process itself) by default. */
+  readonly actor?: string | undefined;
 }
 
 export interface IssuanceDeps {
@@ -61,6 +64,7 @@ export interface IssuanceDeps {
   readonly clock: Clock;
   readonly issuer: () => Promise<ActiveIssuer>;
   readonly csrReader: CsrReader;
+  readonly audit: AuditLog;
 }
 
 interface Order {
@@ -73,6 +77,7 @@ interface Order {
   readonly keyAlgorithm: string;
   readonly deviceId: string | null;
   readonly request: RequestKey | null;
+  readonly actor: string;
 }
 
 /** Where a request id lives, and the digest of what the request asked for. */
@@ -85,12 +90,21 @@ interface RequestKey {
 type CommitOutcome = { readonly inserted: true } | { readonly inserted: false };
 
 export class Issuance {
-  readonly #commits: GroupCommit<NewCertificate, CommitOutcome>;
+  readonly #commits: GroupCommit<Recorded, CommitOutcome>;
 
   constructor(private readonly deps: IssuanceDeps) {
-    this.#commits = new GroupCommit(async (rows) => {
-      const inserted = await deps.database.transaction((tx) => deps.certificates.insertMany(tx, rows));
-      return rows.map((r) => ({ inserted: inserted.has(Buffer.from(r.fingerprint).toString("hex")) }));
+    // One batch, one transaction: the rows that went in, and their audit leaves in the same order.
+    this.#commits = new GroupCommit(async (items) => {
+      const fingerprint = (r: NewCertificate) => Buffer.from(r.fingerprint).toString("hex");
+      const inserted = await deps.database.transaction(async (tx) => {
+        const done = await deps.certificates.insertMany(
+          tx,
+          items.map((i) => i.row),
+        );
+        await deps.audit.append(tx, items.filter((i) => done.has(fingerprint(i.row))).map(issuedEvent));
+        return done;
+      });
+      return items.map((i) => ({ inserted: inserted.has(fingerprint(i.row)) }));
     });
   }
 
@@ -119,6 +133,7 @@ export class Issuance {
       keyAlgorithm: csr.keyAlgorithm,
       deviceId: device?.id ?? null,
       request: key,
+      actor: request.actor ?? "system",
     });
   }
 
@@ -141,6 +156,7 @@ export class Issuance {
       validity: profile.defaultValiditySeconds,
       deviceId: null,
       request: null,
+      actor: "system",
     });
   }
 
@@ -176,7 +192,7 @@ export class Issuance {
       not_before: notBefore,
       not_after: notAfter,
     } satisfies NewCertificate;
-    const outcome = await this.#commits.submit(row);
+    const outcome = await this.#commits.submit({ row, actor: order.actor });
     if (outcome.inserted) return certificateOf({ ...row, sans, status: "good" });
     // Not inserted: a concurrent request with the same id won the race (a serial collision at 2^-127 is not worth a branch).
     const earlier =
@@ -219,6 +235,33 @@ export class Issuance {
     }
     return device;
   }
+}
+
+/** A certificate row on its way into the database, and who asked for it. */
+interface Recorded {
+  readonly row: NewCertificate;
+  readonly actor: string;
+}
+
+function issuedEvent({ row, actor }: Recorded): AuditEvent {
+  return {
+    type: "certificate.issued",
+    actor,
+    subject: `certificate:${row.serial}`,
+    details: {
+      serial: row.serial,
+      issuer: row.issuer_id,
+      sha256: Buffer.from(row.fingerprint).toString("hex"),
+      subjectName: row.subject,
+      sans: JSON.parse(row.sans as string) as string[],
+      profile: row.profile,
+      keyAlgorithm: row.key_algorithm,
+      device: row.device_id ?? null,
+      requestId: row.request_id ?? null,
+      notBefore: (row.not_before as Date).toISOString(),
+      notAfter: (row.not_after as Date).toISOString(),
+    },
+  };
 }
 
 /** What a row from before migration 0004 (no digest) can be compared on. */

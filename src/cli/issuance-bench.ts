@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import pg from "pg";
+import { auditLog } from "../audit/index.js";
 import { createAuthority, workerCsrReader } from "../ca/index.js";
 import { SoftwareKeyStore } from "../crypto/index.js";
 import { KeyfleetError, systemClock } from "../domain/index.js";
@@ -156,6 +157,7 @@ async function issuance(
       clock: systemClock,
       defaultPublicUrl: "http://127.0.0.1:8080",
       csrReader,
+      audit: auditLog({ database, clock: systemClock }),
     });
     await authority.init({ algorithm: "p256" });
     await authority.issue({ csr: requests[0]! }); // warm: workers started, issuing key loaded, template compiled

@@ -1,10 +1,12 @@
 /**
  * Bearer-token authentication and role checks for the admin API. They run on request, before the
- * body is read or validated: a caller without the right token learns nothing about the route.
+ * body is read or validated: a caller without the right token learns nothing about the route. A
+ * refusal (no token, an unknown, expired or revoked one, a role that may not) is an audit leaf.
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
-import { KeyfleetError } from "../domain/index.js";
-import { allows, type Permission, type Principal, type TokenService } from "../policy/index.js";
+import type { AuditLog } from "../audit/index.js";
+import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
+import { actorOf, allows, type Permission, type Principal, type TokenService } from "../policy/index.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -12,15 +14,38 @@ declare module "fastify" {
   }
 }
 
-export function authorizer(tokens: TokenService) {
+export function authorizer(tokens: TokenService, audit: AuditLog) {
+  /** Records the refusal; the request is refused whether or not the record could be written. */
+  async function recordRefusal(request: FastifyRequest, error: KeyfleetError, principal?: Principal) {
+    const route = `${request.method} ${request.routeOptions.url ?? request.url.split("?")[0]}`;
+    await audit
+      .record([
+        {
+          type: "request.refused",
+          actor: principal ? actorOf(principal) : "anonymous",
+          subject: `request:${route}`,
+          details: { route, code: error.code, reason: error.message, remoteAddress: request.ip },
+        },
+      ])
+      .catch((cause: unknown) => request.log.error({ err: cause }, "a refused request could not be audited"));
+  }
+
   return (permission: Permission): onRequestAsyncHookHandler =>
     async function authorize(request: FastifyRequest, _reply: FastifyReply) {
-      const header = request.headers.authorization;
-      const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!m) throw new KeyfleetError("unauthorized", "send an API token: Authorization: Bearer <token>");
-      const principal = await tokens.authenticate(m[1]!);
-      if (!allows(principal.role, permission)) {
-        throw new KeyfleetError("forbidden", `role "${principal.role}" may not ${permission}`);
+      let principal: Principal | undefined;
+      try {
+        const header = request.headers.authorization;
+        const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+        if (!m) throw new KeyfleetError("unauthorized", "send an API token: Authorization: Bearer <token>");
+        principal = await tokens.authenticate(m[1]!);
+        if (!allows(principal.role, permission)) {
+          throw new KeyfleetError("forbidden", `role "${principal.role}" may not ${permission}`);
+        }
+      } catch (e) {
+        if (isKeyfleetError(e, "unauthorized") || isKeyfleetError(e, "forbidden")) {
+          await recordRefusal(request, e, principal);
+        }
+        throw e;
       }
       request.principal = principal;
     };

@@ -48,7 +48,7 @@ export async function buildHttpApp(
   caFileRoutes(http, app);
   problemRoutes(http);
   if (surface === "full") {
-    const authorize = authorizer(app.tokens);
+    const authorize = authorizer(app.tokens, app.audit);
     certificateRoutes(http, app, authorize, metrics.issuance);
     tokenRoutes(http, app.tokens, authorize);
   }

@@ -4,6 +4,7 @@
  */
 export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
 export {
+  actorOf,
   checkMayManageTokens,
   defaultTokenLifetimeSeconds,
   maxTokenLifetimeSeconds,

@@ -1,3 +1,4 @@
+import { auditLog } from "../audit/index.js";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
 import { fixedClock } from "../domain/index.js";
@@ -10,7 +11,7 @@ forEachDatabase("API tokens", (kind) => {
   beforeEach(async () => {
     t = await testDatabase(kind);
     clock = fixedClock("2026-01-01T00:00:00Z");
-    tokens = tokenService(t.database, clock);
+    tokens = tokenService(t.database, clock, auditLog({ database: t.database, clock }));
   });
   afterEach(() => t.dispose());
 

@@ -4,6 +4,7 @@
  * lifetime unless "never" is asked for on purpose; revocation holds from the next request on.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import type { AuditEvent, AuditLog } from "../audit/index.js";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import { holdLock, tokenRepository, type ApiTokenRow, type Database } from "../store/index.js";
 import { parseRole, type Role } from "./roles.js";
@@ -13,6 +14,11 @@ export interface Principal {
   readonly tokenId: string;
   readonly role: Role;
   readonly scopes: Scopes;
+}
+
+/** How a principal is named in the audit log. */
+export function actorOf(principal: Principal): string {
+  return `token:${principal.tokenId}`;
 }
 
 /** A token as it may be shown: everything but the secret (which is not kept). */
@@ -40,6 +46,8 @@ export interface TokenOptions {
   readonly description?: string | undefined;
   /** Lifetime from now; absent: the default lifetime; null: never expires (said on purpose). */
   readonly ttlSeconds?: number | null | undefined;
+  /** Who creates it, for the audit log; `system` (the process itself) by default. */
+  readonly actor?: string | undefined;
 }
 
 /** What a token lives when nobody says otherwise: 90 days. */
@@ -123,8 +131,22 @@ function checkTokenId(id: string): void {
   }
 }
 
-export function tokenService(database: Database, clock: Clock) {
+export function tokenService(database: Database, clock: Clock, audit: AuditLog) {
   const tokens = tokenRepository(database.db);
+
+  const created = (t: CreatedToken, actor: string): AuditEvent => ({
+    type: "token.created",
+    actor,
+    subject: `token:${t.id}`,
+    // What the token may do and until when; never its secret (nor the secret's hash).
+    details: { id: t.id, role: t.role, scopes: t.scopes, description: t.description, expiresAt: t.expiresAt },
+  });
+  const revoked = (id: string, actor: string, successor: string | null): AuditEvent => ({
+    type: "token.revoked",
+    actor,
+    subject: `token:${id}`,
+    details: { id, successor },
+  });
 
   async function insert(
     repository: ReturnType<typeof tokenRepository>,
@@ -161,7 +183,12 @@ export function tokenService(database: Database, clock: Clock) {
   }
 
   return {
-    create: (options: TokenOptions): Promise<CreatedToken> => insert(tokens, options),
+    create: (options: TokenOptions): Promise<CreatedToken> =>
+      database.transaction(async (tx) => {
+        const token = await insert(tokenRepository(tx), options);
+        await audit.append(tx, [created(token, options.actor ?? "system")]);
+        return token;
+      }),
 
     /**
      * The first admin token, if the authority has no token yet; undefined if it has. Made under the
@@ -172,7 +199,9 @@ export function tokenService(database: Database, clock: Clock) {
         await holdLock(tx, "first-admin-token");
         const repository = tokenRepository(tx);
         if ((await repository.count()) > 0) return undefined;
-        return insert(repository, { role: "admin", description: "first admin token" });
+        const token = await insert(repository, { role: "admin", description: "first admin token" });
+        await audit.append(tx, [created(token, "system")]);
+        return token;
       }),
 
     async list(options: { after?: string | undefined; limit?: number | undefined } = {}) {
@@ -181,11 +210,12 @@ export function tokenService(database: Database, clock: Clock) {
       return { items: page.items.map((r) => viewOf(r, now)), next: page.next ?? null };
     },
 
-    async revoke(id: string): Promise<TokenView> {
+    async revoke(id: string, actor = "system"): Promise<TokenView> {
       return database.transaction(async (tx) => {
         const repository = tokenRepository(tx);
         const row = await live(repository, id);
         await repository.revoke(row.id, clock.now());
+        await audit.append(tx, [revoked(row.id, actor, null)]);
         return viewOf((await repository.byId(row.id))!, clock.now());
       });
     },
@@ -196,7 +226,7 @@ export function tokenService(database: Database, clock: Clock) {
      */
     async rotate(
       id: string,
-      options: { ttlSeconds?: number | null | undefined } = {},
+      options: { ttlSeconds?: number | null | undefined; actor?: string | undefined } = {},
     ): Promise<CreatedToken> {
       return database.transaction(async (tx) => {
         const repository = tokenRepository(tx);
@@ -212,6 +242,8 @@ export function tokenService(database: Database, clock: Clock) {
           ttlSeconds: options.ttlSeconds === undefined ? lifetime : options.ttlSeconds,
         });
         await repository.revoke(old.id, clock.now(), successor.id);
+        const actor = options.actor ?? "system";
+        await audit.append(tx, [created(successor, actor), revoked(old.id, actor, successor.id)]);
         return successor;
       });
     },

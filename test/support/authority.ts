@@ -1,4 +1,5 @@
 /** An authority on a real test database with a real software key store (KEK from a passphrase). */
+import { auditLog } from "../../src/audit/index.js";
 import type { KeyAlgorithmId } from "../../src/crypto/index.js";
 import { SoftwareKeyStore } from "../../src/crypto/index.js";
 import { createAuthority, type Authority } from "../../src/ca/index.js";
@@ -17,7 +18,13 @@ export function testAuthority(
     source: "passphrase",
     passphrase,
   });
-  return createAuthority({ database, keyStore, clock, defaultPublicUrl: testPublicUrl });
+  return createAuthority({
+    database,
+    keyStore,
+    clock,
+    defaultPublicUrl: testPublicUrl,
+    audit: auditLog({ database, clock }),
+  });
 }
 
 export async function initializedAuthority(

@@ -13,6 +13,7 @@ export const certOperations = {
         requestId?: string | undefined;
         validitySeconds?: number | undefined;
       },
+      context,
     ) =>
       certificateJson(
         await app.authority.issue({
@@ -21,6 +22,7 @@ export const certOperations = {
           deviceId: input.deviceId,
           requestId: input.requestId,
           validitySeconds: input.validitySeconds,
+          actor: context.actor,
         }),
       ),
   }),

@@ -7,12 +7,16 @@ import { operation } from "./operation.js";
 export const initOperations = {
   init: operation({
     open: { create: true },
-    run: async (app, input: { algorithm: string; organization: string; publicUrl?: string | undefined }) => {
+    run: async (
+      app,
+      input: { algorithm: string; organization: string; publicUrl?: string | undefined },
+      context,
+    ) => {
       const algorithm = keyAlgorithmFor(input.algorithm, "ca").id;
       if (await app.authority.initialized()) {
         throw new KeyfleetError("conflict", "already initialized: the CAs exist (see `keyfleet ca list`)");
       }
-      const run = await ensureInitialized(app, { ...input, algorithm });
+      const run = await ensureInitialized(app, { ...input, algorithm, actor: context.actor });
       return { cas: (run.cas ?? []).map(caJson), adminTokenFile: run.adminTokenFile ?? null };
     },
   }),

@@ -12,16 +12,17 @@ export const tokenOperations = {
         description?: string | undefined;
         ttlSeconds: number | null | undefined;
       },
-    ) => app.tokens.create({ ...input, scopes: parseScopes(input.scopes) }),
+      context,
+    ) => app.tokens.create({ ...input, scopes: parseScopes(input.scopes), actor: context.actor }),
   }),
   "token.list": operation({
     run: (app, input: { limit: number; after?: string | undefined }) => app.tokens.list(input),
   }),
   "token.revoke": operation({
-    run: (app, input: { id: string }) => app.tokens.revoke(input.id),
+    run: (app, input: { id: string }, context) => app.tokens.revoke(input.id, context.actor),
   }),
   "token.rotate": operation({
-    run: (app, input: { id: string; ttlSeconds: number | null | undefined }) =>
-      app.tokens.rotate(input.id, { ttlSeconds: input.ttlSeconds }),
+    run: (app, input: { id: string; ttlSeconds: number | null | undefined }, context) =>
+      app.tokens.rotate(input.id, { ttlSeconds: input.ttlSeconds, actor: context.actor }),
   }),
 };

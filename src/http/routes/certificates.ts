@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { App } from "../../app.js";
 import { certificateJson, type CaSummary } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
-import { requestScopeOf } from "../../policy/index.js";
+import { actorOf, requestScopeOf } from "../../policy/index.js";
 import type { Authorize } from "../auth.js";
 import type { IssuanceMetrics } from "../issuance-metrics.js";
 import { checkIssuanceScope, deviceInScope, scopeFilter } from "../scope.js";
@@ -44,6 +44,7 @@ export function certificateRoutes(
           ...request.body,
           requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
           requestScope: requestScopeOf(principal.scopes),
+          actor: actorOf(principal),
         });
       });
       return reply.code(201).send(certificateJson(certificate));

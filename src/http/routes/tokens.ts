@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import {
+  actorOf,
   checkMayManageTokens,
   maxTokenLifetimeSeconds,
   roles,
@@ -114,7 +115,8 @@ export function tokenRoutes(http: FastifyInstance, tokens: TokenService, authori
         response: { 201: createdSchema, ...problemResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(await tokens.create(request.body)),
+    async (request, reply) =>
+      reply.code(201).send(await tokens.create({ ...request.body, actor: actorOf(request.principal!) })),
   );
 
   http.post<{ Params: { id: string } }>(
@@ -128,7 +130,7 @@ export function tokenRoutes(http: FastifyInstance, tokens: TokenService, authori
         response: { 200: tokenSchema, ...problemResponses },
       },
     },
-    async (request) => tokens.revoke(request.params.id),
+    async (request) => tokens.revoke(request.params.id, actorOf(request.principal!)),
   );
 
   http.post<{ Params: { id: string }; Body: { ttlSeconds?: number | null } | undefined }>(
@@ -148,6 +150,11 @@ export function tokenRoutes(http: FastifyInstance, tokens: TokenService, authori
       },
     },
     async (request, reply) =>
-      reply.code(201).send(await tokens.rotate(request.params.id, { ttlSeconds: request.body?.ttlSeconds })),
+      reply.code(201).send(
+        await tokens.rotate(request.params.id, {
+          ttlSeconds: request.body?.ttlSeconds,
+          actor: actorOf(request.principal!),
+        }),
+      ),
   );
 }
