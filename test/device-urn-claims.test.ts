@@ -8,8 +8,7 @@
  * device cannot find it), and bound, where a certificate for device A also says it is device B,
  * across tenants for a tenant-scoped token that may not even see B.
  *
- * DEFECT (open): each test below is `test.fails` until issuance refuses (or drops) the claims;
- * then drop `.fails`.
+ * Fixed in src/ca/device-identity.ts: such claims are refused (profile-violation).
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -67,45 +66,39 @@ describe("a certificate names only the device the registry binds it to", () => {
   const csrNaming = (san: string) =>
     opensslCsr(dir, "p256", "/CN=meter", ["-addext", `subjectAltName=${san}`]);
 
-  // DEFECT: an unbound certificate carries a registered device's URN (device_id NULL in its row).
-  test.fails(
-    "an unbound request that names a registered device by its URN is refused or loses the URN",
-    async () => {
-      const csr = await csrNaming(`URI:${urn(globex.id)}`);
-      const result = await outcome(t.app.authority.issue({ csr }));
-      if ("refused" in result) return expect(result.refused).toMatch(refusal);
-      // Today: the certificate says it is globex's device, and the registry finds no certificate of that device.
-      const listed = await t.app.authority.certificates({ deviceId: globex.id });
-      expect({ names: uris(result.der), listedForDevice: listed.items.length }).toEqual({
-        names: [],
-        listedForDevice: 0,
-      });
-    },
-  );
+  // Was a defect: an unbound certificate carries a registered device's URN (device_id NULL in its row).
+  test("an unbound request that names a registered device by its URN is refused or loses the URN", async () => {
+    const csr = await csrNaming(`URI:${urn(globex.id)}`);
+    const result = await outcome(t.app.authority.issue({ csr }));
+    if ("refused" in result) return expect(result.refused).toMatch(refusal);
+    // Today: the certificate says it is globex's device, and the registry finds no certificate of that device.
+    const listed = await t.app.authority.certificates({ deviceId: globex.id });
+    expect({ names: uris(result.der), listedForDevice: listed.items.length }).toEqual({
+      names: [],
+      listedForDevice: 0,
+    });
+  });
 
-  // DEFECT: bound to acme, the certificate also names globex's device.
-  test.fails("a certificate bound to device A does not also name device B", async () => {
+  // Was a defect: bound to acme, the certificate also names globex's device.
+  test("a certificate bound to device A does not also name device B", async () => {
     const csr = await csrNaming(`URI:${urn(globex.id)}`);
     const result = await outcome(t.app.authority.issue({ csr, deviceId: acme.id }));
     if ("refused" in result) return expect(result.refused).toMatch(refusal);
     expect(uris(result.der)).toEqual([`URI:${urn(acme.id)}`]);
   });
 
-  // DEFECT: RFC 8141 §3.1: "urn" and the NID are case-insensitive, so this is globex's URN too;
+  // Was a defect: RFC 8141 §3.1: "urn" and the NID are case-insensitive, so this is globex's URN too;
   // a fix that compares the prefix case-sensitively would let it through.
-  test.fails(
-    "the URN's scheme and namespace are matched without regard to case (RFC 8141 §3.1)",
-    async () => {
-      const csr = await csrNaming(`URI:URN:KeyFleet:device:${globex.id}`);
-      const result = await outcome(t.app.authority.issue({ csr, deviceId: acme.id }));
-      if ("refused" in result) return expect(result.refused).toMatch(refusal);
-      expect(uris(result.der)).toEqual([`URI:${urn(acme.id)}`]);
-    },
-  );
+  test("the URN's scheme and namespace are matched without regard to case (RFC 8141 §3.1)", async () => {
+    const csr = await csrNaming(`URI:URN:KeyFleet:device:${globex.id}`);
+    const result = await outcome(t.app.authority.issue({ csr, deviceId: acme.id }));
+    if ("refused" in result) return expect(result.refused).toMatch(refusal);
+    expect(uris(result.der)).toEqual([`URI:${urn(acme.id)}`]);
+  });
 
-  // DEFECT: the tenant scope keeps acme's operator from issuing for globex's device (404), yet the
+  // Was a defect: the tenant scope keeps acme's operator from issuing for globex's device (404), yet the
   // same operator mints a certificate that names globex's device by asking for it in the CSR.
-  test.fails("a tenant-scoped token cannot mint a certificate naming another tenant's device", async () => {
+  test("a tenant-scoped token cannot mint a certificate naming another tenant's device", async () => {
     const csr = await csrNaming(`URI:${urn(globex.id)}`);
     const res = await http.inject({
       method: "POST",
@@ -118,9 +111,9 @@ describe("a certificate names only the device the registry binds it to", () => {
     expect(uris(der)).toEqual([`URI:${urn(acme.id)}`]);
   });
 
-  // DEFECT: the subject says the registry's serial, the RFC 4108 hardwareModuleName the CSR's
+  // Was a defect: the subject says the registry's serial, the RFC 4108 hardwareModuleName the CSR's
   // (another device's): two hardware identities in one certificate, one of them unchecked.
-  test.fails("a bound certificate's hardwareModuleName, if any, is the registry's serial", async () => {
+  test("a bound certificate's hardwareModuleName, if any, is the registry's serial", async () => {
     const hwSerial = Buffer.from(globex.serialNumber).toString("hex");
     const config = await dir.write(
       "hmn.cnf",

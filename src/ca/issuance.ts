@@ -29,6 +29,7 @@ import type {
   NewCertificate,
 } from "../store/index.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
+import { deviceNames, withoutDeviceClaims } from "./device-identity.js";
 import { GroupCommit } from "./group-commit.js";
 import { addSeconds, minDate, sha256, wholeSeconds } from "./hierarchy.js";
 import type { ActiveIssuer } from "./active-issuer.js";
@@ -337,28 +338,14 @@ function validitySeconds(profile: Profile, requested: number | undefined): numbe
 }
 
 /**
- * Who the certificate names. Bound to a device, the registry is the authority: subject CN and
- * serialNumber (IEEE 802.1AR) from the device record, plus a URI naming the device; the CSR's own
- * SANs (already checked against the profile) are kept. Unbound, the checked CSR speaks for itself.
- *
- * The URI `urn:keyfleet:device:<id>` names the registry record, which is what relying parties
- * (brokers, ACLs) map a certificate to; it is valid RFC 3986 and RFC 8141 syntax. pkilint reports
- * `pkix.invalid_uri_syntax` for it because its validator accepts URLs only (every URN fails), a
- * limit of the linter. The hardware serial is the subject serialNumber (IEEE 802.1AR §8.6). The
- * HardwareModuleName otherName (RFC 4108 §5) would need a hwType OID per device model, which the
- * registry does not hold; a device whose CSR carries one keeps it (the device profile allows it).
+ * Who the certificate names: the registry's record when bound to a device (deviceNames says how),
+ * the checked CSR when not — except that no CSR may name a registered device itself.
  */
 function identity(
   csr: ParsedCsr,
   device: DeviceRow | undefined,
 ): { subject: DistinguishedName; sans: readonly SanEntry[] } {
-  if (!device) return { subject: csr.subject, sans: [...csr.sans] };
-  const uri = `urn:keyfleet:device:${device.id}`;
-  return {
-    subject: [
-      { type: "CN", value: device.serial_number },
-      { type: "serialNumber", value: device.serial_number },
-    ],
-    sans: [{ type: "uri", value: uri }, ...csr.sans.filter((s) => !(s.type === "uri" && s.value === uri))],
-  };
+  return device
+    ? deviceNames(device, csr.sans)
+    : { subject: csr.subject, sans: withoutDeviceClaims(csr.sans) };
 }
