@@ -208,7 +208,7 @@ describe("checkCsr", () => {
   });
 
   test("applies the profile's SAN rules (profile-violation)", async () => {
-    const ip = await opensslCsrDer(dir, "p256", "/CN=x", ["-addext", "subjectAltName=IP:10.1.2.3"]);
+    const ip = await opensslCsrDer(dir, "p256", "/CN=10.1.2.3", ["-addext", "subjectAltName=IP:10.1.2.3"]);
     expect(check(ip, profiles.device)).toBe("profile-violation");
     expect(check(ip, profiles["tls-server"])).toBeUndefined();
     expect(check(good, profiles["tls-server"])).toBe("profile-violation"); // URI not allowed

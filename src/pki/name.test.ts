@@ -78,6 +78,16 @@ describe("encodeName", () => {
     expect(() => encodeName([{ type: "O", value }])).toThrow(/subject O contains U\+/);
   });
 
+  test.each(["CN", "serialNumber", "C"] as const)("refuses a subject with two %s attributes", (type) => {
+    const value = type === "C" ? "DE" : "x";
+    expect(() =>
+      encodeName([
+        { type, value },
+        { type, value },
+      ]),
+    ).toThrow(`subject has more than one ${type}`);
+  });
+
   test("keeps the joiners that scripts and emoji need", () => {
     expect(() => encodeName([{ type: "O", value: "می\u200Cخواهم" }])).not.toThrow();
     expect(() => encodeName([{ type: "CN", value: "👩\u200D🔧 lab" }])).not.toThrow();

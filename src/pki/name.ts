@@ -90,6 +90,12 @@ export function checkName(dn: DistinguishedName): void {
     const problem = attributeProblem(type, value);
     if (problem) throw new KeyfleetError("profile-violation", `subject ${type} ${problem}`);
   }
+  // One name, one country, one serial: a second CN or serialNumber would be a second identity.
+  for (const type of ["CN", "serialNumber", "C"] as const) {
+    if (dn.filter((a) => a.type === type).length > 1) {
+      throw new KeyfleetError("profile-violation", `subject has more than one ${type}`);
+    }
+  }
   if (dn.filter((a) => a.type === "DC").length === 1) {
     throw new KeyfleetError(
       "profile-violation",

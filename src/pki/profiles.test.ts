@@ -105,12 +105,26 @@ describe("checkNames", () => {
   });
 
   test("tls-server: needs a DNS name or an IP address", () => {
-    expect(codeOf(() => checkNames(cn, [dns], profiles["tls-server"]))).toBeUndefined();
+    const host = [{ type: "CN", value: "A.example" }] as const;
+    expect(codeOf(() => checkNames(host, [dns], profiles["tls-server"]))).toBeUndefined();
     expect(
       codeOf(() => checkNames([], [ip, { type: "ip", value: "::1" }], profiles["tls-server"])),
     ).toBeUndefined();
     expect(codeOf(() => checkNames(cn, [], profiles["tls-server"]))).toBe("profile-violation");
     expect(codeOf(() => checkNames(cn, [uri], profiles["tls-server"]))).toBe("profile-violation");
+  });
+
+  test("tls-server: a CN is one of the SANs (CA/Browser Forum BR §7.1.4.3)", () => {
+    expect(() => checkNames(cn, [dns], profiles["tls-server"])).toThrow(/subject CN x must also be one/);
+    expect(
+      codeOf(() => checkNames([{ type: "CN", value: "10.0.0.1" }], [ip], profiles["tls-server"])),
+    ).toBeUndefined();
+  });
+
+  test("a SAN given twice is refused", () => {
+    expect(() => checkNames([], [dns, { type: "dns", value: "a.example" }], profiles.device)).toThrow(
+      /given twice/,
+    );
   });
 
   test("CA and responder profiles carry no SAN; a CA needs a subject", () => {

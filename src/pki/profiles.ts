@@ -22,6 +22,8 @@ export interface SanRules {
   /** At least one SAN of one of these forms is required; empty: none required. */
   readonly requireOneOf: readonly SanType[];
   readonly max: number;
+  /** The subject CN, if any, must be one of the DNS or IP names (CA/Browser Forum BR §7.1.4.3). */
+  readonly commonNameInSans?: boolean;
 }
 
 export interface Profile {
@@ -100,7 +102,7 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
     ...keys("service"),
     defaultValiditySeconds: 90 * DAY,
     maxValiditySeconds: 397 * DAY,
-    sanRules: { allowed: ["dns", "ip"], requireOneOf: ["dns", "ip"], max: 100 },
+    sanRules: { allowed: ["dns", "ip"], requireOneOf: ["dns", "ip"], max: 100, commonNameInSans: true },
   },
   // RFC 6960 §4.2.2.2: a delegated responder carries id-kp-OCSPSigning; short-lived, since with
   // ocsp-nocheck its compromise can only be answered by expiry.
@@ -144,12 +146,32 @@ export function checkNames(subject: DistinguishedName, sans: readonly SanEntry[]
     checkSanSyntax(s);
   }
   if (sans.length > rules.max) fail(`at most ${rules.max} subject alternative names, got ${sans.length}`);
+  const seen = new Set<string>();
+  for (const s of sans.map(formatSan)) {
+    if (seen.has(s)) fail(`the subject alternative name ${s} is given twice`);
+    seen.add(s);
+  }
+  const cn = subject.find((a) => a.type === "CN")?.value;
+  if (
+    rules.commonNameInSans &&
+    cn !== undefined &&
+    !sans.some((s) => s.type !== "hardwareModuleName" && sameName(s.value, cn))
+  ) {
+    fail(
+      `the subject CN ${cn} must also be one of its subject alternative names (CA/Browser Forum BR §7.1.4.3)`,
+    );
+  }
   if (rules.requireOneOf.length && !sans.some((s) => rules.requireOneOf.includes(s.type))) {
     fail(`needs at least one subject alternative name of type ${rules.requireOneOf.join(" or ")}`);
   }
   if (subject.length === 0 && (profile.ca || sans.length === 0)) {
     fail(profile.ca ? "a CA certificate needs a subject" : "needs a subject or a subject alternative name");
   }
+}
+
+/** DNS names compare without regard to case (RFC 4343); IP addresses as written. */
+function sameName(san: string, cn: string): boolean {
+  return san.toLowerCase() === cn.toLowerCase();
 }
 
 function describeAllowed(rules: SanRules): string {
