@@ -27,7 +27,13 @@ import {
 import { decodeAttributes, type RequestedExtension } from "./csr-attributes.js";
 import { decodeName, type DistinguishedName } from "./name.js";
 import type { SanEntry } from "./san.js";
-import { decodeSubjectPublicKeyInfo, importSubjectPublicKey, keyAlgorithmOfSpki } from "./spki.js";
+import { checkPublicKey } from "./key-check.js";
+import {
+  decodeSubjectPublicKeyInfo,
+  importSubjectPublicKey,
+  keyAlgorithmOfSpki,
+  type SubjectPublicKey,
+} from "./spki.js";
 
 export interface ParsedCsr {
   readonly der: Uint8Array;
@@ -97,15 +103,18 @@ function readEnvelope(input: Uint8Array): Envelope {
 }
 
 /**
- * Parses a DER CSR and verifies its self-signature (proof of possession). Throws `malformed-request`
- * (bad DER, with the field), `unsupported-algorithm` (key or signature outside the registry),
- * `profile-violation` (subject attributes or SAN forms Keyfleet does not issue), `bad-signature`.
+ * Parses a DER CSR and verifies its self-signature (proof of possession). Its public key is
+ * checked (key-check.ts) before anything else is read. Throws `malformed-request` (bad DER, with
+ * the field), `unsupported-algorithm` (key or signature outside the registry), `weak-key` (a key that proves
+ * nothing), `profile-violation` (subject attributes or SAN forms Keyfleet does not issue),
+ * `bad-signature`.
  */
 export function parseCsr(input: Uint8Array): ParsedCsr {
   const envelope = readEnvelope(input);
   const [, subjectTlv, spkiTlv, attributesTlv] = envelope.fields as [Tlv, Tlv, Tlv, Tlv | undefined];
   const spki = decodeSubjectPublicKeyInfo(spkiTlv, "the CSR's public key");
   const keyAlgorithm = keyAlgorithmOfSpki(spki, "the CSR's public key");
+  checkPublicKey(spki, keyAlgorithm, "the CSR's public key");
   if (keyAlgorithms[keyAlgorithm].keyType !== envelope.signatureAlgorithm.keyType) {
     throw malformed(
       WHAT,
@@ -115,10 +124,14 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
   const subject = decodeName(subjectTlv, "the CSR's subject");
   const attributes = decodeAttributes(attributesTlv);
   const spkiDer = raw(spkiTlv).slice();
-  const publicKey = importSubjectPublicKey(spkiDer, spki, keyAlgorithm);
-  if (!verifySignature(envelope.signatureAlgorithm, raw(envelope.info), publicKey, envelope.signature)) {
-    throw new KeyfleetError("bad-signature", "the CSR's signature does not verify with its own public key");
-  }
+  verifyProofOfPossession(
+    envelope.signatureAlgorithm,
+    spkiDer,
+    spki,
+    keyAlgorithm,
+    raw(envelope.info),
+    envelope.signature,
+  );
   return {
     der: input.slice(),
     subject,
@@ -126,4 +139,22 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
     keyAlgorithm,
     ...attributes,
   };
+}
+
+/**
+ * The proof-of-possession step on its own (the key already checked): `signature` over `signed`
+ * verifies under the key, or `bad-signature`. Exported for the Wycheproof tests.
+ */
+export function verifyProofOfPossession(
+  algorithm: SignatureAlgorithm,
+  spkiDer: Uint8Array,
+  spki: SubjectPublicKey,
+  keyAlgorithm: KeyAlgorithmId,
+  signed: Uint8Array,
+  signature: Uint8Array,
+): void {
+  const publicKey = importSubjectPublicKey(spkiDer, spki, keyAlgorithm);
+  if (!verifySignature(algorithm, signed, publicKey, signature)) {
+    throw new KeyfleetError("bad-signature", "the CSR's signature does not verify with its own public key");
+  }
 }
