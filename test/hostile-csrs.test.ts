@@ -1,8 +1,9 @@
 /**
  * Issue 13, end to end: a CSR whose key needs no private key (defect 1) is refused by issuance
  * with `weak-key`, through the in-process reader and through the CSR worker threads the server
- * uses, and no certificate is written. The "signatures" here are made from public data alone
- * and verify in OpenSSL: the attack is real, and only the key check stops it.
+ * uses, and no certificate is written; a CSR built to cost CPU (defect 3) is refused on its size
+ * with a short answer. The "signatures" here are made from public data alone and verify in
+ * OpenSSL: the attack is real, and only the key check stops it.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -12,6 +13,7 @@ import type { Authority } from "../src/ca/index.js";
 import { ensureInitialized } from "../src/first-run.js";
 import { buildHttpApp } from "../src/http/index.js";
 import { toPem } from "../src/pki/index.js";
+import { derNull, sequence, set, tlv } from "../src/pki/der.js";
 import { ecSpki, exponentOneCsr, signedCsr, smallOrderEd25519Csr } from "../src/pki/test-csr.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { initializedAuthority } from "./support/authority.js";
@@ -42,6 +44,17 @@ function weakKeyCsrs(): [string, Uint8Array, RegExp][] {
       /send the uncompressed form/,
     ],
   ];
+}
+
+/** A CSR with one OBJECT IDENTIFIER arc of `octets` octets, in an attribute Keyfleet ignores. */
+function longArcCsr(octets: number): Uint8Array {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const arc = [...new Array<number>(octets - 1).fill(0x81), 0x01];
+  const type = tlv(0x06, Uint8Array.of(0x2b, 0x06, 0x01, 0x04, 0x01, 0x86, 0x8d, 0x1f, ...arc));
+  return signedCsr(privateKey, "ecdsa-sha256", {
+    spki: new Uint8Array(publicKey.export({ format: "der", type: "spki" })),
+    attributes: [sequence(type, set(derNull))],
+  });
 }
 
 forEachDatabase("issuance refuses keys that need no private key", (kind) => {
@@ -115,5 +128,22 @@ describe("over HTTP, through the CSR worker threads", () => {
     const page = await http.inject("/problems/weak-key");
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain("What to do");
+  });
+
+  test("the probe's CSR with a 45 KB OID arc is refused with a short answer", async () => {
+    const csr = pem(longArcCsr(45_000));
+    expect(csr.length).toBeGreaterThan(60_000);
+    const res = await issue(csr);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: "malformed-request" });
+    expect(res.json().detail).toMatch(/octets; Keyfleet reads CSRs of at most 32768/);
+    expect(res.body.length).toBeLessThan(400);
+  });
+
+  test("a 30 KB OID arc, inside the size limit, is refused before it is turned into a number", async () => {
+    const res = await issue(pem(longArcCsr(30_000)));
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toMatch(/OBJECT IDENTIFIER of \d+ octets \(at most 100 are read\)/);
+    expect(res.body.length).toBeLessThan(400);
   });
 });

@@ -11,7 +11,7 @@ import {
   type KeyAlgorithmId,
   type SignatureAlgorithm,
 } from "../crypto/algorithms.js";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import { tag } from "./der.js";
 import {
   children,
@@ -28,6 +28,7 @@ import { decodeAttributes, type RequestedExtension } from "./csr-attributes.js";
 import { decodeName, type DistinguishedName } from "./name.js";
 import type { SanEntry } from "./san.js";
 import { checkPublicKey } from "./key-check.js";
+import { limits } from "./limits.js";
 import {
   decodeSubjectPublicKeyInfo,
   importSubjectPublicKey,
@@ -68,7 +69,7 @@ function signatureAlgorithmOf(t: Tlv): SignatureAlgorithm {
   if (!algorithm) {
     throw new KeyfleetError(
       "unsupported-algorithm",
-      `the CSR is signed with ${knownSignatureNames[id] ?? id}, which Keyfleet does not accept; sign it with ECDSA (SHA-2), Ed25519 or RSA PKCS#1 v1.5 (SHA-2)`,
+      `the CSR is signed with ${knownSignatureNames[id] ?? quoted(id)}, which Keyfleet does not accept; sign it with ECDSA (SHA-2), Ed25519 or RSA PKCS#1 v1.5 (SHA-2)`,
     );
   }
   // RFC 5758 §3.2, RFC 8410 §3: no parameters; RFC 4055 §5: RSA has NULL (absent must be accepted too).
@@ -88,6 +89,9 @@ interface Envelope {
 
 function readEnvelope(input: Uint8Array): Envelope {
   if (input.length === 0) throw malformed(WHAT, "empty input");
+  if (input.length > limits.csrOctets) {
+    throw malformed(WHAT, `${input.length} octets; Keyfleet reads CSRs of at most ${limits.csrOctets}`);
+  }
   const parts = children(readOnly(input, tag.sequence, WHAT), WHAT);
   if (parts.length !== 3)
     throw malformed(WHAT, `expected 3 elements in CertificationRequest, found ${parts.length}`);
@@ -103,9 +107,10 @@ function readEnvelope(input: Uint8Array): Envelope {
 }
 
 /**
- * Parses a DER CSR and verifies its self-signature (proof of possession). Its public key is
- * checked (key-check.ts) before anything else is read. Throws `malformed-request` (bad DER, with
- * the field), `unsupported-algorithm` (key or signature outside the registry), `weak-key` (a key that proves
+ * Parses a DER CSR and verifies its self-signature (proof of possession). Its size is checked
+ * first, then its public key (key-check.ts), before anything else is read. Throws
+ * `malformed-request` (bad DER, with the field; a part over its limit, limits.ts),
+ * `unsupported-algorithm` (key or signature outside the registry), `weak-key` (a key that proves
  * nothing), `profile-violation` (subject attributes or SAN forms Keyfleet does not issue),
  * `bad-signature`.
  */

@@ -16,7 +16,7 @@ import {
   rsaKeyAlgorithm,
   type KeyAlgorithmId,
 } from "../crypto/algorithms.js";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import { tag } from "./der.js";
 import {
   children,
@@ -83,7 +83,7 @@ export function keyAlgorithmOfSpki(k: SubjectPublicKey, what: string): KeyAlgori
         throw unsupported(what, "an EC key without a named curve");
       const curveOid = readOid(k.parameters, what);
       const curve = curves[curveOid];
-      if (!curve?.id) throw unsupported(what, curve?.label ?? `an EC key on curve ${curveOid}`);
+      if (!curve?.id) throw unsupported(what, curve?.label ?? `an EC key on curve ${quoted(curveOid)}`);
       return curve.id;
     }
     case oid.ed25519:
@@ -100,7 +100,7 @@ export function keyAlgorithmOfSpki(k: SubjectPublicKey, what: string): KeyAlgori
       return id;
     }
     default:
-      throw unsupported(what, otherKeyTypes[k.algorithmOid] ?? `a key of type ${k.algorithmOid}`);
+      throw unsupported(what, otherKeyTypes[k.algorithmOid] ?? `a key of type ${quoted(k.algorithmOid)}`);
   }
 }
 
