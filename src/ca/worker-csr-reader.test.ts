@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { opensslCsrDer, workdir, type Workdir } from "../../test/support/openssl.js";
 import type { KeyfleetError } from "../domain/index.js";
+import { exponentOneCsr, smallOrderEd25519Csr } from "../pki/test-csr.js";
 import { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 import { startCsrWorker, workerCsrReader } from "./worker-csr-reader.js";
 
@@ -52,6 +54,17 @@ describe("the worker pool reads CSRs exactly as the event loop does", () => {
       expect(await failure(pool, der)).toEqual(inline);
     }
     expect((await failure(pool, badSignature))?.code).toBe("bad-signature");
+  });
+
+  test("a weak key's refusal crosses the worker boundary with its code and message", async () => {
+    const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const modulus = Buffer.from(publicKey.export({ format: "jwk" }).n!, "base64url");
+    const identity = Uint8Array.from(Buffer.from("01".padEnd(64, "0"), "hex"));
+    for (const der of [exponentOneCsr(modulus), smallOrderEd25519Csr(identity)]) {
+      const inline = await failure(inlineCsrReader, der);
+      expect(inline).toMatchObject({ name: "KeyfleetError", code: "weak-key" });
+      expect(await failure(pool, der)).toEqual(inline);
+    }
   });
 
   test("many requests at once each get their own answer", async () => {

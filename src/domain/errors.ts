@@ -6,6 +6,7 @@
 export type ErrorCode =
   | "malformed-request" // bytes that do not parse (DER, PEM, JSON)
   | "bad-signature" // a signature (CSR proof of possession, token) that does not verify
+  | "weak-key" // a public key that proves nothing (RSA e = 1, small-order points, off-curve…): never certified
   | "unsupported-algorithm" // a key or signature algorithm the registry or the profile does not allow
   | "forbidden-extension" // a request for something the profile forbids (CA:true, keyCertSign…)
   | "profile-violation" // a request that breaks a profile rule (SAN rules, subject, validity)

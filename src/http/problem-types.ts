@@ -25,6 +25,12 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
     remedy:
       "Build the request again with the private key that belongs to its public key. A request edited after signing is no longer valid.",
   },
+  "weak-key": {
+    meaning:
+      "The request's public key is one Keyfleet never certifies, because a signature under it proves nothing: anyone can sign for it or compute its private key (an RSA exponent of 1 or below 65537, an RSA modulus that is even, has a small factor or is a perfect power; an Ed25519 point of small order), or it is no valid key of its algorithm (a point off its curve, a non-canonical encoding), or it is an EC point in a form relying parties cannot read (compressed or hybrid).",
+    remedy:
+      "Make a new key pair on the device with a standard key generator and send a new request; for an EC key, send the public point uncompressed (0x04, X, Y). The detail names the rule the key broke.",
+  },
   "unsupported-algorithm": {
     meaning:
       "The key or signature algorithm is not one Keyfleet accepts, or not one the certificate profile allows.",

@@ -17,6 +17,7 @@ export const problemTypeBase = "/problems/";
 export const statusOf: Readonly<Record<ErrorCode, number>> = {
   "malformed-request": 400,
   "bad-signature": 400,
+  "weak-key": 400,
   "unsupported-algorithm": 400,
   "forbidden-extension": 400,
   "profile-violation": 400,

@@ -4,8 +4,10 @@
  * critically), and the challengePassword that EST/SCEP nonces ride in. Other attributes do not
  * reach a certificate and are ignored.
  */
+import { quoted } from "../domain/index.js";
 import { tag } from "./der.js";
 import {
+  boundedChildren,
   children,
   expect,
   malformed,
@@ -17,6 +19,7 @@ import {
   readString,
   type Tlv,
 } from "./der-reader.js";
+import { limits } from "./limits.js";
 import { oid } from "./oids.js";
 import { decodeGeneralNames, type SanEntry } from "./san.js";
 
@@ -38,25 +41,41 @@ const what = "the CSR's attributes";
 export function decodeAttributes(t: Tlv | undefined): CsrAttributes {
   let extensions: Tlv | undefined;
   let challengePassword: string | undefined;
-  for (const attribute of t ? children(expect(t, 0xa0, what), what) : []) {
+  const attributes = t
+    ? boundedChildren(expect(t, 0xa0, what), limits.csrAttributes, "attributes", what)
+    : [];
+  for (const attribute of attributes) {
     const [typeTlv, values, ...extra] = children(expect(attribute, tag.sequence, what), what);
     if (!typeTlv || !values || extra.length) throw malformed(what, "Attribute has the wrong shape");
     const type = readOid(typeTlv, what);
     const twice = (): never => {
-      throw malformed(what, `attribute ${type} appears twice`);
+      throw malformed(what, `attribute ${quoted(type)} appears twice`);
     };
     if (type === oid.extensionRequest) {
       if (extensions) twice();
       extensions = singleValue(values, "extensionRequest");
     } else if (type === oid.challengePassword) {
       if (challengePassword !== undefined) twice();
-      challengePassword = readString(singleValue(values, "challengePassword"), "challengePassword");
+      challengePassword = readChallengePassword(singleValue(values, "challengePassword"));
     }
   }
   const decoded = extensions
     ? decodeExtensions(extensions)
     : { sans: [], requestedExtensions: [], requestsCa: false };
   return challengePassword === undefined ? decoded : { ...decoded, challengePassword };
+}
+
+/** DirectoryString (UTF8String at most: 4 octets a character), bounded before it is decoded. */
+function readChallengePassword(t: Tlv): string {
+  const w = `${what} challengePassword`;
+  if (t.end - t.valueStart > 4 * limits.challengePasswordCharacters) {
+    throw malformed(w, `longer than ${limits.challengePasswordCharacters} characters (RFC 2985 §5.4.1)`);
+  }
+  const password = readString(t, w);
+  if ([...password].length > limits.challengePasswordCharacters) {
+    throw malformed(w, `longer than ${limits.challengePasswordCharacters} characters (RFC 2985 §5.4.1)`);
+  }
+  return password;
 }
 
 function singleValue(values: Tlv, name: string): Tlv {
@@ -70,15 +89,15 @@ function decodeExtensions(t: Tlv): Omit<CsrAttributes, "challengePassword"> {
   const requested: RequestedExtension[] = [];
   let sans: SanEntry[] = [];
   let requestsCa = false;
-  for (const ext of children(expect(t, tag.sequence, w), w)) {
+  for (const ext of boundedChildren(expect(t, tag.sequence, w), limits.extensions, "extensions", w)) {
     const fields = children(expect(ext, tag.sequence, w), w);
     if (fields.length < 2 || fields.length > 3) throw malformed(w, "Extension has the wrong shape");
     const id = readOid(fields[0]!, w);
     // critical BOOLEAN DEFAULT FALSE: DER omits FALSE; an explicit FALSE means the same and is accepted.
     const critical = fields.length === 3 ? readBoolean(fields[1]!, w) : false;
-    const extValue = readOctetString(fields[fields.length - 1]!, `${w} ${id}`);
+    const extValue = readOctetString(fields[fields.length - 1]!, `${w} ${quoted(id)}`);
     if (requested.some((r) => r.oid === id))
-      throw malformed(w, `extension ${id} appears twice (RFC 5280 §4.2)`);
+      throw malformed(w, `extension ${quoted(id)} appears twice (RFC 5280 §4.2)`);
     requested.push({ oid: id, critical });
     if (id === oid.subjectAltName)
       sans = decodeGeneralNames(

@@ -4,7 +4,7 @@
  * what the certificate says; these checks refuse requests asking for more than the profile gives.
  */
 import { keyAlgorithms, roleRestriction } from "../crypto/algorithms.js";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import type { ParsedCsr } from "./csr.js";
 import { checkName } from "./name.js";
 import { oid } from "./oids.js";
@@ -39,7 +39,7 @@ export function checkCsr(csr: ParsedCsr, profile: Profile): void {
   if (unknownCritical) {
     throw new KeyfleetError(
       "forbidden-extension",
-      `the CSR requests extension ${unknownCritical.oid} as critical, which Keyfleet does not issue`,
+      `the CSR requests extension ${quoted(unknownCritical.oid)} as critical, which Keyfleet does not issue`,
     );
   }
   checkName(csr.subject);

@@ -118,11 +118,12 @@ describe("parseCsr refuses bad input", () => {
     expect(codeOf(() => parseCsr(body))).toBe("bad-signature");
   });
 
-  test("a public key that is not on its curve, with malformed-request", () => {
+  test("a public key that is not on its curve, with weak-key", () => {
     const bad = good.slice();
     const spkiPoint = Buffer.from(bad).indexOf(Buffer.from("034200", "hex")) + 3; // BIT STRING of 66 octets, then 04‖X‖Y
     bad[spkiPoint + 64]! ^= 0x01;
     expect(errorOf(() => parseCsr(bad)).message).toMatch(/not a point on its curve/);
+    expect(codeOf(() => parseCsr(bad))).toBe("weak-key");
   });
 
   test.each([

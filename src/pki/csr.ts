@@ -11,7 +11,7 @@ import {
   type KeyAlgorithmId,
   type SignatureAlgorithm,
 } from "../crypto/algorithms.js";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import { tag } from "./der.js";
 import {
   children,
@@ -27,7 +27,14 @@ import {
 import { decodeAttributes, type RequestedExtension } from "./csr-attributes.js";
 import { decodeName, type DistinguishedName } from "./name.js";
 import type { SanEntry } from "./san.js";
-import { decodeSubjectPublicKeyInfo, importSubjectPublicKey, keyAlgorithmOfSpki } from "./spki.js";
+import { checkPublicKey } from "./key-check.js";
+import { limits } from "./limits.js";
+import {
+  decodeSubjectPublicKeyInfo,
+  importSubjectPublicKey,
+  keyAlgorithmOfSpki,
+  type SubjectPublicKey,
+} from "./spki.js";
 
 export interface ParsedCsr {
   readonly der: Uint8Array;
@@ -64,7 +71,7 @@ function signatureAlgorithmOf(t: Tlv): SignatureAlgorithm {
   if (!algorithm) {
     throw new KeyfleetError(
       "unsupported-algorithm",
-      `the CSR is signed with ${knownSignatureNames[id] ?? id}, which Keyfleet does not accept; sign it with ECDSA (SHA-2), Ed25519 or RSA PKCS#1 v1.5 (SHA-2)`,
+      `the CSR is signed with ${knownSignatureNames[id] ?? quoted(id)}, which Keyfleet does not accept; sign it with ECDSA (SHA-2), Ed25519 or RSA PKCS#1 v1.5 (SHA-2)`,
     );
   }
   // RFC 5758 §3.2, RFC 8410 §3: no parameters; RFC 4055 §5: RSA has NULL (absent must be accepted too).
@@ -84,6 +91,9 @@ interface Envelope {
 
 function readEnvelope(input: Uint8Array): Envelope {
   if (input.length === 0) throw malformed(WHAT, "empty input");
+  if (input.length > limits.csrOctets) {
+    throw malformed(WHAT, `${input.length} octets; Keyfleet reads CSRs of at most ${limits.csrOctets}`);
+  }
   const parts = children(readOnly(input, tag.sequence, WHAT), WHAT);
   if (parts.length !== 3)
     throw malformed(WHAT, `expected 3 elements in CertificationRequest, found ${parts.length}`);
@@ -99,15 +109,19 @@ function readEnvelope(input: Uint8Array): Envelope {
 }
 
 /**
- * Parses a DER CSR and verifies its self-signature (proof of possession). Throws `malformed-request`
- * (bad DER, with the field), `unsupported-algorithm` (key or signature outside the registry),
- * `profile-violation` (subject attributes or SAN forms Keyfleet does not issue), `bad-signature`.
+ * Parses a DER CSR and verifies its self-signature (proof of possession). Its size is checked
+ * first, then its public key (key-check.ts), before anything else is read. Throws
+ * `malformed-request` (bad DER, with the field; a part over its limit, limits.ts),
+ * `unsupported-algorithm` (key or signature outside the registry), `weak-key` (a key that proves
+ * nothing), `profile-violation` (subject attributes or SAN forms Keyfleet does not issue),
+ * `bad-signature`.
  */
 export function parseCsr(input: Uint8Array): ParsedCsr {
   const envelope = readEnvelope(input);
   const [, subjectTlv, spkiTlv, attributesTlv] = envelope.fields as [Tlv, Tlv, Tlv, Tlv | undefined];
   const spki = decodeSubjectPublicKeyInfo(spkiTlv, "the CSR's public key");
   const keyAlgorithm = keyAlgorithmOfSpki(spki, "the CSR's public key");
+  checkPublicKey(spki, keyAlgorithm, "the CSR's public key");
   if (keyAlgorithms[keyAlgorithm].keyType !== envelope.signatureAlgorithm.keyType) {
     throw malformed(
       WHAT,
@@ -117,10 +131,14 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
   const subject = decodeName(subjectTlv, "the CSR's subject");
   const attributes = decodeAttributes(attributesTlv);
   const spkiDer = raw(spkiTlv).slice();
-  const publicKey = importSubjectPublicKey(spkiDer, spki, keyAlgorithm);
-  if (!verifySignature(envelope.signatureAlgorithm, raw(envelope.info), publicKey, envelope.signature)) {
-    throw new KeyfleetError("bad-signature", "the CSR's signature does not verify with its own public key");
-  }
+  verifyProofOfPossession(
+    envelope.signatureAlgorithm,
+    spkiDer,
+    spki,
+    keyAlgorithm,
+    raw(envelope.info),
+    envelope.signature,
+  );
   return {
     der: input.slice(),
     requestInfo: raw(envelope.info).slice(),
@@ -129,4 +147,22 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
     keyAlgorithm,
     ...attributes,
   };
+}
+
+/**
+ * The proof-of-possession step on its own (the key already checked): `signature` over `signed`
+ * verifies under the key, or `bad-signature`. Exported for the Wycheproof tests.
+ */
+export function verifyProofOfPossession(
+  algorithm: SignatureAlgorithm,
+  spkiDer: Uint8Array,
+  spki: SubjectPublicKey,
+  keyAlgorithm: KeyAlgorithmId,
+  signed: Uint8Array,
+  signature: Uint8Array,
+): void {
+  const publicKey = importSubjectPublicKey(spkiDer, spki, keyAlgorithm);
+  if (!verifySignature(algorithm, signed, publicKey, signature)) {
+    throw new KeyfleetError("bad-signature", "the CSR's signature does not verify with its own public key");
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { isKeyfleetError } from "../domain/index.js";
-import { oid, tag, time } from "./der.js";
+import { oid, tag, time, tlv } from "./der.js";
 import {
   children,
   namedBit,
@@ -98,6 +98,25 @@ describe("primitive values", () => {
     expectMalformed(() => readOid(one("0600"), "x"), /empty/);
   });
 
+  test("OBJECT IDENTIFIER is bounded (limits.ts) before its arcs become numbers", () => {
+    const raw = (content: number[]) => {
+      const t = tlv(tag.oid, Uint8Array.from(content));
+      return readTlv(t, 0, t.length, "x");
+    };
+    const arc = (octets: number) => [...new Array<number>(octets - 1).fill(0xff), 0x7f];
+    expect(readOid(raw([0x2a, ...arc(19)]), "x")).toBe(`1.2.${2n ** 133n - 1n}`);
+    expectMalformed(
+      () => readOid(raw([0x2a, ...arc(20)]), "x"),
+      /^x: OBJECT IDENTIFIER arc of 20 octets \(at most 19\)$/,
+    );
+    expectMalformed(() => readOid(raw([0x2a, ...arc(40_000)]), "x"), /^x: OBJECT IDENTIFIER of 40001 octets/);
+    expect(readOid(raw(new Array<number>(100).fill(0x01)), "x")).toBe(`0.1${".1".repeat(99)}`);
+    expectMalformed(
+      () => readOid(raw(new Array<number>(101).fill(0x01)), "x"),
+      /of 101 octets \(at most 100 are read\)/,
+    );
+  });
+
   test("strings decode by type and refuse bad encodings", () => {
     expect(readString(one("0c02c3a9"), "x")).toBe("é");
     expect(readString(one("1e0400e90041"), "x")).toBe("éA");
@@ -125,6 +144,16 @@ describe("primitive values", () => {
     expectMalformed(() => readTime(ascii(0x18, "20500101000000.5Z"), "x"), /not an RFC 5280 time/);
     expectMalformed(() => readTime(ascii(0x17, "500101000000+0100"), "x"), /not an RFC 5280 time/);
     expectMalformed(() => readTime(ascii(0x17, "500231000000Z"), "x"), /not a valid date/);
+    // Longer than any RFC 5280 time: refused on its length, and never quoted back whole.
+    const long = (() => {
+      try {
+        const t = tlv(0x18, Uint8Array.from(Buffer.from("2".repeat(50_000))));
+        readTime(readTlv(t, 0, t.length, "x"), "x");
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(long).toBe("x: not an RFC 5280 time (too long)");
   });
 });
 
@@ -152,13 +181,16 @@ describe("X.509 pieces", () => {
     expect(readExtension(one("3007 0603551d0e 0400"), "x")).toMatchObject({ critical: false });
     expect(readExtension(one("300a 0603551d0e 010100 0400"), "x")).toMatchObject({ critical: false });
     expectMalformed(() => readExtension(one("3005 0603551d0e"), "x"), /wrong shape/);
-    expectMalformed(() => readExtension(one("3007 0603551d0e 3000"), "x"), /2\.5\.29\.14: expected tag 0x04/);
+    expectMalformed(
+      () => readExtension(one("3007 0603551d0e 3000"), "x"),
+      /"2\.5\.29\.14": expected tag 0x04/,
+    );
   });
 
   test("Extensions are keyed by extnID, and one appearing twice is refused (RFC 5280 §4.2)", () => {
     const ski = "3007 0603551d0e 0400";
     const byOid = readExtensions(one(`3012 ${ski} 3007 0603551d0f 0400`), "x");
     expect([...byOid.keys()]).toEqual(["2.5.29.14", "2.5.29.15"]);
-    expectMalformed(() => readExtensions(one(`3012 ${ski} ${ski}`), "x"), /2\.5\.29\.14 appears twice/);
+    expectMalformed(() => readExtensions(one(`3012 ${ski} ${ski}`), "x"), /"2\.5\.29\.14" appears twice/);
   });
 });

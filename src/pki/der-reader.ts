@@ -4,8 +4,9 @@
  * DER-only BOOLEAN and BIT STRING forms. Every failure is a `malformed-request` naming the field,
  * so a client learns what is wrong with its request, and a parse failure is never a 500.
  */
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import { tag } from "./der.js";
+import { limits } from "./limits.js";
 
 /** One element: `bytes[start, end)` is the whole TLV, `bytes[valueStart, end)` its contents. */
 export interface Tlv {
@@ -72,6 +73,22 @@ export function children(t: Tlv, what: string): Tlv[] {
   return out;
 }
 
+/**
+ * The elements inside a constructed TLV, at most `max` of them: counted as they are read, so a
+ * SEQUENCE OF with thousands of entries is refused after `max + 1` and not read to its end.
+ */
+export function boundedChildren(t: Tlv, max: number, noun: string, what: string): Tlv[] {
+  if (!(t.tag & 0x20)) throw malformed(what, "expected a constructed element");
+  const out: Tlv[] = [];
+  for (let offset = t.valueStart; offset < t.end;) {
+    if (out.length === max) throw malformed(what, `more than ${max} ${noun}`);
+    const child = readTlv(t.bytes, offset, t.end, what);
+    out.push(child);
+    offset = child.end;
+  }
+  return out;
+}
+
 /** The single element inside an EXPLICIT tag (or a one-element SET). */
 export function only(t: Tlv, what: string): Tlv {
   const inner = children(t, what);
@@ -82,15 +99,25 @@ export function only(t: Tlv, what: string): Tlv {
 export const value = (t: Tlv): Uint8Array => t.bytes.subarray(t.valueStart, t.end);
 export const raw = (t: Tlv): Uint8Array => t.bytes.subarray(t.start, t.end);
 
+/** OBJECT IDENTIFIER (X.690 §8.19) as dotted text; length and arcs bounded (limits.ts) before any arithmetic. */
 export function readOid(t: Tlv, what: string): string {
   const v = value(expect(t, tag.oid, what));
   if (v.length === 0) throw malformed(what, "empty OBJECT IDENTIFIER");
+  if (v.length > limits.oidOctets) {
+    throw malformed(what, `OBJECT IDENTIFIER of ${v.length} octets (at most ${limits.oidOctets} are read)`);
+  }
   if (v[v.length - 1]! & 0x80) throw malformed(what, "OBJECT IDENTIFIER is truncated");
   const arcs: (number | bigint)[] = [];
   for (let i = 0; i < v.length;) {
     if (v[i] === 0x80) throw malformed(what, "OBJECT IDENTIFIER arc is not minimally encoded");
     let end = i;
     while (v[end]! & 0x80) end++;
+    if (end - i + 1 > limits.oidArcOctets) {
+      throw malformed(
+        what,
+        `OBJECT IDENTIFIER arc of ${end - i + 1} octets (at most ${limits.oidArcOctets})`,
+      );
+    }
     arcs.push(end - i < 7 ? arcNumber(v, i, end) : arcBigInt(v, i, end)); // 7 × 7 bits stays a safe integer
     i = end + 1;
   }
@@ -180,15 +207,15 @@ export function readExtension(t: Tlv, what: string): Extension {
   const id = readOid(fields[0]!, what);
   // DER omits a FALSE critical (the DEFAULT); an explicit FALSE means the same and is accepted.
   const critical = fields.length === 3 ? readBoolean(fields[1]!, what) : false;
-  return { oid: id, critical, value: readOctetString(fields[fields.length - 1]!, `${what} ${id}`) };
+  return { oid: id, critical, value: readOctetString(fields[fields.length - 1]!, `${what} ${quoted(id)}`) };
 }
 
 /** Extensions ::= SEQUENCE OF Extension, by extnID; RFC 5280 §4.2: no extension appears twice. */
 export function readExtensions(t: Tlv, what: string): ReadonlyMap<string, Extension> {
   const out = new Map<string, Extension>();
-  for (const child of children(expect(t, tag.sequence, what), what)) {
+  for (const child of boundedChildren(expect(t, tag.sequence, what), limits.extensions, "extensions", what)) {
     const ext = readExtension(child, what);
-    if (out.has(ext.oid)) throw malformed(what, `extension ${ext.oid} appears twice (RFC 5280 §4.2)`);
+    if (out.has(ext.oid)) throw malformed(what, `extension ${quoted(ext.oid)} appears twice (RFC 5280 §4.2)`);
     out.set(ext.oid, ext);
   }
   return out;
@@ -235,6 +262,7 @@ function universalString(v: Uint8Array, what: string): string {
 
 /** UTCTime / GeneralizedTime in the RFC 5280 §4.1.2.5 profile: seconds present, 'Z', no fractions. */
 export function readTime(t: Tlv, what: string): Date {
+  if (t.end - t.valueStart > limits.timeOctets) throw malformed(what, "not an RFC 5280 time (too long)");
   const s = latin1.decode(value(t));
   const m =
     t.tag === tag.utcTime
@@ -242,13 +270,13 @@ export function readTime(t: Tlv, what: string): Date {
       : t.tag === tag.generalizedTime
         ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s)
         : null;
-  if (!m) throw malformed(what, `not an RFC 5280 time: ${JSON.stringify(s)}`);
+  if (!m) throw malformed(what, `not an RFC 5280 time: ${quoted(s)}`);
   const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const year = t.tag === tag.utcTime ? (y >= 50 ? 1900 + y : 2000 + y) : y;
   const date = new Date(Date.UTC(2000, 0, 1, h, mi, se));
   date.setUTCFullYear(year, mo - 1, d); // Date.UTC maps years 0–99 to 1900–1999
   if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) {
-    throw malformed(what, `not a valid date: ${JSON.stringify(s)}`);
+    throw malformed(what, `not a valid date: ${quoted(s)}`);
   }
   return date;
 }

@@ -34,3 +34,5 @@ export { writeCertificate, type CertificateOrder } from "./certificate-writer.js
 export { parseCsr, type ParsedCsr } from "./csr.js";
 export type { RequestedExtension } from "./csr-attributes.js";
 export { checkCsr } from "./csr-check.js";
+export { checkPublicKey, checkSubjectPublicKeyInfo } from "./key-check.js";
+export { limits } from "./limits.js";

@@ -11,9 +11,10 @@
  * what they do to a reader); a domainComponent that is not one DNS label, or DCs that name a
  * single-label domain (RFC 4519 §2.4, RFC 2247 §4: the DCs of a name spell a domain name).
  */
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import { ia5String, isPrintableString, oid, printableString, sequence, set, tag, utf8String } from "./der.js";
-import { children, expect, readOid, readString, type Tlv } from "./der-reader.js";
+import { boundedChildren, children, expect, readOid, readString, type Tlv } from "./der-reader.js";
+import { limits } from "./limits.js";
 
 export type NameAttributeType = "CN" | "O" | "OU" | "C" | "L" | "ST" | "serialNumber" | "DC";
 export interface NameAttribute {
@@ -142,7 +143,7 @@ export function formatName(dn: DistinguishedName): string {
  */
 export function decodeName(t: Tlv, what: string): DistinguishedName {
   expect(t, tag.sequence, what);
-  return children(t, what).map((rdn) => {
+  return boundedChildren(t, limits.rdns, "RDNs", what).map((rdn) => {
     const atvs = children(expect(rdn, tag.set, what), what);
     if (atvs.length !== 1) {
       throw new KeyfleetError("profile-violation", `${what}: multi-valued RDNs are not supported`);
@@ -157,9 +158,32 @@ export function decodeName(t: Tlv, what: string): DistinguishedName {
     if (!type) {
       throw new KeyfleetError(
         "profile-violation",
-        `${what}: attribute type ${attrOid} is not supported; use ${Object.keys(specs).join(", ")}`,
+        `${what}: attribute type ${quoted(attrOid)} is not supported; use ${Object.keys(specs).join(", ")}`,
       );
     }
+    checkValueSize(type, valueTlv, what);
     return { type, value: readString(valueTlv, `${what} ${type}`) };
   });
+}
+
+// Octets a character takes at most in each string type (X.690 §8.23: UTF-8, UCS-2, UCS-4).
+const octetsPerCharacter: Readonly<Record<number, number>> = {
+  [tag.utf8String]: 4,
+  [tag.bmpString]: 2,
+  [tag.universalString]: 4,
+};
+
+/**
+ * The RFC 5280 App. A upper bound, in octets, before the value is decoded: a value longer than
+ * `max` characters in any encoding is refused without turning it into a string. checkName then
+ * applies the bound in characters.
+ */
+function checkValueSize(type: NameAttributeType, value: Tlv, what: string): void {
+  const max = specs[type].max * (octetsPerCharacter[value.tag] ?? 1);
+  if (value.end - value.valueStart > max) {
+    throw new KeyfleetError(
+      "profile-violation",
+      `${what} ${type} is longer than ${specs[type].max} characters (RFC 5280 App. A)`,
+    );
+  }
 }

@@ -4,10 +4,20 @@
  * hardware type and serial number. Encoding, decoding and syntax checks live here; which types a
  * profile allows lives in profiles.ts.
  */
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import { contextPrimitive, explicit, ia5Bytes, implicit, octetString, oid, sequence, tag } from "./der.js";
-import { children, expect, malformed, readOctetString, readOid, value, type Tlv } from "./der-reader.js";
+import {
+  boundedChildren,
+  children,
+  expect,
+  malformed,
+  readOctetString,
+  readOid,
+  value,
+  type Tlv,
+} from "./der-reader.js";
 import { formatIp, parseIp } from "./ip.js";
+import { limits } from "./limits.js";
 import { oid as oids } from "./oids.js";
 
 export type SanEntry =
@@ -40,7 +50,7 @@ const EMAIL = /^[\x21-\x3f\x41-\x7e]+@([A-Za-z0-9.-]+)$/; // §4.2.1.6 mailbox: 
 const OID = /^[0-2](\.(0|[1-9]\d*))+$/;
 
 function isDnsName(name: string): boolean {
-  return name.length <= 253 && name.split(".").every((label) => DNS_LABEL.test(label));
+  return name.length <= limits.san.dns && name.split(".").every((label) => DNS_LABEL.test(label));
 }
 
 /** Why `s` cannot be written into a certificate, or undefined when it can. */
@@ -51,10 +61,14 @@ export function sanSyntaxProblem(s: SanEntry): string | undefined {
     case "ip":
       return parseIp(s.value) ? undefined : "is not an IPv4 or IPv6 address";
     case "uri":
-      return s.value.length <= 2048 && URI.test(s.value) ? undefined : "is not an absolute ASCII URI";
+      return s.value.length <= limits.san.uri && URI.test(s.value)
+        ? undefined
+        : "is not an absolute ASCII URI";
     case "email": {
       const domain = EMAIL.exec(s.value)?.[1];
-      return domain && isDnsName(domain) ? undefined : "is not an ASCII mailbox (local@domain)";
+      return domain && s.value.length <= limits.san.email && isDnsName(domain)
+        ? undefined
+        : "is not an ASCII mailbox (local@domain)";
     }
     case "hardwareModuleName":
       return !OID.test(s.hwType)
@@ -68,7 +82,10 @@ export function sanSyntaxProblem(s: SanEntry): string | undefined {
 export function checkSanSyntax(s: SanEntry): void {
   const problem = sanSyntaxProblem(s);
   if (problem)
-    throw new KeyfleetError("profile-violation", `subject alternative name ${formatSan(s)} ${problem}`);
+    throw new KeyfleetError(
+      "profile-violation",
+      `subject alternative name ${quoted(formatSan(s))} ${problem}`,
+    );
 }
 
 /** One GeneralName (RFC 5280 §4.2.1.6); the entry's syntax is checked first. */
@@ -103,7 +120,9 @@ const unsupportedNames: Readonly<Record<number, string>> = {
   0x88: "registeredID",
 };
 
-function ascii(t: Tlv, what: string): string {
+/** An IA5String GeneralName of at most `max` octets, checked before it is read. */
+function ascii(t: Tlv, max: number, name: string, what: string): string {
+  if (t.end - t.valueStart > max) throw malformed(what, `a ${name} longer than ${max} octets`);
   const v = value(t);
   for (const b of v)
     if (b > 0x7e || b < 0x20) throw malformed(what, "IA5String holds non-printable characters");
@@ -115,16 +134,21 @@ function ascii(t: Tlv, what: string): string {
  * refused with `profile-violation`: silently dropping a requested name would issue something else.
  */
 export function decodeGeneralNames(t: Tlv, what: string): SanEntry[] {
-  const names = children(expect(t, tag.sequence, what), what);
+  const names = boundedChildren(
+    expect(t, tag.sequence, what),
+    limits.sans,
+    "subject alternative names",
+    what,
+  );
   if (names.length === 0) throw malformed(what, "empty GeneralNames (RFC 5280: SIZE (1..MAX))");
   return names.map((n): SanEntry => {
     switch (n.tag) {
       case 0x81:
-        return { type: "email", value: ascii(n, what) };
+        return { type: "email", value: ascii(n, limits.san.email, "rfc822Name", what) };
       case 0x82:
-        return { type: "dns", value: ascii(n, what) };
+        return { type: "dns", value: ascii(n, limits.san.dns, "dNSName", what) };
       case 0x86:
-        return { type: "uri", value: ascii(n, what) };
+        return { type: "uri", value: ascii(n, limits.san.uri, "uniformResourceIdentifier", what) };
       case 0x87: {
         const octets = value(n);
         if (octets.length !== 4 && octets.length !== 16)
@@ -147,13 +171,16 @@ function decodeOtherName(n: Tlv, what: string): SanEntry {
   if (!typeId || !wrapped || extra.length) throw malformed(what, "bad otherName");
   const typeOid = readOid(typeId, what);
   if (typeOid !== oids.hardwareModuleName) {
-    throw new KeyfleetError("profile-violation", `${what}: otherName ${typeOid} is not issued`);
+    throw new KeyfleetError("profile-violation", `${what}: otherName ${quoted(typeOid)} is not issued`);
   }
   const inner = children(expect(wrapped, 0xa0, what), what);
   const hmn = inner.length === 1 ? children(expect(inner[0]!, tag.sequence, what), what) : [];
   if (hmn.length !== 2) throw malformed(what, "bad hardwareModuleName");
   const hwType = readOid(hmn[0]!, what);
   const serial = readOctetString(hmn[1]!, what);
+  if (serial.length > limits.san.hwSerialNum) {
+    throw malformed(what, `a hwSerialNum longer than ${limits.san.hwSerialNum} octets`);
+  }
   return {
     type: "hardwareModuleName",
     hwType,

@@ -16,7 +16,7 @@ import {
   rsaKeyAlgorithm,
   type KeyAlgorithmId,
 } from "../crypto/algorithms.js";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import { tag } from "./der.js";
 import {
   children,
@@ -83,7 +83,7 @@ export function keyAlgorithmOfSpki(k: SubjectPublicKey, what: string): KeyAlgori
         throw unsupported(what, "an EC key without a named curve");
       const curveOid = readOid(k.parameters, what);
       const curve = curves[curveOid];
-      if (!curve?.id) throw unsupported(what, curve?.label ?? `an EC key on curve ${curveOid}`);
+      if (!curve?.id) throw unsupported(what, curve?.label ?? `an EC key on curve ${quoted(curveOid)}`);
       return curve.id;
     }
     case oid.ed25519:
@@ -100,16 +100,23 @@ export function keyAlgorithmOfSpki(k: SubjectPublicKey, what: string): KeyAlgori
       return id;
     }
     default:
-      throw unsupported(what, otherKeyTypes[k.algorithmOid] ?? `a key of type ${k.algorithmOid}`);
+      throw unsupported(what, otherKeyTypes[k.algorithmOid] ?? `a key of type ${quoted(k.algorithmOid)}`);
   }
 }
 
-/** RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 App. A.1.1). */
-function rsaModulusBits(key: Uint8Array, what: string): number {
+/** RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 App. A.1.1), as magnitudes. */
+export function readRsaPublicKey(
+  key: Uint8Array,
+  what: string,
+): { readonly modulus: Uint8Array; readonly exponent: Uint8Array } {
   const [n, e, ...extra] = children(readOnly(key, tag.sequence, what), what);
   if (!n || !e || extra.length) throw malformed(what, "RSAPublicKey has the wrong shape");
-  const modulus = readIntegerMagnitude(n, what);
-  readIntegerMagnitude(e, what);
+  // DER (X.690 §8.3.2): minimal and, for a modulus and an exponent, positive; checked here.
+  return { modulus: readIntegerMagnitude(n, what), exponent: readIntegerMagnitude(e, what) };
+}
+
+function rsaModulusBits(key: Uint8Array, what: string): number {
+  const { modulus } = readRsaPublicKey(key, what);
   return (modulus.length - 1) * 8 + (32 - Math.clz32(modulus[0]!));
 }
 
@@ -132,5 +139,5 @@ export function importSubjectPublicKey(
       throw new KeyfleetError("malformed-request", "the public key is not a point on its curve", { cause });
     }
   }
-  return importPublicKey(spki); // compressed points, Ed25519, RSA: the DER path
+  return importPublicKey(spki); // Ed25519, RSA: the DER path (key-check.ts has refused compressed points)
 }
