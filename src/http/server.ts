@@ -18,6 +18,11 @@ import { KeyfleetError } from "../domain/index.js";
 import { authorizer } from "./auth.js";
 import { createMetrics, instrument, metricsRoute, type Metrics } from "./metrics.js";
 import { problemOf } from "./problem.js";
+import {
+  installTransportRefusals,
+  transportFastifyOptions,
+  transportServerOptions,
+} from "./transport-refusals.js";
 import { installValidation } from "./validation.js";
 import { caFileRoutes } from "./routes/ca-files.js";
 import { certificateRoutes } from "./routes/certificates.js";
@@ -42,16 +47,18 @@ export async function buildHttpApp(
     loggerInstance: app.logger.child({ surface }),
     bodyLimit: 1024 * 1024,
     // Errors Fastify meets before any route (a malformed URL, an over-long path parameter) are
-    // problem details too.
+    // problem details too; so are those Node's parser meets before Fastify (transport-refusals.ts).
     frameworkErrors: (error, request, reply) => {
       void sendProblem(http, request, reply, error);
     },
-    ...(https ? { https } : {}),
+    ...transportFastifyOptions((): FastifyInstance => http),
+    ...(https ? { https: { ...https, ...transportServerOptions } } : { http: transportServerOptions }),
     ...rest,
   } as FastifyServerOptions);
   installValidation(http);
   http.removeContentTypeParser("text/plain"); // the API speaks JSON; anything else is a 415 that says so
   installProblemHandlers(http);
+  installTransportRefusals(http);
   instrument(http, metrics, surface);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(http, app);
