@@ -153,6 +153,18 @@ describe("keyfleet init and the data directory [pglite]", () => {
     await expect(lstat(join(data, "admin-token"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
+  test("a development KEK file open to others is made 0600, and the command says so", async () => {
+    const data = join(home, `loose-kek-${++counter}`);
+    expect((await runCli(["--data", data, "init"])).code).toBe(0);
+    await chmod(join(data, "kek"), 0o644);
+    const list = await runCli(["--data", data, "ca", "list"]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stderr).toMatch(
+      /^keyfleet: warning: the development KEK file was open to others; it is now 0600/m,
+    );
+    expect((await stat(join(data, "kek"))).mode & 0o777).toBe(0o600);
+  });
+
   test.each(["0777", "0770", "0702"])(
     "a data directory of mode %s is refused by a one-shot command and by init, which make nothing",
     async (octal) => {
