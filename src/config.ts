@@ -1,11 +1,13 @@
 /**
  * Configuration of one process: flags beat environment variables, which beat `keyfleet.yaml` in the
  * data directory (SURFACE.md). The only file that reads process.env. Pure apart from reading that one
- * file. Settings of the authority itself (its public URL) live in the database, not here.
+ * file, after checking that the data directory is its user's alone (every entry point loads its
+ * configuration here first, so none opens a directory that others can write). Settings of the
+ * authority itself (its public URL) live in the database, not here.
  */
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
+import { checkDataDirectory, readOwnFile } from "./data-directory.js";
 import { KeyfleetError, checkPublicUrl, quoted } from "./domain/index.js";
 
 export interface Config {
@@ -53,6 +55,7 @@ type FileKey = (typeof fileKeys)[number];
 
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(String(flags.dataDir ?? (env.KEYFLEET_DATA || "keyfleet-data")));
+  checkDataDirectory(dataDir);
   const file = readConfigFile(dataDir);
   const pick = (key: FileKey, envName: string): string | undefined => {
     const value = flags[key] ?? env[envName] ?? file[key];
@@ -81,12 +84,8 @@ export function processEnvironment(): NodeJS.ProcessEnv {
 
 function readConfigFile(dataDir: string): Partial<Record<FileKey, unknown>> {
   const path = join(dataDir, "keyfleet.yaml");
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return {};
-  }
+  const text = readOwnFile(path);
+  if (text === undefined) return {};
   let parsed: unknown;
   try {
     // Loaded only when there is a file to read: most commands have none, and each one starts fresh.

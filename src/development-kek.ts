@@ -5,10 +5,11 @@
  * leaves it for a passphrase.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "./config.js";
 import type { Kek, KekSource } from "./crypto/index.js";
+import { createSecretFile, readSecretFile } from "./data-directory.js";
 import { KeyfleetError } from "./domain/index.js";
 import type { Logger } from "./logger.js";
 
@@ -39,12 +40,13 @@ export async function keyEncryptionKey(
   const path = kekFile(config);
   if (await exists(path)) {
     if (choice.create) warn(logger, path);
-    return { source: "file", key: await readKekFile(path) };
+    return { source: "file", key: await readKekFile(path, logger) };
   }
   if (!choice.create || (await choice.sealedUnder()).size > 0) return undefined; // the store stays locked, and says why
   warn(logger, path);
-  await writeFile(path, randomBytes(32), { mode: 0o600, flag: "wx" });
-  return { source: "file", key: await readKekFile(path) };
+  // A new 0600 file; a link planted at the name is refused, so no key is sealed under bytes from elsewhere.
+  await createSecretFile(path, "the development key-encryption key", async () => randomBytes(32));
+  return { source: "file", key: await readKekFile(path, logger) };
 }
 
 /** After `kek seal` re-sealed every key: the file opens nothing any more. */
@@ -63,17 +65,24 @@ function warn(logger: Logger, path: string): void {
   );
 }
 
+/** Anything at the name counts, a dangling link too: it is refused when read, never replaced. */
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
+  return lstat(path).then(
     () => true,
     () => false,
   );
 }
 
-async function readKekFile(path: string): Promise<Uint8Array> {
-  const key = await readFile(path);
-  if (key.length !== 32)
+/** The key, read from a regular file of its own (never through a link); a loose mode is tightened, and said. */
+async function readKekFile(path: string, logger: Logger): Promise<Uint8Array> {
+  const { bytes, loose } = await readSecretFile(path, "the development key-encryption key");
+  if (bytes.length !== 32)
     throw new KeyfleetError("key-store-locked", `${path} is not a 32-byte key-encryption key`);
-  if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
-  return key;
+  if (loose) {
+    logger.warn(
+      { kekFile: path, mode: loose },
+      "the development KEK file was open to others; it is now 0600 (if others could reach the data directory, treat the keys sealed under it as exposed)",
+    );
+  }
+  return bytes;
 }

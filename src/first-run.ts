@@ -1,13 +1,17 @@
 /**
  * First start on an empty data directory: create the CA hierarchy (with the public URL its
- * certificates carry) and the first admin token. The token goes to a 0600 file and only its path is
- * printed; it is never logged. Like every token it expires (policy's default lifetime).
+ * certificates carry) and the first admin token. The token goes to a new 0600 file and only its
+ * path is printed; it is never logged. Like every token it expires (policy's default lifetime).
+ * A file or link already at that path is refused before anything is made, not written through or
+ * kept with its mode: on an authority with no token yet it can only be planted or left from another
+ * database, and either way its owner should look at it.
  */
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { App } from "./app.js";
 import type { CaSummary } from "./ca/index.js";
 import type { KeyAlgorithmId } from "./crypto/index.js";
+import { checkSecretPathFree, createSecretFile } from "./data-directory.js";
+import type { CreatedToken } from "./policy/index.js";
 
 export interface FirstRun {
   readonly cas: CaSummary[] | undefined;
@@ -26,6 +30,9 @@ export async function ensureInitialized(
     actor?: string;
   },
 ): Promise<FirstRun> {
+  const adminTokenFile = join(app.config.dataDir, "admin-token");
+  const mayMakeToken = (await app.tokens.count()) === 0;
+  if (mayMakeToken) await checkSecretPathFree(adminTokenFile, "the first admin token");
   // Several servers starting together on one database make one hierarchy and one first token.
   const cas = await app.authority.initIfEmpty(options);
   if (!cas && !(await app.authority.publicUrlRecorded())) {
@@ -35,10 +42,18 @@ export async function ensureInitialized(
       "keyfleet serve (first start with settings)",
     );
   }
-  const first = await app.tokens.createFirstAdmin();
+  if (!mayMakeToken) return { cas, adminTokenFile: undefined, adminTokenExpiresAt: undefined };
+  // The file first (ours alone, or refused), then the token; a token another process made a
+  // moment ago means no file here.
+  let first: CreatedToken | undefined;
+  const madeElsewhere = new Error("another process made the first admin token");
+  await createSecretFile(adminTokenFile, "the first admin token", async () => {
+    first = await app.tokens.createFirstAdmin();
+    if (!first) throw madeElsewhere;
+    return first.token + "\n";
+  }).catch((e: unknown) => {
+    if (e !== madeElsewhere) throw e;
+  });
   if (!first) return { cas, adminTokenFile: undefined, adminTokenExpiresAt: undefined };
-  const { token, expiresAt } = first;
-  const adminTokenFile = join(app.config.dataDir, "admin-token");
-  await writeFile(adminTokenFile, token + "\n", { mode: 0o600 });
-  return { cas, adminTokenFile, adminTokenExpiresAt: expiresAt };
+  return { cas, adminTokenFile, adminTokenExpiresAt: (first as CreatedToken).expiresAt };
 }

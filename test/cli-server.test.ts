@@ -4,7 +4,7 @@
  * anyone else could have made is refused; a restart keeps everything.
  */
 import { request } from "node:https";
-import { chmod, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { chmod, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -178,12 +178,32 @@ describe("keyfleet CLI beside a running server [pglite]", () => {
     }
   });
 
+  test("serve replaces a link planted at ca-chain.pem with the chain, and leaves the link's target alone", async () => {
+    const target = join(data, "..", "not-the-chain");
+    await writeFile(target, "someone else's file\n", { mode: 0o600 });
+    await rm(join(data, "ca-chain.pem"), { force: true }); // an earlier start's
+    await symlink(target, join(data, "ca-chain.pem"));
+    const server = await keyfleetServe(["--data", data, ...ports], passphrase);
+    try {
+      const chain = await lstat(join(data, "ca-chain.pem"));
+      expect(chain.isFile()).toBe(true);
+      expect(chain.mode & 0o777).toBe(0o644); // public: what HTTPS clients trust
+      expect((await readFile(join(data, "ca-chain.pem"), "utf8")).match(/BEGIN CERTIFICATE/g)).toHaveLength(
+        2,
+      );
+      expect(await readFile(target, "utf8")).toBe("someone else's file\n");
+      expect((await readdir(data)).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    } finally {
+      await stop(server.child);
+    }
+  });
+
   test("the server refuses to start in a data directory others can write, and leaves it as it was", async () => {
     const before = await listing(data);
     await chmod(data, 0o770);
     try {
       await expect(keyfleetServe(["--data", data, ...ports], passphrase)).rejects.toThrow(
-        /keyfleet: no control socket for CLI commands: .* is writable by others \(mode 0770\): run `chmod 700 .*` \(invalid-configuration\)/,
+        /keyfleet: the data directory .* is writable by others \(mode 0770\): run `chmod 700 .*` \(invalid-configuration\)/,
       );
       expect(await listing(data)).toEqual(before);
     } finally {

@@ -262,14 +262,20 @@ describe("keyfleet CLI on PostgreSQL", () => {
   const schema = `kf_cli_${randomBytes(5).toString("hex")}`;
   let url: string;
   let env: NodeJS.ProcessEnv;
+  let data: string;
   beforeAll(async () => {
     await adminQuery(inject("postgresUrl"), `create schema ${schema}`);
     const u = new URL(inject("postgresUrl"));
     u.searchParams.set("options", `-c search_path=${schema}`);
     url = u.toString();
-    env = { ...passphrase, DATABASE_URL: url };
+    // Its own data directory: init writes the first admin token there (not into the checkout's).
+    data = await mkdtemp(join(tmpdir(), "keyfleet-cli-pg-"));
+    env = { ...passphrase, DATABASE_URL: url, KEYFLEET_DATA: data };
   });
-  afterAll(() => adminQuery(inject("postgresUrl"), `drop schema ${schema} cascade`));
+  afterAll(async () => {
+    await adminQuery(inject("postgresUrl"), `drop schema ${schema} cascade`);
+    await rm(data, { recursive: true, force: true });
+  });
 
   const tables = async () =>
     (

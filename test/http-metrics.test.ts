@@ -1,4 +1,7 @@
-/** /metrics: issuance counted and timed by profile and outcome, plain keyfleet_ names, one registry per server. */
+/**
+ * /metrics: issuance counted and timed by profile and outcome, plain keyfleet_ names, one registry
+ * per server. Who may read it, and on which listener: test/http-exposure.test.ts.
+ */
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
@@ -29,8 +32,8 @@ afterAll(async () => {
 });
 
 /** A fresh server, so its counters start at zero. */
-async function server(surface: "full" | "public" = "full") {
-  const http = await buildHttpApp(t.app, surface);
+async function server() {
+  const http = await buildHttpApp(t.app, "full");
   servers.push(http);
   return http;
 }
@@ -51,7 +54,7 @@ interface Sample {
 
 /** The samples of a Prometheus text exposition (comments skipped). */
 async function scrape(http: FastifyInstance): Promise<{ text: string; samples: Sample[] }> {
-  const res = await http.inject("/metrics");
+  const res = await http.inject({ url: "/metrics", headers: { authorization: `Bearer ${admin}` } });
   expect(res.statusCode).toBe(200);
   expect(res.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
   const samples = res.body
@@ -105,25 +108,23 @@ test("after an issued and a refused issuance, /metrics counts and times both und
     expect(valueOf(samples, "keyfleet_issuance_duration_seconds_bucket", { ...labels, le: "+Inf" })).toBe(1);
     expect(valueOf(samples, "keyfleet_issuance_duration_seconds_sum", labels)).toBeGreaterThan(0);
   }
-  expect(valueOf(samples, "keyfleet_http_problems_total", { code: "unauthorized" })).toBe(1);
+  expect(valueOf(samples, "keyfleet_http_problems_total", { code: "unauthorized", surface: "full" })).toBe(1);
 });
 
 test("every metric is a plain keyfleet_ name: the default process and Node.js metrics without a doubled prefix", async () => {
-  for (const surface of ["full", "public"] as const) {
-    const { text } = await scrape(await server(surface));
-    const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
-    expect(names).toEqual(
-      expect.arrayContaining([
-        "keyfleet_process_cpu_seconds_total",
-        "keyfleet_nodejs_heap_size_total_bytes",
-        "keyfleet_http_request_duration_seconds",
-        "keyfleet_certificates_issued_total",
-        "keyfleet_issuance_duration_seconds",
-      ]),
-    );
-    expect(names.filter((n) => !n.startsWith("keyfleet_"))).toEqual([]);
-    expect(text).not.toContain("process_process_");
-  }
+  const { text } = await scrape(await server());
+  const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
+  expect(names).toEqual(
+    expect.arrayContaining([
+      "keyfleet_process_cpu_seconds_total",
+      "keyfleet_nodejs_heap_size_total_bytes",
+      "keyfleet_http_request_duration_seconds",
+      "keyfleet_certificates_issued_total",
+      "keyfleet_issuance_duration_seconds",
+    ]),
+  );
+  expect(names.filter((n) => !n.startsWith("keyfleet_"))).toEqual([]);
+  expect(text).not.toContain("process_process_");
 });
 
 test("two servers in one process keep their own registries", async () => {

@@ -141,8 +141,8 @@ forEachDatabase("admin API", (kind) => {
     );
   });
 
-  test("exposes Prometheus metrics", async () => {
-    const res = await http.inject("/metrics");
+  test("exposes Prometheus metrics to a token that may read them", async () => {
+    const res = await http.inject({ url: "/metrics", headers: { authorization: `Bearer ${auditor}` } });
     expect(res.body).toContain("keyfleet_http_request_duration_seconds");
   });
 

@@ -96,6 +96,7 @@ test("the README tour runs as written beside a running server", async () => {
   expect(out).toMatch(/subject\s+CN=SN-0001, serialNumber=SN-0001/);
   expect(out).toContain("the bearer token was revoked");
   expect(out).toContain("Keyfleet admin API");
+  expect(out).toMatch(/^keyfleet_certificates_issued_total\{profile="device",outcome="issued"\} 1$/m);
   expect(out).toMatch(/subject=O = Keyfleet, CN = Keyfleet (Issuing|Root) CA/);
   expect(out).toMatch(/re-sealed \d+ keys under KEYFLEET_PASSPHRASE/);
   expect(out).toMatch(/### block \d+\n[\s\S]*subject=CN = SN-0001, serialNumber = SN-0001\s*$/);

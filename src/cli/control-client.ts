@@ -6,15 +6,9 @@
 import type { Stats } from "node:fs";
 import { lstat, stat } from "node:fs/promises";
 import { connect } from "node:net";
+import { dataDirectoryProblem, octal } from "../data-directory.js";
 import { KeyfleetError, type ErrorCode } from "../domain/index.js";
-import {
-  controlSocketPath,
-  dataDirectoryProblem,
-  octal,
-  readOneLine,
-  type ControlAnswer,
-  type ControlRequest,
-} from "./control-socket.js";
+import { controlSocketPath, readOneLine, type ControlAnswer, type ControlRequest } from "./control-socket.js";
 
 /** `undefined`: no server listens here. */
 export async function forwardToServer(

@@ -7,10 +7,10 @@
 import { rm, stat } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import type { App } from "../app.js";
+import { checkDataDirectory } from "../data-directory.js";
 import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
 import {
   controlSocketPath,
-  dataDirectoryProblem,
   maxSocketPathBytes,
   readOneLine,
   requestTimeoutMs,
@@ -25,13 +25,6 @@ export interface ControlListener {
   close(): Promise<void>;
 }
 
-/** Refuses a data directory others could put a socket in; `serve` asks before it opens anything. */
-export async function checkDataDirectoryPrivate(dataDir: string): Promise<void> {
-  const problem = dataDirectoryProblem(dataDir, await stat(dataDir), process.getuid?.() ?? 0);
-  if (problem)
-    throw new KeyfleetError("invalid-configuration", `no control socket for CLI commands: ${problem}`);
-}
-
 /**
  * Listens on DATA/control.sock. Undefined when the path is too long for a socket (the CLI then says
  * the database is in use, as without a server).
@@ -42,7 +35,9 @@ export async function listenControlSocket(
 ): Promise<ControlListener | undefined> {
   const dataDir = app.config.dataDir;
   const path = controlSocketPath(dataDir);
-  await checkDataDirectoryPrivate(dataDir);
+  // Checked at start (loading the configuration) and again here: a socket in a directory others
+  // can write could have been put there, or swapped, by them.
+  checkDataDirectory(dataDir);
   if (Buffer.byteLength(path) > maxSocketPathBytes) {
     app.logger.warn(
       { path },

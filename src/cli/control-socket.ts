@@ -4,7 +4,6 @@
  * `DATA/control.sock`, mode 0600, in a data directory only its owner can write: it grants exactly
  * what the data directory's files already grant. One request per connection, one JSON line each way.
  */
-import type { Stats } from "node:fs";
 import { join } from "node:path";
 import type { Socket } from "node:net";
 
@@ -29,22 +28,6 @@ export interface ControlRequest {
 export type ControlAnswer =
   | { readonly ok: true; readonly output: unknown }
   | { readonly ok: false; readonly code: string; readonly message: string };
-
-/**
- * Why a data directory cannot hold a control socket both sides trust, or undefined: it must belong
- * to `owner` and be writable by nobody else (else someone else could have put a socket there).
- */
-export function dataDirectoryProblem(dataDir: string, dir: Stats, owner: number): string | undefined {
-  if (dir.uid !== owner) return `${dataDir} belongs to uid ${dir.uid}, not to uid ${owner}`;
-  if ((dir.mode & 0o022) !== 0) {
-    return `${dataDir} is writable by others (mode ${octal(dir.mode)}): run \`chmod 700 ${dataDir}\``;
-  }
-  return undefined;
-}
-
-export function octal(mode: number): string {
-  return "0" + (mode & 0o777).toString(8);
-}
 
 /**
  * Calls `onLine` with the first newline-terminated line (decoded as UTF-8 across chunk boundaries),

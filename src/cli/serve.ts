@@ -4,17 +4,18 @@
  * process; print where everything is; run until SIGINT or SIGTERM. A refused first start removes
  * the data directory it made.
  */
-import { rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { openApp, type App } from "../app.js";
 import type { Config } from "../config.js";
+import { replaceFile } from "../data-directory.js";
 import { KeyfleetError } from "../domain/index.js";
 import { ensureInitialized, type FirstRun } from "../first-run.js";
 import { startServers, type RunningServers } from "../http/index.js";
 import { createLogger } from "../logger.js";
-import { checkDataDirectoryPrivate, listenControlSocket, type ControlListener } from "./control-server.js";
+import { listenControlSocket, type ControlListener } from "./control-server.js";
 import type { CliIo } from "./io.js";
 import { exists } from "./local.js";
 
@@ -30,7 +31,6 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
     await app?.close();
   };
   try {
-    if (!config.databaseUrl && !creates) await checkDataDirectoryPrivate(config.dataDir); // before anything opens
     app = await openApp(config, logger, { csrWorkers: availableParallelism(), create: true });
     const run = await ensureInitialized(app, { algorithm: "p256", publicUrl: config.publicUrl });
     const publicUrl = await app.authority.publicUrl();
@@ -41,9 +41,10 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
       );
     }
     servers = await startServers(app);
-    // The chain that HTTPS clients trust, where they can read it without asking the server.
+    // The chain that HTTPS clients trust, where they can read it without asking the server (public:
+    // 0644). Replaced, not written through: a link planted at the name is replaced, never followed.
     const chainFile = join(config.dataDir, "ca-chain.pem");
-    await writeFile(chainFile, (await app.authority.chain()).pem, { mode: 0o644 });
+    await replaceFile(chainFile, (await app.authority.chain()).pem, 0o644);
     if (app.database.kind === "pglite") {
       control = await listenControlSocket(app, {
         actor: `cli:${userInfo().username}`,

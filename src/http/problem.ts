@@ -59,6 +59,20 @@ const fastifyDetails: Readonly<Record<string, string>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "the body is not valid JSON",
 };
 
+/**
+ * A refusal by the HTTP layer itself, before any route (headers too large, no Host, an Expect it
+ * cannot meet): `malformed-request` with the status HTTP defines for it, as Fastify's own are.
+ */
+export class HttpRefusal extends Error {
+  override readonly name = "HttpRefusal";
+  constructor(
+    readonly statusCode: number,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
 /** Fastify's own errors (validation, body parsing, payload size) keep their 4xx status as `malformed-request`. */
 export function problemOf(error: unknown, instance?: string): Problem {
   const where = instance && instance.length > 200 ? `${instance.slice(0, 200)}…` : instance;

@@ -1,9 +1,10 @@
 /** Starting the two listeners: HTTPS (everything) and plain HTTP (the public revocation surface). */
 import type { AddressInfo } from "node:net";
 import type { Server as TlsServer } from "node:tls";
-import type { FastifyInstance, FastifyServerOptions } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { App } from "../app.js";
 import { KeyfleetError } from "../domain/index.js";
+import { createMetrics } from "./metrics.js";
 import { buildHttpApp } from "./server.js";
 import { secureContextOptions, tlsRenewal, TLS_RENEWAL_CHECK_MS } from "./tls-renewal.js";
 
@@ -21,10 +22,9 @@ export async function startServers(app: App): Promise<RunningServers> {
   const { host, httpsPort, httpPort } = app.config;
   const hostnames = [host, new URL(await app.authority.publicUrl()).hostname];
   const identity = await app.authority.serverTlsIdentity(hostnames);
-  // Fastify types https options on a separate overload; the option itself is plain node:https.
-  const tls = { https: secureContextOptions(identity) } as unknown as FastifyServerOptions;
-  const https = await buildHttpApp(app, "full", tls);
-  const http = await buildHttpApp(app, "public");
+  const metrics = createMetrics(); // one registry: HTTPS /metrics counts both listeners
+  const https = await buildHttpApp(app, "full", { https: secureContextOptions(identity) }, metrics);
+  const http = await buildHttpApp(app, "public", {}, metrics);
   try {
     await listen(https, host, httpsPort, "--https-port");
     await listen(http, host, httpPort, "--http-port");

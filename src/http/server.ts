@@ -1,6 +1,10 @@
 /**
- * The Fastify applications: the full surface (admin API, device-facing and public routes) for
- * HTTPS, and the public subset (CA certificates, problem pages, later CRLs and OCSP) for plain HTTP.
+ * The Fastify applications: the full surface (admin API, device-facing and public routes, metrics)
+ * for HTTPS, and the public subset (CA certificates, problem pages, later CRLs and OCSP) for plain
+ * HTTP. Unauthenticated on both, on purpose: /healthz and /readyz (a load balancer asks them; they
+ * say up or not and which part is down, no secret), /problems (documentation), the CA certificates
+ * (relying parties need them); on HTTPS, /openapi.json (the API's shape, as public as the source).
+ * /metrics needs a token (metrics.ts says why).
  */
 import swagger from "@fastify/swagger";
 import Fastify, {
@@ -12,8 +16,13 @@ import Fastify, {
 import type { App } from "../app.js";
 import { KeyfleetError } from "../domain/index.js";
 import { authorizer } from "./auth.js";
-import { createMetrics, metricsRoutes } from "./metrics.js";
+import { createMetrics, instrument, metricsRoute, type Metrics } from "./metrics.js";
 import { problemOf } from "./problem.js";
+import {
+  installTransportRefusals,
+  transportFastifyOptions,
+  transportServerOptions,
+} from "./transport-refusals.js";
 import { installValidation } from "./validation.js";
 import { caFileRoutes } from "./routes/ca-files.js";
 import { certificateRoutes } from "./routes/certificates.js";
@@ -23,32 +32,41 @@ import { tokenRoutes } from "./routes/tokens.js";
 
 export type Surface = "full" | "public";
 
+/**
+ * `options` may carry `https` (node:https options: the HTTPS listener); `metrics` is the registry
+ * the server counts into (one for both listeners of a running server; a new one by default).
+ */
 export async function buildHttpApp(
   app: App,
   surface: Surface,
-  options: FastifyServerOptions = {},
+  options: FastifyServerOptions & { https?: object } = {},
+  metrics: Metrics = createMetrics(),
 ): Promise<FastifyInstance> {
-  const http = Fastify({
+  const { https, ...rest } = options;
+  const http: FastifyInstance = Fastify({
     loggerInstance: app.logger.child({ surface }),
     bodyLimit: 1024 * 1024,
     // Errors Fastify meets before any route (a malformed URL, an over-long path parameter) are
-    // problem details too.
+    // problem details too; so are those Node's parser meets before Fastify (transport-refusals.ts).
     frameworkErrors: (error, request, reply) => {
       void sendProblem(http, request, reply, error);
     },
-    ...options,
-  });
+    ...transportFastifyOptions((): FastifyInstance => http),
+    ...(https ? { https: { ...https, ...transportServerOptions } } : { http: transportServerOptions }),
+    ...rest,
+  } as FastifyServerOptions);
   installValidation(http);
   http.removeContentTypeParser("text/plain"); // the API speaks JSON; anything else is a 415 that says so
   installProblemHandlers(http);
-  const metrics = createMetrics();
-  metricsRoutes(http, metrics);
+  installTransportRefusals(http);
+  instrument(http, metrics, surface);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(http, app);
   caFileRoutes(http, app);
   problemRoutes(http);
   if (surface === "full") {
     const authorize = authorizer(app.tokens, app.audit);
+    metricsRoute(http, metrics, authorize);
     certificateRoutes(http, app, authorize, metrics.issuance);
     tokenRoutes(http, app.tokens, authorize);
   }

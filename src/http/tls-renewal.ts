@@ -6,13 +6,14 @@
 import type { Server as TlsServer, SecureContextOptions } from "node:tls";
 import type { Authority, ServerTlsIdentity } from "../ca/index.js";
 import type { Logger } from "../logger.js";
+import { tlsPolicy } from "./tls-policy.js";
 
 /** Often enough for a 90-day certificate renewed 30 days before expiry; cheap (two indexed reads). */
 export const TLS_RENEWAL_CHECK_MS = 60 * 60 * 1000;
 
-/** What node:tls is given, at start and at each renewal alike. */
+/** What node:tls is given, at start and at each renewal alike: the identity, and the one TLS policy. */
 export function secureContextOptions(identity: ServerTlsIdentity): SecureContextOptions {
-  return { key: identity.privateKeyPem, cert: identity.certificateChainPem };
+  return { ...tlsPolicy, key: identity.privateKeyPem, cert: identity.certificateChainPem };
 }
 
 export interface TlsRenewal {

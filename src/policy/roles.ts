@@ -5,14 +5,32 @@
 import { KeyfleetError } from "../domain/index.js";
 
 export type Permission =
-  "ca.read" | "ca.manage" | "cert.read" | "cert.issue" | "device.read" | "device.write" | "token.manage";
+  | "ca.read"
+  | "ca.manage"
+  | "cert.read"
+  | "cert.issue"
+  | "device.read"
+  | "device.write"
+  | "token.manage"
+  | "metrics.read";
 
-export type Role = "admin" | "operator" | "auditor";
+/** `metrics` reads /metrics and nothing else: the least a Prometheus scraper's token needs. */
+export type Role = "admin" | "operator" | "auditor" | "metrics";
 
 const grants: Readonly<Record<Role, readonly Permission[]>> = {
-  admin: ["ca.read", "ca.manage", "cert.read", "cert.issue", "device.read", "device.write", "token.manage"],
-  operator: ["ca.read", "cert.read", "cert.issue", "device.read", "device.write"],
-  auditor: ["ca.read", "cert.read", "device.read"],
+  admin: [
+    "ca.read",
+    "ca.manage",
+    "cert.read",
+    "cert.issue",
+    "device.read",
+    "device.write",
+    "token.manage",
+    "metrics.read",
+  ],
+  operator: ["ca.read", "cert.read", "cert.issue", "device.read", "device.write", "metrics.read"],
+  auditor: ["ca.read", "cert.read", "device.read", "metrics.read"],
+  metrics: ["metrics.read"],
 };
 
 export const roles = Object.keys(grants) as Role[];

@@ -122,6 +122,19 @@ export function checkMayManageTokens(principal: Principal): void {
   }
 }
 
+/**
+ * Metrics count the whole fleet (issuance by profile and outcome, requests by route and problem):
+ * a token scoped to a tenant or region would learn about what lies outside its scope.
+ */
+export function checkMayReadMetrics(principal: Principal): void {
+  if (isScoped(principal.scopes)) {
+    throw new KeyfleetError(
+      "forbidden",
+      "a scoped token may not read metrics: they count the whole fleet; use an unscoped token (role metrics)",
+    );
+  }
+}
+
 function checkTokenId(id: string): void {
   if (!tokenIdPattern.test(id)) {
     throw new KeyfleetError(

@@ -10,6 +10,7 @@ import { lockDirectory } from "./directory-lock.js";
 import { checkMigrated, migrateToLatest } from "./migrate.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 import { KeyfleetPostgresDialect } from "./schema-introspector.js";
+import { OwnerOnlyNodeFS } from "./pglite-owner-only-fs.js";
 import type { Tables } from "./schema.js";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -86,7 +87,7 @@ async function openPGlite(options: DatabaseOptions): Promise<{ kind: DatabaseKin
   const { PGlite } = await import("@electric-sql/pglite");
   let pglite;
   try {
-    pglite = await PGlite.create(options.dataDir);
+    pglite = await PGlite.create({ fs: new OwnerOnlyNodeFS(options.dataDir) }); // files 0600, directories 0700
   } catch (cause) {
     await unlock();
     throw new KeyfleetError("store-unavailable", `cannot open the PGlite database in ${options.dataDir}`, {
