@@ -4,7 +4,7 @@
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { auditLog, type AuditLog } from "./audit/index.js";
+import { auditCheckpoints, auditLog, type AuditCheckpoints, type AuditLog } from "./audit/index.js";
 import { createAuthority, inlineCsrReader, workerCsrReader, type Authority } from "./ca/index.js";
 import type { Config } from "./config.js";
 import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
@@ -12,6 +12,7 @@ import { hasKekFile, keyEncryptionKey, removeKekFile } from "./development-kek.j
 import { KeyfleetError, systemClock, type Clock } from "./domain/index.js";
 import type { Logger } from "./logger.js";
 import { tokenService, type TokenService } from "./policy/index.js";
+import { taskRunner, type TaskRunner } from "./tasks/index.js";
 import { deviceService, type DeviceService } from "./registry/index.js";
 import { databaseSealedKeyVault, deviceRepository, openDatabase, type Database } from "./store/index.js";
 
@@ -23,6 +24,7 @@ export interface App {
   readonly keyStore: KeyStore;
   readonly authority: Authority;
   readonly audit: AuditLog;
+  readonly checkpoints: AuditCheckpoints;
   readonly tokens: TokenService;
   readonly devices: DeviceService;
   /**
@@ -30,6 +32,11 @@ export interface App {
    * switches this app's key store to it, then removes the file.
    */
   sealKeysUnderPassphrase(passphrase: string): Promise<{ rewrapped: number; orphaned: number }>;
+  /** The background tasks; `runNow` runs one to completion (tests, on demand). */
+  readonly tasks: TaskRunner;
+  /** Starts the background tasks (`serve`; one-shot commands don't). */
+  start(): void;
+  /** Stops the background tasks and closes what the app opened. */
   close(): Promise<void>;
 }
 
@@ -51,6 +58,9 @@ export interface AppOptions {
   /** Open the development KEK file even if KEYFLEET_PASSPHRASE is set (`kek seal`). */
   readonly developmentKek?: boolean;
 }
+
+/** How often a server signs a checkpoint of the audit log, if it grew (on demand too: `audit head`). */
+const auditCheckpointSeconds = 60;
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -87,6 +97,22 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       csrReader,
       audit,
     });
+    const checkpoints = auditCheckpoints({
+      database,
+      clock,
+      keyStore,
+      log: audit,
+      publicUrl: () => authority.publicUrl(),
+    });
+    const tasks = taskRunner({ database, clock, logger }, [
+      {
+        name: "audit-checkpoint",
+        everySeconds: auditCheckpointSeconds,
+        run: async () => {
+          await checkpoints.sign();
+        },
+      },
+    ]);
     return {
       config,
       logger,
@@ -95,6 +121,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       keyStore,
       authority,
       audit,
+      checkpoints,
       tokens: tokenService(database, clock, audit),
       devices: deviceService(deviceRepository(database.db)),
       async sealKeysUnderPassphrase(passphrase) {
@@ -112,7 +139,12 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         );
         return result;
       },
-      close,
+      tasks,
+      start: () => tasks.start(),
+      close: async () => {
+        await tasks.stop();
+        await close();
+      },
     };
   } catch (e) {
     await close();

@@ -6,7 +6,14 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { leafHash, verifyInclusion, type AuditEntry } from "../src/audit/index.js";
+import {
+  leafHash,
+  openCheckpoint,
+  parseVerifierKey,
+  verifyConsistency,
+  verifyInclusion,
+  type AuditEntry,
+} from "../src/audit/index.js";
 import { ensureInitialized } from "../src/first-run.js";
 import { buildHttpApp } from "../src/http/index.js";
 import { testApp, type TestApp } from "./support/app.js";
@@ -127,6 +134,35 @@ forEachDatabase("audit events", (kind) => {
       "token.created",
       "token.revoked",
     ]);
+  });
+
+  test("events between two checkpoints prove their inclusion in the later one, which is consistent with the earlier", async () => {
+    const before = await t.app.checkpoints.sign();
+    const key = parseVerifierKey(await t.app.checkpoints.verifierKey());
+    const issued = (await call("POST", "/api/v1/certificates", admin, { csr })).json<{ serial: string }>();
+    const token = (await call("POST", "/api/v1/tokens", admin, { role: "auditor" })).json<{ id: string }>();
+    expect(await t.app.tasks.runNow("audit-checkpoint")).toBe(true); // the periodic task, run once
+    const after = (await t.app.checkpoints.latest())!;
+    expect(after.size).toBe(before.size + 2);
+    const [older, newer] = [openCheckpoint(before.note, key), openCheckpoint(after.note, key)];
+    const proof = await t.app.audit.consistencyProof(older.size, newer.size);
+    expect(verifyConsistency(older.size, newer.size, older.root, newer.root, proof)).toBe(true);
+    for (const subject of [`certificate:${issued.serial}`, `token:${token.id}`]) {
+      const [e] = await t.app.audit.entriesAbout(subject);
+      const p = await t.app.audit.inclusionProof(e!.index, newer.size);
+      expect(
+        verifyInclusion(
+          leafHash(new TextEncoder().encode(e!.text)),
+          e!.index,
+          newer.size,
+          p.proof,
+          newer.root,
+        ),
+      ).toBe(true);
+    }
+    // Nothing new: the task signs nothing more.
+    await t.app.tasks.runNow("audit-checkpoint");
+    expect((await t.app.checkpoints.latest())!.size).toBe(after.size);
   });
 
   test("every entry proves its inclusion in the current tree", async () => {

@@ -23,7 +23,7 @@ beforeAll(async () => {
   admin = (await readFile(run.adminTokenFile!, "utf8")).trim();
   http = await buildHttpApp(t.app, "full");
   dir = await workdir();
-  csr = await opensslCsr(dir, "p256", "/CN=strict-device", [
+  csr = await opensslCsr(dir, "p256", "/CN=strict.devices.test", [
     "-addext",
     "subjectAltName=DNS:strict.devices.test",
   ]);

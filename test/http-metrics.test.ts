@@ -21,7 +21,10 @@ beforeAll(async () => {
   const run = await ensureInitialized(t.app, { algorithm: "p256" });
   admin = (await readFile(run.adminTokenFile!, "utf8")).trim();
   dir = await workdir();
-  csr = await opensslCsr(dir, "p256", "/CN=metered", ["-addext", "subjectAltName=DNS:metered.devices.test"]);
+  csr = await opensslCsr(dir, "p256", "/CN=metered.devices.test", [
+    "-addext",
+    "subjectAltName=DNS:metered.devices.test",
+  ]);
 });
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));

@@ -99,7 +99,13 @@ test("the README tour runs as written beside a running server", async () => {
   expect(out).toMatch(/^keyfleet_certificates_issued_total\{profile="device",outcome="issued"\} 1$/m);
   expect(out).toMatch(/subject=O = Keyfleet, CN = Keyfleet (Issuing|Root) CA/);
   expect(out).toMatch(/re-sealed \d+ keys under KEYFLEET_PASSPHRASE/);
-  expect(out).toMatch(/### block \d+\n[\s\S]*subject=CN = SN-0001, serialNumber = SN-0001\s*$/);
+  expect(out).toMatch(/subject=CN = SN-0001, serialNumber = SN-0001\s*### block/);
+  expect(out).toMatch(
+    /^audit log verified: \d+ entries, \d+ checkpoints signed by 127\.0\.0\.1:\d+\/keyfleet\/audit\//m,
+  );
+  expect(out).toMatch(
+    /^entry \d+ of \d+: \{"actor":"cli:[^"]+","details":\{[^\n]*"type":"certificate\.issued"/m,
+  );
   // kek seal removed the development KEK file; the server kept working under the passphrase.
   await expect(stat(join(home, "keyfleet-data", "kek"))).rejects.toMatchObject({ code: "ENOENT" });
 });

@@ -132,6 +132,11 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
       return rows.map(decoded);
     },
 
+    /** Entries from `from` as stored, with their stored leaf hashes (for `keyfleet audit verify`). */
+    async stored(from: number, limit: number) {
+      return repository.leavesWithHashes(from, Math.min(limit, maxEntriesPerRead));
+    },
+
     /** The entries about `subject` ("certificate:<serial>"…), oldest first. */
     async entriesAbout(subject: string): Promise<{ index: number; entry: AuditEntry; text: string }[]> {
       return (await repository.leavesAbout(subject, maxEntriesPerRead)).map(decoded);

@@ -3,6 +3,20 @@
  * event. The tree math is pure (merkle.ts); entries are canonical JSON (entry.ts); `append(tx, …)`
  * joins the caller's transaction (audit-log.ts).
  */
+export { auditCheckpoints, type AuditCheckpoints, type CheckpointDeps } from "./checkpoints.js";
+export {
+  checkpointText,
+  ed25519KeyOf,
+  openCheckpoint,
+  openNote,
+  parseCheckpoint,
+  parseVerifierKey,
+  signCheckpoint,
+  verifierKey,
+  type Checkpoint,
+  type NoteVerifier,
+} from "./signed-note.js";
+export { verifyLog, type LeafToVerify, type Verdict } from "./verify-log.js";
 export { auditLog, maxEntriesPerRead, type AuditLog, type InclusionProof } from "./audit-log.js";
 export {
   decodeEntry,

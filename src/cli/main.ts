@@ -6,6 +6,7 @@
  */
 import { CommanderError, type Command } from "commander";
 import { isKeyfleetError } from "../domain/index.js";
+import { auditCommand } from "./commands/audit.js";
 import { benchCommand } from "./commands/bench.js";
 import { caCommand } from "./commands/ca.js";
 import { certCommand } from "./commands/cert.js";
@@ -34,6 +35,7 @@ export function program(io: CliIo = processIo): Command {
     deviceCommand,
     tokenCommand,
     kekCommand,
+    auditCommand,
     benchCommand,
   ]) {
     root.addCommand(make(io));

@@ -21,6 +21,7 @@ export type ErrorCode =
   | "forbidden" // credentials without the right role or scope
   | "store-unavailable"
   | "unavailable" // the server cannot take the request now (shutting down, a worker stopped): retry
+  | "log-inconsistent" // the audit log does not verify: an entry or checkpoint was changed, removed or reordered
   | "internal";
 
 export class KeyfleetError extends Error {

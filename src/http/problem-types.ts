@@ -25,6 +25,12 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
     remedy:
       "Build the request again with the private key that belongs to its public key. A request edited after signing is no longer valid.",
   },
+  "log-inconsistent": {
+    meaning:
+      "The audit log does not verify: an entry's hash is not the one the log recorded, an entry is missing or out of place, or a signed checkpoint's root is not the root of the entries before it. Someone changed the log's tables behind Keyfleet's back, or the export was edited.",
+    remedy:
+      "Keep the database and the export as they are for investigation. The detail names the first bad entry or checkpoint; compare with an earlier export or a copy of the checkpoints you kept.",
+  },
   "weak-key": {
     meaning:
       "The request's public key is one Keyfleet never certifies, because a signature under it proves nothing: anyone can sign for it or compute its private key (an RSA exponent of 1 or below 65537, an RSA modulus that is even, has a small factor or is a perfect power; an Ed25519 point of small order), or it is no valid key of its algorithm (a point off its curve, a non-canonical encoding), or it is an EC point in a form relying parties cannot read (compressed or hybrid).",

@@ -32,6 +32,7 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   forbidden: 403,
   "store-unavailable": 503,
   unavailable: 503,
+  "log-inconsistent": 500,
   internal: 500,
 };
 

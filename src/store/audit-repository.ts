@@ -16,6 +16,11 @@ export interface AuditLeafRow {
   readonly entry: string;
 }
 
+export interface AuditLeafWithHash extends AuditLeafRow {
+  /** The leaf hash stored for it (the level-0 node); undefined if that row is gone. */
+  readonly hash: Uint8Array | undefined;
+}
+
 export interface AuditNodeRef {
   readonly level: number;
   readonly index: number;
@@ -99,6 +104,19 @@ export function auditRepository(db: Kysely<Tables>) {
         .limit(limit)
         .execute();
       return rows.map((r) => ({ index: Number(r.idx), entry: r.entry }));
+    },
+
+    /** Leaves from `from` with the leaf hash the log stored for each: what verification compares. */
+    async leavesWithHashes(from: number, limit: number): Promise<AuditLeafWithHash[]> {
+      const rows = await db
+        .selectFrom("audit_leaves as l")
+        .leftJoin("audit_nodes as n", (join) => join.onRef("n.idx", "=", "l.idx").on("n.level", "=", 0))
+        .select(["l.idx", "l.entry", "n.hash"])
+        .where("l.idx", ">=", from)
+        .orderBy("l.idx")
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ index: Number(r.idx), entry: r.entry, hash: r.hash ?? undefined }));
     },
 
     /** The indexes of the leaves about `subject`, oldest first. */

@@ -22,12 +22,14 @@ export {
   type AuditCheckpointRow,
   type AuditHead,
   type AuditLeafRow,
+  type AuditLeafWithHash,
   type AuditNodeRef,
   type AuditRepository,
 } from "./audit-repository.js";
 export { issuerRepository, type IssuerRepository } from "./issuer-repository.js";
 export { keyRepository, type KeyRepository } from "./key-repository.js";
 export { deviceRepository, type DeviceRepository } from "./device-repository.js";
+export { taskRepository, type TaskRepository } from "./task-repository.js";
 export { tokenRepository, type TokenRepository, type TokenPage } from "./token-repository.js";
 export { settingsRepository, type SettingsRepository, type SettingChange } from "./settings-repository.js";
 export {

@@ -6,6 +6,7 @@ import * as m0002 from "./migrations/0002-settings-and-token-use.js";
 import * as m0003 from "./migrations/0003-server-identity.js";
 import * as m0004 from "./migrations/0004-request-scope.js";
 import * as m0005 from "./migrations/0005-audit-log.js";
+import * as m0006 from "./migrations/0006-scheduled-tasks.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   "0003-server-identity": m0003,
   "0004-request-scope": m0004,
   "0005-audit-log": m0005,
+  "0006-scheduled-tasks": m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

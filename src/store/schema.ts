@@ -117,6 +117,13 @@ export interface AuditCheckpointsTable {
   created_at: CreatedAt;
 }
 
+export interface ScheduledTasksTable {
+  name: string;
+  due_at: Date;
+  last_run_at: Date | null;
+  last_error: string | null;
+}
+
 export interface ApiTokensTable {
   id: string;
   secret_hash: Uint8Array;
@@ -160,6 +167,7 @@ export interface Tables {
   audit_nodes: AuditNodesTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
+  scheduled_tasks: ScheduledTasksTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;

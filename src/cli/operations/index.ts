@@ -2,6 +2,7 @@
  * Every operation a CLI command can run on an app, by name. Loaded only when a command runs one
  * (locally, or in the server that a command was forwarded to), never to parse options or print help.
  */
+import { auditOperations } from "./audit.js";
 import { caOperations } from "./ca.js";
 import { certOperations } from "./cert.js";
 import { deviceOperations } from "./device.js";
@@ -18,6 +19,7 @@ export const operations = {
   ...tokenOperations,
   ...settingsOperations,
   ...kekOperations,
+  ...auditOperations,
 };
 
 export type Operations = typeof operations;

@@ -1,0 +1,107 @@
+/**
+ * Signed checkpoints of the audit log: the tree head (origin, size, root) as a C2SP signed note,
+ * signed by the log's own Ed25519 key through the Signer port (never a CA key). The key is made on
+ * first need, recorded with purpose `audit`, and its name is the log's origin, fixed at that moment
+ * ("<public host>/keyfleet/audit/<8 hex>", c2sp.org/tlog-checkpoint: a schema-less URL). A
+ * checkpoint is signed when the log has grown past the latest one: by the periodic task, or on
+ * demand (`keyfleet audit head`). Checkpoints are stored, append-only like the log.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { KeyRef, KeyStore } from "../crypto/index.js";
+import { KeyfleetError, type Clock } from "../domain/index.js";
+import {
+  auditRepository,
+  holdLock,
+  keyRepository,
+  settingsRepository,
+  type AuditCheckpointRow,
+  type Database,
+} from "../store/index.js";
+import type { AuditLog } from "./audit-log.js";
+import { ed25519KeyOf, signCheckpoint, verifierKey } from "./signed-note.js";
+
+const PURPOSE = "audit";
+const ORIGIN_SETTING = "audit.origin";
+
+export interface CheckpointDeps {
+  readonly database: Database;
+  readonly clock: Clock;
+  readonly keyStore: KeyStore;
+  readonly log: AuditLog;
+  /** The authority's public URL: its host names the log when the log's key is made. */
+  readonly publicUrl: () => Promise<string>;
+}
+
+export function auditCheckpoints(deps: CheckpointDeps) {
+  const repository = auditRepository(deps.database.db);
+  const keys = keyRepository(deps.database.db);
+  const settings = settingsRepository(deps.database.db);
+
+  async function recorded(): Promise<{ ref: KeyRef; name: string } | undefined> {
+    const [row] = await keys.active(PURPOSE, deps.keyStore.kind);
+    const name = await settings.get(ORIGIN_SETTING);
+    if (!row || name === undefined) return undefined;
+    return {
+      ref: { store: row.store, handle: row.handle, algorithm: "ed25519", publicKey: row.public_key },
+      name,
+    };
+  }
+
+  /** The log's key and name, made on first need; nodes that make one together keep the first. */
+  async function key(): Promise<{ ref: KeyRef; name: string }> {
+    const existing = await recorded();
+    if (existing) return existing;
+    // Generated before the transaction (the key store writes through its own connection), recorded
+    // in it under the lock, and destroyed if another node recorded one first.
+    const ref = await deps.keyStore.generate("ed25519", "audit log");
+    const name = `${new URL(await deps.publicUrl()).host}/keyfleet/audit/${randomBytes(4).toString("hex")}`;
+    const mine = await deps.database.transaction(async (tx) => {
+      await holdLock(tx, "audit-key");
+      if ((await keyRepository(tx).active(PURPOSE, deps.keyStore.kind)).length > 0) return false;
+      await keyRepository(tx).insert({
+        id: `key-audit-${randomUUID().slice(0, 8)}`,
+        algorithm: ref.algorithm,
+        store: ref.store,
+        handle: ref.handle,
+        public_key: ref.publicKey,
+        purpose: PURPOSE,
+      });
+      await settingsRepository(tx).set(tx, ORIGIN_SETTING, name, "system");
+      return true;
+    });
+    if (!mine) await deps.keyStore.destroy(ref);
+    const made = await recorded();
+    if (!made) throw new KeyfleetError("internal", "the audit log's key could not be recorded");
+    return made;
+  }
+
+  return {
+    /**
+     * The latest checkpoint, signing one first if the log has grown past it (or none exists).
+     * Returns the stored row: two nodes signing the same size keep the first signature.
+     */
+    async sign(): Promise<AuditCheckpointRow> {
+      const latest = await repository.latestCheckpoint();
+      const { size, root } = await deps.log.root();
+      if (latest && latest.size >= size) return latest;
+      const { ref, name } = await key();
+      const signer = await deps.keyStore.signer(ref);
+      const note = await signCheckpoint({ origin: name, size, root }, signer, name);
+      await deps.database.transaction((tx) => repository.insertCheckpoint(tx, { size, root, note }));
+      return (await repository.latestCheckpoint())!;
+    },
+
+    latest: () => repository.latestCheckpoint(),
+
+    /** Checkpoints from size `from` up, oldest first. */
+    list: (from: number, limit: number) => repository.checkpoints(from, limit),
+
+    /** The verifier key string ("<name>+<hash>+<key>") anyone checks checkpoints with. */
+    async verifierKey(): Promise<string> {
+      const { ref, name } = await key();
+      return verifierKey(name, ed25519KeyOf(ref.publicKey));
+    },
+  };
+}
+
+export type AuditCheckpoints = ReturnType<typeof auditCheckpoints>;

@@ -1,0 +1,187 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { KeyfleetError } from "../../domain/index.js";
+import { KeyfleetCommand } from "../program.js";
+import { execute, globals } from "../execute.js";
+import { print, type CliIo } from "../io.js";
+import { integerOption } from "../parse.js";
+
+const PAGE = 1000;
+
+interface Page {
+  readonly items: readonly { index: number; leaf: string; hash: string | null }[];
+  readonly next: number | null;
+}
+const maxIndex = 2 ** 53 - 1;
+
+export function auditCommand(io: CliIo): Command {
+  const audit = new KeyfleetCommand("audit").description(
+    "the tamper-evident audit log: checkpoints, proofs, export and offline verification",
+  );
+  audit
+    .command("head")
+    .description("the latest signed checkpoint (C2SP signed note); signs one first if the log grew")
+    .action(async (_options, command: Command) => {
+      const head = await execute(command, io, "audit.head", {});
+      print(io, globals(command).json, head, () => head.note.trimEnd());
+    });
+  audit
+    .command("key")
+    .description("the verifier key string that checks the log's checkpoints (any signed-note verifier)")
+    .action(async (_options, command: Command) => {
+      const { key } = await execute(command, io, "audit.key", {});
+      print(io, globals(command).json, { key }, () => key);
+    });
+  audit
+    .command("prove")
+    .description("an inclusion proof of one entry against the latest checkpoint")
+    .option("--index <n>", "the entry's index (0 is the first)")
+    .option("--serial <hex>", "the entry that records the issuance of this certificate")
+    .action(async (options: { index?: string; serial?: string }, command: Command) => {
+      if ((options.index === undefined) === (options.serial === undefined)) {
+        throw new KeyfleetError("malformed-request", "give one of --index and --serial");
+      }
+      const proof = await execute(command, io, "audit.prove", {
+        index: options.index === undefined ? undefined : integerOption("--index", options.index, 0, maxIndex),
+        serial: options.serial,
+      });
+      print(io, globals(command).json, proof, () =>
+        [
+          `entry ${proof.index} of ${proof.size}: ${proof.leaf}`,
+          `leaf hash ${proof.leafHash}`,
+          ...proof.proof.map((h, i) => `proof[${i}] ${h}`),
+          "",
+          proof.checkpoint.trimEnd(),
+        ].join("\n"),
+      );
+    });
+  audit
+    .command("export")
+    .description(
+      'every entry, then every checkpoint, as JSON lines: {"index":N,"leaf":"…"} and {"checkpoint":"…"}',
+    )
+    .option("--from <n>", "the first entry to export", "0")
+    .action(async (options: { from: string }, command: Command) => {
+      let from: number | null = integerOption("--from", options.from, 0, maxIndex);
+      while (from !== null) {
+        const page: Page = await execute(command, io, "audit.entries", { from, limit: PAGE });
+        for (const e of page.items) io.out(JSON.stringify({ index: e.index, leaf: e.leaf }));
+        from = page.items.length < PAGE ? null : page.next;
+      }
+      for (const note of await allCheckpoints(command, io)) io.out(JSON.stringify({ checkpoint: note }));
+    });
+  audit
+    .command("verify")
+    .description(
+      "recompute every leaf and the tree, check every checkpoint's signature and root; one-line verdict",
+    )
+    .option(
+      "--from-export <file>",
+      "verify an export (`audit export`) instead of the database; needs --key, no database",
+    )
+    .option("--key <key-or-file>", "the verifier key string, or a file holding it (default: the log's own)")
+    .action(async (options: { fromExport?: string; key?: string }, command: Command) => {
+      const { parseVerifierKey, verifyLog } = await import("../../audit/index.js");
+      if (options.fromExport !== undefined && options.key === undefined) {
+        throw new KeyfleetError(
+          "malformed-request",
+          "--from-export needs --key: the key you trust, as `keyfleet audit key` printed it",
+        );
+      }
+      const keyText =
+        options.key === undefined
+          ? (await execute(command, io, "audit.key", {})).key
+          : await keyOf(options.key);
+      const verifier = parseVerifierKey(keyText);
+      const source =
+        options.fromExport === undefined
+          ? { leaves: databaseLeaves(command, io), notes: await allCheckpoints(command, io) }
+          : await exportFile(options.fromExport);
+      const verdict = await verifyLog(source.leaves, source.notes, verifier);
+      if (!verdict.ok) {
+        throw new KeyfleetError("log-inconsistent", `the audit log does not verify: ${verdict.problem}`);
+      }
+      print(
+        io,
+        globals(command).json,
+        verdict,
+        () =>
+          `audit log verified: ${verdict.entries} entries, ${verdict.checkpoints} checkpoints signed by ${verifier.name}` +
+          (verdict.uncovered ? ` (the last ${verdict.uncovered} entries are not yet in a checkpoint)` : ""),
+      );
+    });
+  return audit;
+}
+
+async function allCheckpoints(command: Command, io: CliIo): Promise<string[]> {
+  const notes: string[] = [];
+  for (let from = 0; ;) {
+    const page = await execute(command, io, "audit.checkpoints", { from, limit: PAGE });
+    notes.push(...page.items.map((c) => c.note));
+    if (page.items.length < PAGE) return notes;
+    from = page.items.at(-1)!.size + 1;
+  }
+}
+
+async function* databaseLeaves(command: Command, io: CliIo) {
+  for (let from: number | null = 0; from !== null;) {
+    const page: Page = await execute(command, io, "audit.entries", { from, limit: PAGE });
+    for (const e of page.items) {
+      yield {
+        index: e.index,
+        text: e.leaf,
+        ...(e.hash ? { storedHash: Buffer.from(e.hash, "base64") } : {}),
+      };
+    }
+    from = page.items.length < PAGE ? null : page.next;
+  }
+}
+
+async function keyOf(keyOrFile: string): Promise<string> {
+  if (/^[^\s+]+\+[0-9a-f]{8}\+/.test(keyOrFile)) return keyOrFile;
+  try {
+    return (await readFile(keyOrFile, "utf8")).trim();
+  } catch (cause) {
+    throw new KeyfleetError(
+      "not-found",
+      `--key is neither a verifier key nor a readable file: ${keyOrFile}`,
+      { cause },
+    );
+  }
+}
+
+/** An export's entries and checkpoints; a line that is neither is refused with its number. */
+async function exportFile(path: string) {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new KeyfleetError("not-found", `no export file ${path}`, { cause });
+  }
+  const leaves: { index: number; text: string }[] = [];
+  const notes: string[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new KeyfleetError("malformed-request", `${path} line ${i + 1} is not JSON`);
+    }
+    const v = value as { index?: unknown; leaf?: unknown; checkpoint?: unknown };
+    if (typeof v.checkpoint === "string") notes.push(v.checkpoint);
+    else if (Number.isSafeInteger(v.index) && typeof v.leaf === "string")
+      leaves.push({ index: v.index as number, text: v.leaf });
+    else
+      throw new KeyfleetError(
+        "malformed-request",
+        `${path} line ${i + 1} is neither an entry nor a checkpoint`,
+      );
+  });
+  return {
+    notes,
+    leaves: (async function* () {
+      yield* leaves;
+    })(),
+  };
+}
