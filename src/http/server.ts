@@ -28,6 +28,7 @@ import { caFileRoutes } from "./routes/ca-files.js";
 import { certificateRoutes } from "./routes/certificates.js";
 import { healthRoutes } from "./routes/health.js";
 import { problemRoutes } from "./routes/problems.js";
+import { auditRoutes } from "./routes/audit.js";
 import { tokenRoutes } from "./routes/tokens.js";
 
 export type Surface = "full" | "public";
@@ -69,6 +70,7 @@ export async function buildHttpApp(
     metricsRoute(http, metrics, authorize);
     certificateRoutes(http, app, authorize, metrics.issuance);
     tokenRoutes(http, app.tokens, authorize);
+    auditRoutes(http, { audit: app.audit, checkpoints: app.checkpoints }, authorize);
   }
   return http;
 }

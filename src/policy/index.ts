@@ -6,6 +6,7 @@ export { allows, parseRole, roles, type Permission, type Role } from "./roles.js
 export {
   actorOf,
   checkMayManageTokens,
+  checkMayReadAuditLog,
   checkMayReadMetrics,
   defaultTokenLifetimeSeconds,
   maxTokenLifetimeSeconds,

@@ -12,7 +12,8 @@ export type Permission =
   | "device.read"
   | "device.write"
   | "token.manage"
-  | "metrics.read";
+  | "metrics.read"
+  | "audit.read";
 
 /** `metrics` reads /metrics and nothing else: the least a Prometheus scraper's token needs. */
 export type Role = "admin" | "operator" | "auditor" | "metrics";
@@ -27,9 +28,10 @@ const grants: Readonly<Record<Role, readonly Permission[]>> = {
     "device.write",
     "token.manage",
     "metrics.read",
+    "audit.read",
   ],
   operator: ["ca.read", "cert.read", "cert.issue", "device.read", "device.write", "metrics.read"],
-  auditor: ["ca.read", "cert.read", "device.read", "metrics.read"],
+  auditor: ["ca.read", "cert.read", "device.read", "metrics.read", "audit.read"],
   metrics: ["metrics.read"],
 };
 

@@ -135,6 +135,16 @@ export function checkMayReadMetrics(principal: Principal): void {
   }
 }
 
+/** The audit log records the whole fleet's events: unscoped principals only read it. */
+export function checkMayReadAuditLog(principal: Principal): void {
+  if (isScoped(principal.scopes)) {
+    throw new KeyfleetError(
+      "forbidden",
+      "a scoped token may not read the audit log: it records the whole fleet; use an unscoped auditor token",
+    );
+  }
+}
+
 function checkTokenId(id: string): void {
   if (!tokenIdPattern.test(id)) {
     throw new KeyfleetError(
