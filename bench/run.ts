@@ -3,11 +3,12 @@
  * PGlite and on PostgreSQL in one run, then the CLI's response times (bench/cli-timing.ts) of the
  * built command. Options: BENCH_COUNT (certificates per store, default 20000), BENCH_CONCURRENCY
  * (default 256), BENCH_STORES (default "pglite,postgres"), BENCH_CLI_RUNS (default 10; 0 skips),
- * BENCH_CLI (the bin to time, default bin/keyfleet.js), TEST_DATABASE_URL (default
- * postgres://postgres@127.0.0.1:5432/test).
+ * BENCH_CLI (the bin to time, default bin/keyfleet.js), BENCH_AUDIT_LEAVES (the audit log bench's
+ * size, default 1000000; 0 skips), TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
 import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
+import { formatAuditBench, runAuditBench } from "./audit-bench.js";
 import { formatCliTiming, runCliTiming } from "./cli-timing.js";
 
 const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -20,6 +21,19 @@ if (count > 0) {
     postgresUrl,
   });
   console.log(formatBenchReport(report));
+}
+const leaves = Number(process.env.BENCH_AUDIT_LEAVES ?? 1_000_000);
+if (leaves > 0) {
+  console.log(
+    formatAuditBench(
+      await runAuditBench({
+        postgresUrl,
+        leaves,
+        batch: Number(process.env.BENCH_AUDIT_BATCH ?? 1000),
+        proofs: Number(process.env.BENCH_AUDIT_PROOFS ?? 1000),
+      }),
+    ),
+  );
 }
 const runs = Number(process.env.BENCH_CLI_RUNS ?? 10);
 if (runs > 0) {

@@ -26,7 +26,12 @@ test("keyfleet bench measures both stores in scratch space and leaves nothing be
     const report = JSON.parse(res.stdout);
     expect(report).toMatchObject({ count: 200, concurrency: 16 });
     expect(report.rawSignaturesPerSecond).toBeGreaterThan(0);
-    expect(report.results.map((r: { store: string }) => r.store)).toEqual(["pglite", "postgres"]);
+    expect(report.results.map((r: { store: string; audit: boolean }) => `${r.store} ${r.audit}`)).toEqual([
+      "pglite true",
+      "pglite false",
+      "postgres true",
+      "postgres false",
+    ]);
     for (const r of report.results) {
       expect(r.certificatesPerSecond).toBeGreaterThan(0);
       expect(r.percentOfRawSign).toBeCloseTo(

@@ -33,6 +33,8 @@ export interface BenchOptions {
 
 export interface StoreResult {
   readonly store: DatabaseKind;
+  /** Whether each certificate's audit leaf was written (the product), or not (the baseline). */
+  readonly audit: boolean;
   readonly certificatesPerSecond: number;
   /** certificatesPerSecond as a percentage of raw P-256 signatures/s. */
   readonly percentOfRawSign: number;
@@ -80,11 +82,14 @@ export async function runIssuanceBench(options: BenchOptions): Promise<BenchRepo
   const requests = await csrs(Math.min(count, distinctCsrs));
   const results: StoreResult[] = [];
   for (const store of options.stores) {
-    const run = (database: Database) =>
-      issuance(database, requests, { count, concurrency, csrWorkers, rawSignaturesPerSecond });
-    results.push(
-      store === "pglite" ? await onScratchPGlite(run) : await onScratchSchema(options.postgresUrl!, run),
-    );
+    // With the audit log, as the product runs, and without (leaves not written): its cost, measured.
+    for (const audit of [true, false]) {
+      const run = (database: Database) =>
+        issuance(database, requests, { count, concurrency, csrWorkers, rawSignaturesPerSecond, audit });
+      results.push(
+        store === "pglite" ? await onScratchPGlite(run) : await onScratchSchema(options.postgresUrl!, run),
+      );
+    }
   }
   return { count, concurrency, csrWorkers, rawSignaturesPerSecond, results };
 }
@@ -97,10 +102,10 @@ export function formatBenchReport(r: BenchReport): string {
     `CSRs verified on ${r.csrWorkers} worker threads, as \`keyfleet serve\` does on this machine`,
     `raw node:crypto P-256 sign: ${r.rawSignaturesPerSecond.toFixed(0)}/s (one core)`,
     "",
-    "store         certs/s  % of raw   p50 ms   p99 ms   RSS MiB ¼ → end   event loop busy   CPU cores",
+    "store         audit   certs/s  % of raw   p50 ms   p99 ms   RSS MiB ¼ → end   event loop busy   CPU cores",
     ...r.results.map(
       (s) =>
-        `${names[s.store].padEnd(11)}${f(s.certificatesPerSecond, 10)}${f(s.percentOfRawSign, 9, 1)}%${f(s.p50Ms, 9, 1)}${f(s.p99Ms, 9, 1)}   ${`${s.rssMiB.atQuarter.toFixed(0)} → ${s.rssMiB.atEnd.toFixed(0)}`.padEnd(15)}${f(100 * s.eventLoopBusy, 17)}%${f(s.cpuCores, 12, 2)}`,
+        `${names[s.store].padEnd(11)}${(s.audit ? "   on" : "  off").padEnd(6)}${f(s.certificatesPerSecond, 10)}${f(s.percentOfRawSign, 9, 1)}%${f(s.p50Ms, 9, 1)}${f(s.p99Ms, 9, 1)}   ${`${s.rssMiB.atQuarter.toFixed(0)} → ${s.rssMiB.atEnd.toFixed(0)}`.padEnd(15)}${f(100 * s.eventLoopBusy, 17)}%${f(s.cpuCores, 12, 2)}`,
     ),
   ].join("\n");
 }
@@ -143,13 +148,20 @@ async function csrs(n: number): Promise<string[]> {
 async function issuance(
   database: Database,
   requests: readonly string[],
-  run: { count: number; concurrency: number; csrWorkers: number; rawSignaturesPerSecond: number },
+  run: {
+    count: number;
+    concurrency: number;
+    csrWorkers: number;
+    rawSignaturesPerSecond: number;
+    audit: boolean;
+  },
 ): Promise<StoreResult> {
   const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(database.db), {
     source: "file",
     key: randomBytes(32),
   });
   const csrReader = workerCsrReader(run.csrWorkers);
+  const log = auditLog({ database, clock: systemClock });
   try {
     const authority = createAuthority({
       database,
@@ -157,7 +169,7 @@ async function issuance(
       clock: systemClock,
       defaultPublicUrl: "http://127.0.0.1:8080",
       csrReader,
-      audit: auditLog({ database, clock: systemClock }),
+      audit: run.audit ? log : { ...log, append: async () => [] },
     });
     await authority.init({ algorithm: "p256" });
     await authority.issue({ csr: requests[0]! }); // warm: workers started, issuing key loaded, template compiled
@@ -185,6 +197,7 @@ async function issuance(
     const perSecond = run.count / seconds;
     return {
       store: database.kind,
+      audit: run.audit,
       certificatesPerSecond: perSecond,
       percentOfRawSign: (100 * perSecond) / run.rawSignaturesPerSecond,
       p50Ms: latencies[Math.floor(run.count * 0.5)]!,
