@@ -60,15 +60,14 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
     if (events.length === 0) return [];
     const head = await repository.lockHead(tx);
     const now = deps.clock.now();
-    const leaves = events.map((event, i) => ({
-      index: head.size + i,
-      entry: encodeEntry(entryOf(event, now)),
-      subject: event.subject,
-    }));
+    const leaves = events.map((event, i) => {
+      const entry = encodeEntry(entryOf(event, now));
+      return { index: head.size + i, entry, hash: leafHash(utf8(entry)), subject: event.subject };
+    });
     const { nodes, frontier } = appendLeaves(
       head.size,
       head.frontier,
-      leaves.map((l) => leafHash(utf8(l.entry))),
+      leaves.map((l) => l.hash),
     );
     await repository.append(tx, leaves, nodes, { size: head.size + leaves.length, frontier });
     return leaves.map((l) => l.index);

@@ -17,8 +17,8 @@ export interface AuditLeafRow {
 }
 
 export interface AuditLeafWithHash extends AuditLeafRow {
-  /** The leaf hash stored for it (the level-0 node); undefined if that row is gone. */
-  readonly hash: Uint8Array | undefined;
+  /** The leaf hash stored with it. */
+  readonly hash: Uint8Array;
 }
 
 export interface AuditNodeRef {
@@ -57,7 +57,7 @@ export function auditRepository(db: Kysely<Tables>) {
     /** Writes leaves and the nodes they complete, and moves the head (locked by `lockHead`). */
     async append(
       tx: Kysely<Tables>,
-      leaves: readonly { index: number; entry: string; subject: string }[],
+      leaves: readonly { index: number; entry: string; hash: Uint8Array; subject: string }[],
       nodes: readonly { level: number; index: number; hash: Uint8Array }[],
       head: AuditHead,
     ): Promise<void> {
@@ -65,14 +65,17 @@ export function auditRepository(db: Kysely<Tables>) {
         await tx
           .insertInto("audit_leaves")
           .values(
-            leaves.slice(i, i + CHUNK).map((l) => ({ idx: l.index, entry: l.entry, subject: l.subject })),
+            leaves
+              .slice(i, i + CHUNK)
+              .map((l) => ({ idx: l.index, entry: l.entry, hash: l.hash, subject: l.subject })),
           )
           .execute();
       }
-      for (let i = 0; i < nodes.length; i += CHUNK) {
+      const inner = nodes.filter((n) => n.level > 0); // level 0 is the leaves' own hash column
+      for (let i = 0; i < inner.length; i += CHUNK) {
         await tx
           .insertInto("audit_nodes")
-          .values(nodes.slice(i, i + CHUNK).map((n) => ({ level: n.level, idx: n.index, hash: n.hash })))
+          .values(inner.slice(i, i + CHUNK).map((n) => ({ level: n.level, idx: n.index, hash: n.hash })))
           .execute();
       }
       await tx
@@ -81,16 +84,29 @@ export function auditRepository(db: Kysely<Tables>) {
         .execute();
     },
 
-    /** The hashes of these perfect subtrees, in one query; a missing one is absent from the map. */
+    /** The hashes of these perfect subtrees (level 0: leaves); a missing one is absent from the map. */
     async nodes(refs: readonly AuditNodeRef[]): Promise<Map<string, Uint8Array>> {
       const found = new Map<string, Uint8Array>();
-      if (refs.length === 0) return found;
-      const rows = await db
-        .selectFrom("audit_nodes")
-        .select(["level", "idx", "hash"])
-        .where((eb) => eb.or(refs.map((r) => eb.and([eb("level", "=", r.level), eb("idx", "=", r.index)]))))
-        .execute();
-      for (const row of rows) found.set(`${row.level}/${Number(row.idx)}`, row.hash);
+      const leaves = refs.filter((r) => r.level === 0).map((r) => r.index);
+      const inner = refs.filter((r) => r.level > 0);
+      if (leaves.length > 0) {
+        const rows = await db
+          .selectFrom("audit_leaves")
+          .select(["idx", "hash"])
+          .where("idx", "in", leaves)
+          .execute();
+        for (const row of rows) found.set(`0/${Number(row.idx)}`, row.hash);
+      }
+      if (inner.length > 0) {
+        const rows = await db
+          .selectFrom("audit_nodes")
+          .select(["level", "idx", "hash"])
+          .where((eb) =>
+            eb.or(inner.map((r) => eb.and([eb("level", "=", r.level), eb("idx", "=", r.index)]))),
+          )
+          .execute();
+        for (const row of rows) found.set(`${row.level}/${Number(row.idx)}`, row.hash);
+      }
       return found;
     },
 
@@ -109,14 +125,13 @@ export function auditRepository(db: Kysely<Tables>) {
     /** Leaves from `from` with the leaf hash the log stored for each: what verification compares. */
     async leavesWithHashes(from: number, limit: number): Promise<AuditLeafWithHash[]> {
       const rows = await db
-        .selectFrom("audit_leaves as l")
-        .leftJoin("audit_nodes as n", (join) => join.onRef("n.idx", "=", "l.idx").on("n.level", "=", 0))
-        .select(["l.idx", "l.entry", "n.hash"])
-        .where("l.idx", ">=", from)
-        .orderBy("l.idx")
+        .selectFrom("audit_leaves")
+        .select(["idx", "entry", "hash"])
+        .where("idx", ">=", from)
+        .orderBy("idx")
         .limit(limit)
         .execute();
-      return rows.map((r) => ({ index: Number(r.idx), entry: r.entry, hash: r.hash ?? undefined }));
+      return rows.map((r) => ({ index: Number(r.idx), entry: r.entry, hash: r.hash }));
     },
 
     /** The indexes of the leaves about `subject`, oldest first. */

@@ -91,6 +91,8 @@ export interface AuditLeavesTable {
   idx: Bigint;
   /** The entry's canonical JSON (RFC 8785): the exact bytes the leaf hash covers. */
   entry: string;
+  /** The leaf hash, SHA-256(0x00 ‖ entry): the tree's level 0. */
+  hash: Uint8Array;
   /** What the entry is about ("certificate:<serial>", "token:<id>"…), for proofs by subject. */
   subject: string;
   created_at: CreatedAt;
