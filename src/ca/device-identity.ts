@@ -3,9 +3,12 @@
  * takes its subject CN and serialNumber (IEEE 802.1AR §8.6) from the device record and a URI SAN
  * naming the record. No CSR may claim a device identity the registry did not give it: a CSR's
  * `urn:keyfleet:device:` URI (other than the bound device's own) or, on a bound certificate, a
- * hardwareModuleName whose serial is not the device's, is refused. Otherwise a certificate could
- * name a device that its record does not list (retiring the device would miss it), or a device of
- * another tenant than the caller's scope allows.
+ * hardwareModuleName whose serial is not the device's, is refused; so is any other URI in the
+ * `urn:keyfleet:` namespace, and, on a certificate bound to no device, a subject CN or serialNumber
+ * or a hardwareModuleName that is a registered device's serial. Otherwise a certificate could name
+ * a device that its record does not list (retiring the device would miss it; a broker that maps CN
+ * to a device, as Mosquitto's use_identity_as_username does, would take it for that device), or a
+ * device of another tenant than the caller's scope allows.
  *
  * The URI `urn:keyfleet:device:<id>` names the registry record, which is what relying parties
  * (brokers, ACLs) map a certificate to; it is valid RFC 3986 and RFC 8141 syntax. pkilint reports
@@ -19,14 +22,38 @@ import { checkName, derOrPem, formatSan, type DistinguishedName, type SanEntry }
 import type { DeviceRow } from "../store/index.js";
 
 const DEVICE_URN_PREFIX = "urn:keyfleet:device:";
+const KEYFLEET_URN_PREFIX = "urn:keyfleet:";
 
 export function deviceUrn(deviceId: string): string {
   return DEVICE_URN_PREFIX + deviceId;
 }
 
-/** RFC 8141 §3.1: the "urn" scheme and the namespace identifier compare without regard to case. */
-function isDeviceUrn(s: SanEntry): s is SanEntry & { type: "uri" } {
-  return s.type === "uri" && s.value.slice(0, DEVICE_URN_PREFIX.length).toLowerCase() === DEVICE_URN_PREFIX;
+/**
+ * A URI in Keyfleet's URN namespace. RFC 8141 §3.1: the "urn" scheme and the namespace identifier
+ * compare without regard to case; the whole namespace is the registry's to write, so a spelling a
+ * relying party might normalize to a device URN (`urn:keyfleet:%64evice:…`) is caught too.
+ */
+function isKeyfleetUrn(s: SanEntry): s is SanEntry & { type: "uri" } {
+  return (
+    s.type === "uri" && s.value.slice(0, KEYFLEET_URN_PREFIX.length).toLowerCase() === KEYFLEET_URN_PREFIX
+  );
+}
+
+/** The hardware serials a request names without a device: subject CN and serialNumber, hardwareModuleName. */
+export function claimedSerials(subject: DistinguishedName, sans: readonly SanEntry[]): string[] {
+  const fromSubject = subject.filter((a) => a.type === "CN" || a.type === "serialNumber").map((a) => a.value);
+  const fromSans = sans.flatMap((s) =>
+    s.type === "hardwareModuleName" ? [Buffer.from(s.hwSerialNum, "hex").toString("utf8")] : [],
+  );
+  return [...new Set([...fromSubject, ...fromSans])];
+}
+
+/** Refuses an unbound certificate that would name `device` by its serial. */
+export function refuseSerialClaim(device: Pick<DeviceRow, "id" | "serial_number">): never {
+  throw new KeyfleetError(
+    "profile-violation",
+    `the CSR names ${device.serial_number}, the serial of registered device ${device.id}: bind the certificate to that device (--device) instead`,
+  );
 }
 
 function claimRefused(s: SanEntry, why: string): KeyfleetError {
@@ -35,9 +62,12 @@ function claimRefused(s: SanEntry, why: string): KeyfleetError {
 
 /** The SANs of an unbound certificate: a device URN may be written by the registry alone. */
 export function withoutDeviceClaims(sans: readonly SanEntry[]): SanEntry[] {
-  const claim = sans.find(isDeviceUrn);
+  const claim = sans.find(isKeyfleetUrn);
   if (claim) {
-    throw claimRefused(claim, "names a registered device; only a certificate bound to it (--device) may");
+    throw claimRefused(
+      claim,
+      "is in the urn:keyfleet: namespace, which only the registry writes (bind the certificate to a device with --device)",
+    );
   }
   return [...sans];
 }
@@ -50,7 +80,7 @@ export function deviceNames(
   const own = deviceUrn(device.id);
   const serialHex = Buffer.from(device.serial_number, "utf8").toString("hex");
   for (const s of csrSans) {
-    if (isDeviceUrn(s) && s.value !== own) throw claimRefused(s, `is not device ${device.id}'s`);
+    if (isKeyfleetUrn(s) && s.value !== own) throw claimRefused(s, `is not device ${device.id}'s`);
     if (s.type === "hardwareModuleName" && s.hwSerialNum.toLowerCase() !== serialHex) {
       throw claimRefused(
         s,

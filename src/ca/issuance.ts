@@ -29,7 +29,7 @@ import type {
   NewCertificate,
 } from "../store/index.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
-import { deviceNames, withoutDeviceClaims } from "./device-identity.js";
+import { claimedSerials, deviceNames, refuseSerialClaim, withoutDeviceClaims } from "./device-identity.js";
 import { GroupCommit } from "./group-commit.js";
 import { addSeconds, minDate, sha256, wholeSeconds } from "./hierarchy.js";
 import type { ActiveIssuer } from "./active-issuer.js";
@@ -124,6 +124,10 @@ export class Issuance {
     }
     const device = deviceId === null ? undefined : await this.#device(deviceId);
     const { subject, sans } = identity(csr, device);
+    if (!device) {
+      const named = await this.deps.devices.withSerial(claimedSerials(subject, sans));
+      if (named) refuseSerialClaim(named);
+    }
     return this.#signAndRecord({
       profile,
       validity,

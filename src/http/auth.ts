@@ -1,12 +1,14 @@
 /**
  * Bearer-token authentication and role checks for the admin API. They run on request, before the
  * body is read or validated: a caller without the right token learns nothing about the route. A
- * refusal (no token, an unknown, expired or revoked one, a role that may not) is an audit leaf.
+ * refusal (no token, an unknown, expired or revoked one, a role that may not) is an audit leaf, as
+ * often as refusal-limiter.ts allows.
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { AuditLog } from "../audit/index.js";
 import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
 import { actorOf, allows, type Permission, type Principal, type TokenService } from "../policy/index.js";
+import { refusalLimiter, type RefusalLimiter } from "./refusal-limiter.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -14,17 +16,30 @@ declare module "fastify" {
   }
 }
 
-export function authorizer(tokens: TokenService, audit: AuditLog) {
+export function authorizer(
+  tokens: TokenService,
+  audit: AuditLog,
+  limiter: RefusalLimiter = refusalLimiter(),
+) {
   /** Records the refusal; the request is refused whether or not the record could be written. */
   async function recordRefusal(request: FastifyRequest, error: KeyfleetError, principal?: Principal) {
     const route = `${request.method} ${request.routeOptions.url ?? request.url.split("?")[0]}`;
+    const actor = principal ? actorOf(principal) : "anonymous";
+    const { record, unrecordedBefore } = limiter.admit(`${actor} ${route} ${error.code} ${request.ip}`);
+    if (!record) return;
     await audit
       .record([
         {
           type: "request.refused",
-          actor: principal ? actorOf(principal) : "anonymous",
+          actor,
           subject: `request:${route}`,
-          details: { route, code: error.code, reason: error.message, remoteAddress: request.ip },
+          details: {
+            route,
+            code: error.code,
+            reason: error.message,
+            remoteAddress: request.ip,
+            unrecordedBefore,
+          },
         },
       ])
       .catch((cause: unknown) => request.log.error({ err: cause }, "a refused request could not be audited"));

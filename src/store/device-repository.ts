@@ -11,6 +11,16 @@ export function deviceRepository(db: Kysely<Tables>) {
     async byId(id: string): Promise<DeviceRow | undefined> {
       return db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
     },
+    /** A device whose hardware serial is one of these, in any tenant; undefined if none. */
+    async withSerial(serials: readonly string[]): Promise<DeviceRow | undefined> {
+      if (serials.length === 0) return undefined;
+      return db
+        .selectFrom("devices")
+        .selectAll()
+        .where("serial_number", "in", [...serials])
+        .limit(1)
+        .executeTakeFirst();
+    },
     async list(options: { after?: string | undefined; limit?: number | undefined }): Promise<DeviceRow[]> {
       let q = db.selectFrom("devices").selectAll().orderBy("id").limit(pageLimit(options.limit));
       if (options.after !== undefined) q = q.where("id", ">", options.after);

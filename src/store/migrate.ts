@@ -7,6 +7,7 @@ import * as m0003 from "./migrations/0003-server-identity.js";
 import * as m0004 from "./migrations/0004-request-scope.js";
 import * as m0005 from "./migrations/0005-audit-log.js";
 import * as m0006 from "./migrations/0006-scheduled-tasks.js";
+import * as m0007 from "./migrations/0007-device-serial-index.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   "0004-request-scope": m0004,
   "0005-audit-log": m0005,
   "0006-scheduled-tasks": m0006,
+  "0007-device-serial-index": m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
