@@ -195,8 +195,13 @@ for (const kind of databaseKinds) {
         ...limits.map(
           (v) => [["device", "list", "--limit", v], /--limit must be a whole number from 1 to 500/] as const,
         ),
-        ...["abc", "99999999999999999999999", "1234567890123456789", "1.5", "-1", ""].map(
-          (v) => [["cert", "list", "--after", v], /--after must be a cursor/] as const,
+        // The cursor is the serial that ended the previous page: anything else is refused.
+        ...["abc", "99999999999999999999999", "1.5", "-1", "", "g0"].map(
+          (v) =>
+            [
+              ["cert", "list", "--after", v],
+              /after must be the `next` cursor|is not a certificate serial|out of range/,
+            ] as const,
         ),
         [["device", "list", "--after", "a\nb"], /--after must be a device id/],
       ]);
@@ -206,7 +211,7 @@ for (const kind of databaseKinds) {
       const first = await kf(["--json", "cert", "list", "--limit", "1"]);
       const page = JSON.parse(first.stdout) as { items: { serial: string }[]; next: string };
       expect(page.items).toHaveLength(1);
-      expect(page.next).toMatch(/^[0-9]+$/);
+      expect(page.next).toBe(page.items[0]!.serial); // the cursor is the serial that ended the page
       const second = JSON.parse(
         (await kf(["--json", "cert", "list", "--limit", "1", "--after", page.next])).stdout,
       ) as {

@@ -227,7 +227,9 @@ export function createAuthority(deps: AuthorityDeps) {
     async certificates(
       query: CertificateQuery,
     ): Promise<{ items: IssuedCertificate[]; next: string | undefined }> {
-      const page = await certificates.list(query);
+      // The cursor is a serial (the last one of the previous page), in either form openssl prints.
+      const after = query.after === undefined ? undefined : serialToHex(serialFromHex(query.after));
+      const page = await certificates.list({ ...query, after });
       return { items: page.items.map(certificateOf), next: page.next };
     },
   };

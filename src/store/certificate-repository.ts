@@ -1,6 +1,7 @@
 /** Certificates: written in groups (one multi-row insert per transaction), read by serial, listed by key. */
 import { sql, type Kysely } from "kysely";
-import { checkSequenceCursor, pageLimit, sequencePage } from "./paging.js";
+import { KeyfleetError } from "../domain/index.js";
+import { pageLimit } from "./paging.js";
 import type { CertificateRow, NewCertificate, Tables } from "./schema.js";
 
 export interface CertificatePage {
@@ -64,27 +65,45 @@ export function certificateRepository(db: Kysely<Tables>) {
         .executeTakeFirst();
     },
 
+    /**
+     * Newest first. The cursor is the serial of the last certificate of the previous page: a value
+     * the caller has seen, unlike the row sequence, whose gaps would count what others were issued
+     * in between. It must be a certificate of the same listing (same filters, same scope).
+     */
     async list(query: CertificateQuery): Promise<CertificatePage> {
       const limit = pageLimit(query.limit);
-      checkSequenceCursor(query.after);
-      let q = db
-        .selectFrom("certificates")
+      const filtered = () => {
+        let q = db.selectFrom("certificates");
+        if (query.deviceId !== undefined) q = q.where("device_id", "=", query.deviceId);
+        if (query.issuerId !== undefined) q = q.where("issuer_id", "=", query.issuerId);
+        const { tenant, region } = query.devicesWith ?? {};
+        if (tenant?.length || region?.length) {
+          q = q.where("device_id", "in", (eb) => {
+            let devices = eb.selectFrom("devices").select("id");
+            if (tenant?.length) devices = devices.where("tenant", "in", [...tenant]);
+            if (region?.length) devices = devices.where("region", "in", [...region]);
+            return devices;
+          });
+        }
+        return q;
+      };
+      let q = filtered()
         .selectAll()
         .orderBy("seq", "desc")
         .limit(limit + 1);
-      if (query.after !== undefined) q = q.where("seq", "<", query.after as never);
-      if (query.deviceId !== undefined) q = q.where("device_id", "=", query.deviceId);
-      if (query.issuerId !== undefined) q = q.where("issuer_id", "=", query.issuerId);
-      const { tenant, region } = query.devicesWith ?? {};
-      if (tenant?.length || region?.length) {
-        q = q.where("device_id", "in", (eb) => {
-          let devices = eb.selectFrom("devices").select("id");
-          if (tenant?.length) devices = devices.where("tenant", "in", [...tenant]);
-          if (region?.length) devices = devices.where("region", "in", [...region]);
-          return devices;
-        });
+      if (query.after !== undefined) {
+        const cursor = await filtered().select("seq").where("serial", "=", query.after).executeTakeFirst();
+        if (!cursor) {
+          throw new KeyfleetError(
+            "malformed-request",
+            "after must be the `next` cursor of an earlier page of this list",
+          );
+        }
+        q = q.where("seq", "<", cursor.seq as never);
       }
-      return sequencePage(await q.execute(), limit);
+      const rows = await q.execute();
+      const items = rows.slice(0, limit);
+      return { items, next: rows.length > limit ? items[items.length - 1]!.serial : undefined };
     },
 
     async count(): Promise<number> {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
 import { execute, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
-import { integerOption, limitOption, readInput, sequenceCursorOption } from "../parse.js";
+import { integerOption, limitOption, readInput } from "../parse.js";
 
 /** Longer than any CA here may live; the profile and the issuer's own validity bound it further. */
 const maxValidityDays = 36500;
@@ -64,7 +64,7 @@ export function certCommand(io: CliIo): Command {
       const page = await execute(command, io, "cert.list", {
         deviceId: options.device,
         limit: limitOption(options.limit),
-        after: options.after === undefined ? undefined : sequenceCursorOption(options.after),
+        after: options.after, // a serial; checked where the list is read
       });
       print(io, globals(command).json, page, () =>
         [

@@ -61,7 +61,11 @@ export function certificateRoutes(
         querystring: {
           type: "object",
           properties: {
-            after: { type: "string", pattern: "^[0-9]{1,18}$", description: "`next` of the previous page" },
+            after: {
+              type: "string",
+              maxLength: 128,
+              description: "`next` of the previous page: the serial of its last certificate",
+            },
             limit: { type: "integer", minimum: 1, maximum: 500 },
             deviceId: deviceIdSchema,
           },
