@@ -47,12 +47,19 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
   return { code, stdout, stderr };
 }
 
+/** What a child process runs: the TypeScript sources, or `bin` (a built bin/keyfleet.js). */
+const command = (bin?: string): readonly string[] => (bin === undefined ? entry : [bin]);
+
 /** `keyfleet ARGS` as a child process. */
-export function keyfleet(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function keyfleet(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  bin?: string,
+): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...entry, ...args],
+      [...command(bin), ...args],
       { cwd: root, env: isolated(env), maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
@@ -64,8 +71,9 @@ export function keyfleetServe(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   cwd: string = root,
+  bin?: string,
 ): Promise<{ child: ChildProcess; banner: string; output: () => string }> {
-  const child = spawn(process.execPath, [...entry, "serve", ...args], { cwd, env: isolated(env) });
+  const child = spawn(process.execPath, [...command(bin), "serve", ...args], { cwd, env: isolated(env) });
   let output = "";
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
