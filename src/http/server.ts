@@ -47,6 +47,9 @@ export async function buildHttpApp(
   const http: FastifyInstance = Fastify({
     loggerInstance: app.logger.child({ surface }),
     bodyLimit: 1024 * 1024,
+    // A request (headers and body) must arrive within 30 s: a client that trickles its body holds a
+    // socket and a parser, so it gets 408 instead of Node's default five minutes.
+    requestTimeout: 30_000,
     // Errors Fastify meets before any route (a malformed URL, an over-long path parameter) are
     // problem details too; so are those Node's parser meets before Fastify (transport-refusals.ts).
     frameworkErrors: (error, request, reply) => {
