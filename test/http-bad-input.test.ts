@@ -102,8 +102,14 @@ test("paging input outside its range is a 400, not a database error", async () =
     url: `/api/v1/certificates?${query}`,
     headers: { authorization: `Bearer ${admin}` },
   });
-  await refused(get("after=99999999999999999999999"), 400, "malformed-request", /after must match/);
-  await refused(get("after=-1"), 400, "malformed-request");
+  // The cursor is the serial that ended a page of this list: anything else is refused.
+  await refused(
+    get("after=99999999999999999999999"),
+    400,
+    "malformed-request",
+    /`next` cursor of an earlier page/,
+  );
+  await refused(get("after=-1"), 400, "malformed-request", /after must match/);
   await refused(get("limit=0"), 400, "malformed-request", /limit must be >= 1/);
   await refused(get("limit=abc"), 400, "malformed-request");
   await refused(get("limt=5"), 400, "malformed-request", /additional properties/);

@@ -63,7 +63,7 @@ export function certificateRoutes(
           properties: {
             after: {
               type: "string",
-              maxLength: 128,
+              pattern: "^[0-9A-Fa-f:]{1,128}$",
               description: "`next` of the previous page: the serial of its last certificate",
             },
             limit: { type: "integer", minimum: 1, maximum: 500 },
