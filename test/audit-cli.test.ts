@@ -132,7 +132,7 @@ describe("keyfleet audit on PostgreSQL", () => {
     refused(await kf("audit", "prove"), /one of --index and --serial/, "malformed-request");
   });
 
-  test("a log edited by the superuser is caught, naming the first bad entry; the untouched log verifies", async () => {
+  test("a log edited by the superuser is caught: a changed, removed or moved entry is named, rows swapped whole are bracketed by the checkpoint, a removed newest entry shows in the head", async () => {
     expect(ok(await kf("audit", "verify"))).toMatch(/^audit log verified: \d+ entries/);
     const tamper = async (edit: string) => {
       await sqlAs(`alter table ${schema}.audit_leaves disable trigger user`);
@@ -163,6 +163,29 @@ describe("keyfleet audit on PostgreSQL", () => {
     await put(6, original[6]);
     await put(7, original[7]);
 
-    expect(ok(await kf("audit", "verify"))).toMatch(/^audit log verified/);
+    // Whole rows swapped (entry and hash together): the signed checkpoint brackets the change.
+    const h = async (idx: number) =>
+      (await sqlAs(`select encode(hash, 'hex') as h from ${schema}.audit_leaves where idx = ${idx}`)).rows[0]
+        .h as string;
+    const [h6, h7] = [await h(6), await h(7)];
+    const row = (idx: number, text: string, hash: string) =>
+      tamper(
+        `update ${schema}.audit_leaves set entry = '${text.replace(/'/g, "''")}', hash = decode('${hash}', 'hex') where idx = ${idx}`,
+      );
+    await row(6, original[7], h7);
+    await row(7, original[6], h6);
+    refused(
+      await kf("audit", "verify"),
+      /checkpoint \d+ does not match the entries: one of entries 0–\d+/,
+      "log-inconsistent",
+    );
+    await row(6, original[6], h6);
+    await row(7, original[7], h7);
+
+    // The newest entry removed, after the last checkpoint: the head no longer matches the entries.
+    const last = Number((await sqlAs(`select max(idx) as n from ${schema}.audit_leaves`)).rows[0].n);
+    ok(await kf("token", "create", "--role", "auditor")); // one entry past the last checkpoint
+    await tamper(`delete from ${schema}.audit_leaves where idx = ${last + 1}`);
+    refused(await kf("audit", "verify"), /its head says \d+ entries with another tree/, "log-inconsistent");
   });
 });

@@ -82,6 +82,9 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
       return deps.database.transaction((tx) => append(tx, events));
     },
 
+    /** The stored head: size and frontier. */
+    head: () => repository.head(),
+
     async size(): Promise<number> {
       return (await repository.head()).size;
     },
@@ -116,7 +119,7 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
       if (!Number.isSafeInteger(size1) || size1 < 1 || size1 > size2) {
         throw new KeyfleetError(
           "malformed-request",
-          `a consistency proof goes from a size of 1 to ${size2} to ${size2}, not from ${size1}`,
+          `a consistency proof to size ${size2} starts at a size from 1 to ${size2}, not at ${size1}`,
         );
       }
       return hashesOf(consistencyRanges(size1, size2));
@@ -140,11 +143,34 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
     async entriesAbout(subject: string): Promise<{ index: number; entry: AuditEntry; text: string }[]> {
       return (await repository.leavesAbout(subject, maxEntriesPerRead)).map(decoded);
     },
+
+    /**
+     * The entry that records the issuance of the certificate with this serial (hex, normalized).
+     * The subject column is only an index: the entry itself must say it is about this certificate.
+     */
+    async issuanceOf(serial: string): Promise<{ index: number; entry: AuditEntry; text: string }> {
+      const subject = `certificate:${serial}`;
+      const found = (await repository.leavesAbout(subject, maxEntriesPerRead))
+        .map(decoded)
+        .find(
+          (e) =>
+            e.entry.type === "certificate.issued" &&
+            e.entry.subject === subject &&
+            e.entry.details.serial === serial,
+        );
+      if (!found) throw new KeyfleetError("not-found", `the audit log records no certificate ${serial}`);
+      return found;
+    },
   };
 }
 
+/** A stored entry, decoded; one that does not decode is the log's fault, not the caller's. */
 function decoded(row: AuditLeafRow) {
-  return { index: row.index, entry: decodeEntry(row.entry, `audit entry ${row.index}`), text: row.entry };
+  try {
+    return { index: row.index, entry: decodeEntry(row.entry, `audit entry ${row.index}`), text: row.entry };
+  } catch (e) {
+    throw new KeyfleetError("log-inconsistent", (e as Error).message, { cause: e });
+  }
 }
 
 export type AuditLog = ReturnType<typeof auditLog>;

@@ -19,7 +19,14 @@ export interface LeafToVerify {
 }
 
 export type Verdict =
-  | { readonly ok: true; readonly entries: number; readonly checkpoints: number; readonly uncovered: number }
+  | {
+      readonly ok: true;
+      readonly entries: number;
+      readonly checkpoints: number;
+      readonly uncovered: number;
+      /** The recomputed tree's perfect subtrees, largest first: what the log's head must hold. */
+      readonly frontier: Uint8Array[];
+    }
   | { readonly ok: false; readonly entries: number; readonly checkpoints: number; readonly problem: string };
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -95,5 +102,5 @@ export async function verifyLog(
     );
   }
   const covered = checkpoints.at(-1)?.size ?? 0;
-  return { ok: true, entries: size, checkpoints: checked, uncovered: size - covered };
+  return { ok: true, entries: size, checkpoints: checked, uncovered: size - covered, frontier };
 }

@@ -62,13 +62,15 @@ export function auditCommand(io: CliIo): Command {
     )
     .option("--from <n>", "the first entry to export", "0")
     .action(async (options: { from: string }, command: Command) => {
+      // Checkpoints first: one signed while the entries are read then still covers only exported ones.
+      const notes = await allCheckpoints(command, io);
       let from: number | null = integerOption("--from", options.from, 0, maxIndex);
       while (from !== null) {
         const page: Page = await execute(command, io, "audit.entries", { from, limit: PAGE });
         for (const e of page.items) io.out(JSON.stringify({ index: e.index, leaf: e.leaf }));
         from = page.items.length < PAGE ? null : page.next;
       }
-      for (const note of await allCheckpoints(command, io)) io.out(JSON.stringify({ checkpoint: note }));
+      for (const note of notes) io.out(JSON.stringify({ checkpoint: note }));
     });
   audit
     .command("verify")
@@ -93,13 +95,28 @@ export function auditCommand(io: CliIo): Command {
           ? (await execute(command, io, "audit.key", {})).key
           : await keyOf(options.key);
       const verifier = parseVerifierKey(keyText);
-      const source =
-        options.fromExport === undefined
-          ? { leaves: databaseLeaves(command, io), notes: await allCheckpoints(command, io) }
-          : await exportFile(options.fromExport);
+      // From the database: the checkpoints, then the head, then the entries below the head, so
+      // that what a running server appends meanwhile is neither half read nor held against it.
+      const notes = options.fromExport === undefined ? await allCheckpoints(command, io) : [];
+      const tree =
+        options.fromExport === undefined ? await execute(command, io, "audit.tree", {}) : undefined;
+      const source = tree
+        ? { leaves: databaseLeaves(command, io, tree.size), notes }
+        : await exportFile(options.fromExport!);
       const verdict = await verifyLog(source.leaves, source.notes, verifier);
       if (!verdict.ok) {
         throw new KeyfleetError("log-inconsistent", `the audit log does not verify: ${verdict.problem}`);
+      }
+      if (tree) {
+        // The stored head must be the tree the entries make: entries removed from the end, or a
+        // frontier edited (from which proofs and the next checkpoints are built), show here.
+        const recomputed = verdict.frontier.map((h) => Buffer.from(h).toString("base64"));
+        if (tree.size !== verdict.entries || tree.frontier.join() !== recomputed.join()) {
+          throw new KeyfleetError(
+            "log-inconsistent",
+            `the audit log does not verify: its head says ${tree.size} entries with another tree than the ${verdict.entries} entries stored make`,
+          );
+        }
       }
       print(
         io,
@@ -123,9 +140,11 @@ async function allCheckpoints(command: Command, io: CliIo): Promise<string[]> {
   }
 }
 
-async function* databaseLeaves(command: Command, io: CliIo) {
-  for (let from: number | null = 0; from !== null;) {
-    const page: Page = await execute(command, io, "audit.entries", { from, limit: PAGE });
+/** The stored entries below `until` (the head's size when verification began), in pages. */
+async function* databaseLeaves(command: Command, io: CliIo, until: number) {
+  for (let from: number | null = 0; from !== null && from < until;) {
+    const limit = Math.min(PAGE, until - from);
+    const page: Page = await execute(command, io, "audit.entries", { from, limit });
     for (const e of page.items) {
       yield {
         index: e.index,
@@ -133,7 +152,7 @@ async function* databaseLeaves(command: Command, io: CliIo) {
         ...(e.hash ? { storedHash: Buffer.from(e.hash, "base64") } : {}),
       };
     }
-    from = page.items.length < PAGE ? null : page.next;
+    from = page.items.length < limit ? null : page.next;
   }
 }
 

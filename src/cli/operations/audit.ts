@@ -20,12 +20,7 @@ export const auditOperations = {
     run: async (app, input: { index?: number | undefined; serial?: string | undefined }) => {
       let index = input.index;
       if (input.serial !== undefined) {
-        const serial = serialToHex(serialFromHex(input.serial));
-        const issued = (await app.audit.entriesAbout(`certificate:${serial}`)).find(
-          (e) => e.entry.type === "certificate.issued",
-        );
-        if (!issued) throw new KeyfleetError("not-found", `the audit log records no certificate ${serial}`);
-        index = issued.index;
+        index = (await app.audit.issuanceOf(serialToHex(serialFromHex(input.serial)))).index;
       }
       if (index === undefined) throw new KeyfleetError("malformed-request", "give --index or --serial");
       const checkpoint = await app.checkpoints.sign();
@@ -49,6 +44,13 @@ export const auditOperations = {
         items: rows.map((r) => ({ index: r.index, leaf: r.entry, hash: r.hash ? b64(r.hash) : null })),
         next: rows.length === 0 ? null : rows.at(-1)!.index + 1,
       };
+    },
+  }),
+  /** The log's head as stored: its size and frontier, which verification recomputes. */
+  "audit.tree": operation({
+    run: async (app, _input: Record<string, never>) => {
+      const head = await app.audit.head();
+      return { size: head.size, frontier: head.frontier.map(b64) };
     },
   }),
   "audit.checkpoints": operation({
