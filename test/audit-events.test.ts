@@ -118,6 +118,17 @@ forEachDatabase("audit events", (kind) => {
     expect(text).not.toContain(admin);
   });
 
+  test("a refusal after authentication (a scope that does not cover the request) is recorded too", async () => {
+    const scoped = await t.app.tokens.create({
+      role: "auditor",
+      scopes: { tenant: ["acme"] },
+      actor: "cli:tester",
+    });
+    expect((await call("GET", "/api/v1/audit/entries", scoped.token)).statusCode).toBe(403);
+    const [refused] = await about("request:GET /api/v1/audit/entries");
+    expect(refused).toMatchObject({ actor: `token:${scoped.id}`, details: { code: "forbidden" } });
+  });
+
   test("tokens created, rotated and revoked through the API name the admin who did it", async () => {
     const created = (await call("POST", "/api/v1/tokens", admin, { role: "auditor" })).json<{ id: string }>();
     const rotated = (await call("POST", `/api/v1/tokens/${created.id}/rotate`, admin)).json<{ id: string }>();

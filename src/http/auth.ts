@@ -16,16 +16,17 @@ declare module "fastify" {
   }
 }
 
-export function authorizer(
-  tokens: TokenService,
-  audit: AuditLog,
-  limiter: RefusalLimiter = refusalLimiter(),
-) {
-  /** Records the refusal; the request is refused whether or not the record could be written. */
-  async function recordRefusal(request: FastifyRequest, error: KeyfleetError, principal?: Principal) {
+/**
+ * Records a refused privileged request as an audit leaf, as often as the limiter allows; the
+ * request is refused whether or not the record could be written. Refusals of one kind (who, which
+ * route, which code) are one leaf a minute: an anonymous flood from any number of addresses is
+ * one leaf a minute per route and code.
+ */
+export function refusalRecorder(audit: AuditLog, limiter: RefusalLimiter = refusalLimiter()) {
+  return async (request: FastifyRequest, error: KeyfleetError, principal?: Principal): Promise<void> => {
     const route = `${request.method} ${request.routeOptions.url ?? request.url.split("?")[0]}`;
     const actor = principal ? actorOf(principal) : "anonymous";
-    const { record, unrecordedBefore } = limiter.admit(`${actor} ${route} ${error.code} ${request.ip}`);
+    const { record, unrecordedBefore } = limiter.admit(`${actor} ${route} ${error.code}`);
     if (!record) return;
     await audit
       .record([
@@ -43,8 +44,12 @@ export function authorizer(
         },
       ])
       .catch((cause: unknown) => request.log.error({ err: cause }, "a refused request could not be audited"));
-  }
+  };
+}
 
+export type RefusalRecorder = ReturnType<typeof refusalRecorder>;
+
+export function authorizer(tokens: TokenService, recordRefusal: RefusalRecorder) {
   return (permission: Permission): onRequestAsyncHookHandler =>
     async function authorize(request: FastifyRequest, _reply: FastifyReply) {
       let principal: Principal | undefined;

@@ -14,8 +14,8 @@ import Fastify, {
   type FastifyServerOptions,
 } from "fastify";
 import type { App } from "../app.js";
-import { KeyfleetError } from "../domain/index.js";
-import { authorizer } from "./auth.js";
+import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
+import { authorizer, refusalRecorder } from "./auth.js";
 import { createMetrics, instrument, metricsRoute, type Metrics } from "./metrics.js";
 import { problemOf } from "./problem.js";
 import {
@@ -69,7 +69,14 @@ export async function buildHttpApp(
   caFileRoutes(http, app);
   problemRoutes(http);
   if (surface === "full") {
-    const authorize = authorizer(app.tokens, app.audit);
+    const recordRefusal = refusalRecorder(app.audit);
+    const authorize = authorizer(app.tokens, recordRefusal);
+    // Refusals after authentication (a scope that does not cover the request) are audited too.
+    http.addHook("onError", async (request, _reply, error: unknown) => {
+      if (request.principal && isKeyfleetError(error, "forbidden")) {
+        await recordRefusal(request, error, request.principal);
+      }
+    });
     metricsRoute(http, metrics, authorize);
     certificateRoutes(http, app, authorize, metrics.issuance);
     tokenRoutes(http, app.tokens, authorize);

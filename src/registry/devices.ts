@@ -58,27 +58,17 @@ export function deviceService(devices: DeviceRepository) {
       checkTextFields(input);
       checkDeviceSerial(input.serialNumber);
       const idevid = input.idevid === undefined ? null : idevidDer(input.idevid);
-      try {
-        return deviceOf(
-          await devices.insert({
-            id: randomUUID(),
-            serial_number: input.serialNumber,
-            model: input.model ?? null,
-            manufacturer: input.manufacturer ?? null,
-            tenant: input.tenant ?? "default",
-            region: input.region ?? null,
-            idevid,
-          }),
-        );
-      } catch (e) {
-        if ((e as { code?: string }).code === "23505") {
-          throw new KeyfleetError(
-            "conflict",
-            `a device with serial "${input.serialNumber}" is already registered in tenant "${input.tenant ?? "default"}"`,
-          );
-        }
-        throw e;
-      }
+      return deviceOf(
+        await devices.insert({
+          id: randomUUID(),
+          serial_number: input.serialNumber,
+          model: input.model ?? null,
+          manufacturer: input.manufacturer ?? null,
+          tenant: input.tenant ?? "default",
+          region: input.region ?? null,
+          idevid,
+        }),
+      );
     },
 
     async get(id: string): Promise<Device> {

@@ -1,12 +1,21 @@
 /** Devices: enough for issuance to bind a certificate to a device; the registry extends it. */
 import type { Insertable, Kysely } from "kysely";
+import { duplicateAsConflict } from "./driver-errors.js";
 import { pageLimit } from "./paging.js";
 import type { DeviceRow, DevicesTable, Tables } from "./schema.js";
 
 export function deviceRepository(db: Kysely<Tables>) {
   return {
+    /** `conflict` if the tenant already has a device with this serial. */
     async insert(device: Insertable<DevicesTable>): Promise<DeviceRow> {
-      return db.insertInto("devices").values(device).returningAll().executeTakeFirstOrThrow();
+      try {
+        return await db.insertInto("devices").values(device).returningAll().executeTakeFirstOrThrow();
+      } catch (e) {
+        throw duplicateAsConflict(
+          e,
+          `a device with serial "${device.serial_number}" is already registered in tenant "${device.tenant ?? "default"}"`,
+        );
+      }
     },
     async byId(id: string): Promise<DeviceRow | undefined> {
       return db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();

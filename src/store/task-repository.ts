@@ -10,19 +10,17 @@ export function taskRepository(db: Kysely<Tables>) {
      * it commits). False when not due or claimed elsewhere.
      */
     async claim(tx: Kysely<Tables>, name: string, now: Date, next: Date, force: boolean): Promise<boolean> {
-      {
-        await tx
-          .insertInto("scheduled_tasks")
-          .values({ name, due_at: now })
-          .onConflict((oc) => oc.column("name").doNothing())
-          .execute();
-        let q = tx.selectFrom("scheduled_tasks").select("name").where("name", "=", name);
-        if (!force) q = q.where("due_at", "<=", now);
-        const row = await q.forUpdate().skipLocked().executeTakeFirst();
-        if (!row) return false;
-        await tx.updateTable("scheduled_tasks").set({ due_at: next }).where("name", "=", name).execute();
-        return true;
-      }
+      await tx
+        .insertInto("scheduled_tasks")
+        .values({ name, due_at: now })
+        .onConflict((oc) => oc.column("name").doNothing())
+        .execute();
+      let q = tx.selectFrom("scheduled_tasks").select("name").where("name", "=", name);
+      if (!force) q = q.where("due_at", "<=", now);
+      const row = await q.forUpdate().skipLocked().executeTakeFirst();
+      if (!row) return false;
+      await tx.updateTable("scheduled_tasks").set({ due_at: next }).where("name", "=", name).execute();
+      return true;
     },
 
     async finished(name: string, at: Date, error: string | null): Promise<void> {

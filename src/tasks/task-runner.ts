@@ -4,7 +4,7 @@
  * so with any number of nodes a due run happens once; a crash mid-run loses that run only, and the
  * next period runs again. Tests call `runNow` and need no timers.
  */
-import type { Clock } from "../domain/index.js";
+import { KeyfleetError, type Clock } from "../domain/index.js";
 import type { Logger } from "../logger.js";
 import { taskRepository, type Database } from "../store/index.js";
 
@@ -21,8 +21,19 @@ export function taskRunner(
   const rows = taskRepository(deps.database.db);
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<boolean>>();
+  const inFlight = new Set<string>();
 
   async function attempt(task: Task, force: boolean): Promise<boolean> {
+    if (inFlight.has(task.name)) return false; // a run longer than its period does not overlap itself
+    inFlight.add(task.name);
+    try {
+      return await claimAndRun(task, force);
+    } finally {
+      inFlight.delete(task.name);
+    }
+  }
+
+  async function claimAndRun(task: Task, force: boolean): Promise<boolean> {
     const now = deps.clock.now();
     const next = new Date(now.getTime() + task.everySeconds * 1000);
     const claimed = await deps.database.transaction((tx) => rows.claim(tx, task.name, now, next, force));
@@ -45,12 +56,16 @@ export function taskRunner(
 
   const byName = (name: string): Task => {
     const task = tasks.find((t) => t.name === name);
-    if (!task) throw new Error(`no task ${name}`);
+    if (!task) throw new KeyfleetError("not-found", `no background task ${name}`);
     return task;
   };
 
   return {
-    /** Runs the task now, whether or not it is due (unless another node is running it): tests, on demand. */
+    /**
+     * Runs the task now, whether or not it is due (tests, on demand), unless this process is running
+     * it already. The claim orders runs across nodes but is not a lease: a forced run may overlap
+     * another node's, so a task's writes must tolerate that (the checkpoint signer's do).
+     */
     runNow: (name: string): Promise<boolean> => track(attempt(byName(name), true)),
 
     /** Starts every task's timer; each tick runs the task if it is due. Timers do not keep the process alive. */
