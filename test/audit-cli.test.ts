@@ -107,6 +107,14 @@ describe("keyfleet audit on PostgreSQL", () => {
       /checkpoint 11 does not match/,
       "log-inconsistent",
     );
+    const [checkpointLine, ...entryLines] = exported.trimEnd().split("\n");
+    expect(JSON.parse(checkpointLine!)).toHaveProperty("checkpoint"); // checkpoints first
+    await writeFile(edited, [...entryLines, checkpointLine].join("\n") + "\n");
+    refused(
+      await offline(["audit", "verify", "--from-export", edited, "--key", key]),
+      /checkpoints come before the entries/,
+      "malformed-request",
+    );
     await writeFile(edited, "not json\n");
     refused(
       await offline(["audit", "verify", "--from-export", edited, "--key", key]),

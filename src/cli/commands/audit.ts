@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
+import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { KeyfleetError } from "../../domain/index.js";
 import { KeyfleetCommand } from "../program.js";
@@ -64,13 +65,13 @@ export function auditCommand(io: CliIo): Command {
     .action(async (options: { from: string }, command: Command) => {
       // Checkpoints first: one signed while the entries are read then still covers only exported ones.
       const notes = await allCheckpoints(command, io);
+      for (const note of notes) io.out(JSON.stringify({ checkpoint: note }));
       let from: number | null = integerOption("--from", options.from, 0, maxIndex);
       while (from !== null) {
         const page: Page = await execute(command, io, "audit.entries", { from, limit: PAGE });
         for (const e of page.items) io.out(JSON.stringify({ index: e.index, leaf: e.leaf }));
         from = page.items.length < PAGE ? null : page.next;
       }
-      for (const note of notes) io.out(JSON.stringify({ checkpoint: note }));
     });
   audit
     .command("verify")
@@ -103,7 +104,15 @@ export function auditCommand(io: CliIo): Command {
       const source = tree
         ? { leaves: databaseLeaves(command, io, tree.size), notes }
         : await exportFile(options.fromExport!);
-      const verdict = await verifyLog(source.leaves, source.notes, verifier);
+      const total = tree?.size;
+      const progress = io.status
+        ? (n: number) =>
+            io.status!(
+              `verifying: ${n.toLocaleString("en")}${total ? ` of ${total.toLocaleString("en")}` : ""} entries`,
+            )
+        : undefined;
+      const verdict = await verifyLog(source.leaves, source.notes, verifier, progress);
+      io.status?.("");
       if (!verdict.ok) {
         throw new KeyfleetError("log-inconsistent", `the audit log does not verify: ${verdict.problem}`);
       }
@@ -169,38 +178,59 @@ async function keyOf(keyOrFile: string): Promise<string> {
   }
 }
 
-/** An export's entries and checkpoints; a line that is neither is refused with its number. */
+/**
+ * An export's checkpoints (its first lines) and its entries, read a line at a time so that an
+ * export of any size verifies in bounded memory; a line that is neither is refused with its number.
+ */
 async function exportFile(path: string) {
-  let text: string;
+  let lines: AsyncIterator<string>;
   try {
-    text = await readFile(path, "utf8");
+    const handle = await open(path);
+    lines = createInterface({ input: handle.createReadStream(), crlfDelay: Infinity })[
+      Symbol.asyncIterator
+    ]();
   } catch (cause) {
     throw new KeyfleetError("not-found", `no export file ${path}`, { cause });
   }
-  const leaves: { index: number; text: string }[] = [];
-  const notes: string[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    let value: unknown;
+  let number = 0;
+  const parse = (line: string): { index?: unknown; leaf?: unknown; checkpoint?: unknown } => {
     try {
-      value = JSON.parse(line);
+      return JSON.parse(line) as { index?: unknown; leaf?: unknown; checkpoint?: unknown };
     } catch {
-      throw new KeyfleetError("malformed-request", `${path} line ${i + 1} is not JSON`);
+      throw new KeyfleetError("malformed-request", `${path} line ${number} is not JSON`);
     }
-    const v = value as { index?: unknown; leaf?: unknown; checkpoint?: unknown };
+  };
+  const leafOf = (v: ReturnType<typeof parse>) => {
+    if (Number.isSafeInteger(v.index) && typeof v.leaf === "string")
+      return { index: v.index as number, text: v.leaf };
+    throw new KeyfleetError(
+      "malformed-request",
+      typeof v.checkpoint === "string"
+        ? `${path} line ${number}: checkpoints come before the entries, as \`audit export\` writes them`
+        : `${path} line ${number} is neither an entry nor a checkpoint`,
+    );
+  };
+  const notes: string[] = [];
+  let first: { index: number; text: string } | undefined;
+  for (let r = await lines.next(); !r.done; r = await lines.next()) {
+    number++;
+    if (r.value.trim() === "") continue;
+    const v = parse(r.value);
     if (typeof v.checkpoint === "string") notes.push(v.checkpoint);
-    else if (Number.isSafeInteger(v.index) && typeof v.leaf === "string")
-      leaves.push({ index: v.index as number, text: v.leaf });
-    else
-      throw new KeyfleetError(
-        "malformed-request",
-        `${path} line ${i + 1} is neither an entry nor a checkpoint`,
-      );
-  });
+    else {
+      first = leafOf(v);
+      break;
+    }
+  }
   return {
     notes,
     leaves: (async function* () {
-      yield* leaves;
+      if (!first) return;
+      yield first;
+      for (let r = await lines.next(); !r.done; r = await lines.next()) {
+        number++;
+        if (r.value.trim() !== "") yield leafOf(parse(r.value));
+      }
     })(),
   };
 }
