@@ -80,7 +80,7 @@ forEachDatabase("audit log storage", (kind) => {
     for (const statement of [
       "update audit_leaves set entry = '{}' where idx = 0",
       "delete from audit_leaves where idx = 0",
-      "update audit_nodes set hash = hash where level = 1 and idx = 0",
+      "update audit_nodes set hash = hash where level = 2 and idx = 0",
       "update audit_leaves set hash = hash where idx = 1",
       "delete from audit_nodes",
       "truncate audit_leaves",

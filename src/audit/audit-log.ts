@@ -13,6 +13,7 @@ import {
   consistencyRanges,
   inclusionRanges,
   leafHash,
+  nodeHash,
   perfectParts,
   rangeHash,
   type Perfect,
@@ -34,15 +35,29 @@ export const maxEntriesPerRead = 1000;
 export function auditLog(deps: { readonly database: Database; readonly clock: Clock }) {
   const repository = auditRepository(deps.database.db);
 
-  /** The hashes of ranges of the tree, from one read of the perfect subtrees they are made of. */
+  /**
+   * The hashes of ranges of the tree, from one read of the perfect subtrees they are made of. A
+   * level-1 subtree is not stored (half the node rows, for two leaf hashes read instead): it is
+   * the hash of its two leaves.
+   */
   async function hashesOf(ranges: readonly Range[]): Promise<Uint8Array[]> {
     const parts = ranges.map(perfectParts);
-    const stored = await repository.nodes(parts.flat());
-    const hashOf = (p: Perfect) => {
-      const hash = stored.get(`${p.level}/${p.index}`);
-      if (!hash) throw new KeyfleetError("internal", `audit node ${p.level}/${p.index} is missing`);
+    const reads = parts.flat().flatMap((p) =>
+      p.level === 1
+        ? [
+            { level: 0, index: 2 * p.index },
+            { level: 0, index: 2 * p.index + 1 },
+          ]
+        : [p],
+    );
+    const stored = await repository.nodes(reads);
+    const read = (level: number, index: number) => {
+      const hash = stored.get(`${level}/${index}`);
+      if (!hash) throw new KeyfleetError("log-inconsistent", `audit node ${level}/${index} is missing`);
       return hash;
     };
+    const hashOf = (p: Perfect) =>
+      p.level === 1 ? nodeHash(read(0, 2 * p.index), read(0, 2 * p.index + 1)) : read(p.level, p.index);
     return parts.map((ps) => rangeHash(ps.map(hashOf)));
   }
 

@@ -71,7 +71,8 @@ export function auditRepository(db: Kysely<Tables>) {
           )
           .execute();
       }
-      const inner = nodes.filter((n) => n.level > 0); // level 0 is the leaves' own hash column
+      // Level 0 is the leaves' own hash column; level 1 is two leaf hashes away (audit-log.ts).
+      const inner = nodes.filter((n) => n.level > 1);
       for (let i = 0; i < inner.length; i += CHUNK) {
         await tx
           .insertInto("audit_nodes")

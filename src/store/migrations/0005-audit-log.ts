@@ -1,7 +1,8 @@
 /**
  * The audit log (issue 14): an RFC 9162 Merkle tree. Leaves hold each entry's canonical JSON, the
  * exact bytes whose SHA-256(0x00 ‖ bytes) is the leaf hash, and that hash; nodes hold the hash of
- * every larger perfect subtree (level ≥ 1), so a proof reads O(log n) rows; the head holds the size and
+ * every perfect subtree of four leaves or more (level ≥ 2; a pair is two leaf hashes away), so a
+ * proof reads O(log n) rows; the head holds the size and
  * the frontier (the perfect subtrees of the whole tree, largest first) under a row lock that makes
  * appends one sequence without gaps; checkpoints hold the signed tree heads. The database itself
  * refuses to change or remove what was appended: UPDATE, DELETE and TRUNCATE raise on the leaf,
@@ -21,7 +22,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Proof by subject (a certificate's serial, a token's id): its leaves in order.
   await sql`create index audit_leaves_subject on audit_leaves (subject, idx)`.execute(db);
   await sql`create table audit_nodes (
-    level smallint not null check (level between 1 and 62),
+    level smallint not null check (level between 2 and 62),
     idx   bigint not null check (idx >= 0),
     hash  bytea not null check (length(hash) = 32),
     primary key (level, idx)
