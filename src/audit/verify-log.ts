@@ -66,8 +66,11 @@ export async function verifyLog(
     while (next < checkpoints.length && checkpoints[next]!.size === size) {
       const c = checkpoints[next++]!;
       if (!Buffer.from(rangeHash(frontier)).equals(c.root)) {
-        const after = next >= 2 ? checkpoints[next - 2]!.size : 0;
-        return `checkpoint ${c.size} does not match the entries: one of entries ${after}–${c.size - 1} was changed, removed, added or moved`;
+        const before = next >= 2 ? checkpoints[next - 2]! : undefined;
+        if (before?.size === c.size) {
+          return `two checkpoints of size ${c.size} have different roots, both signed: the log was forked`;
+        }
+        return `checkpoint ${c.size} does not match the entries: one of entries ${before?.size ?? 0}–${c.size - 1} was changed, removed, added or moved`;
       }
       checked++;
     }

@@ -17,7 +17,7 @@ import {
 import { activeIssuerCache } from "./active-issuer.js";
 import { publicUrlKey, publicUrlSetting } from "./public-url-setting.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
-import { initializeHierarchy, type InitOptions } from "./hierarchy.js";
+import { initializeHierarchy, sha256, type InitOptions } from "./hierarchy.js";
 import { Issuance, type IssueRequest } from "./issuance.js";
 import { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 import { serverIdentities, type ServerTlsIdentity } from "./server-identity.js";
@@ -50,6 +50,9 @@ export interface CaSummary {
   readonly state: "active" | "retired";
   readonly urls: { readonly caIssuers: string; readonly crl: string };
 }
+
+/** Settings whose values are public, so the audit log may hold them as they are. */
+const loggedSettings: ReadonlySet<string> = new Set([publicUrlKey]);
 
 export function createAuthority(deps: AuthorityDeps) {
   const issuers = issuerRepository(deps.database.db);
@@ -114,12 +117,25 @@ export function createAuthority(deps: AuthorityDeps) {
     };
   }
 
-  /** A setting changed inside `tx`, its history row and its audit leaf with it; returns the old value. */
+  /**
+   * A setting changed inside `tx`, its history row and its audit leaf with it; returns the old
+   * value. The log is permanent, so it holds the values of public settings only (`loggedSettings`)
+   * and the SHA-256 of any other: a future secret-bearing setting never lands there in clear.
+   */
   async function changeSetting(tx: Tx, key: string, value: string, actor: string): Promise<string | null> {
     const old = await settings.set(tx, key, value, actor);
     if (old !== value) {
+      const shown = (v: string | null) =>
+        v === null || loggedSettings.has(key)
+          ? v
+          : `sha256:${Buffer.from(sha256(Buffer.from(v))).toString("hex")}`;
       await deps.audit.append(tx, [
-        { type: "setting.changed", actor, subject: `setting:${key}`, details: { key, old, new: value } },
+        {
+          type: "setting.changed",
+          actor,
+          subject: `setting:${key}`,
+          details: { key, old: shown(old), new: shown(value) },
+        },
       ]);
     }
     return old;

@@ -133,7 +133,10 @@ export function auditCommand(io: CliIo): Command {
         verdict,
         () =>
           `audit log verified: ${verdict.entries} entries, ${verdict.checkpoints} checkpoints signed by ${verifier.name}` +
-          (verdict.uncovered ? ` (the last ${verdict.uncovered} entries are not yet in a checkpoint)` : ""),
+          (verdict.uncovered ? ` (the last ${verdict.uncovered} entries are not yet in a checkpoint)` : "") +
+          (options.key === undefined
+            ? "; checked with the key the log's own database holds: give --key a copy kept apart to check it independently"
+            : ""),
       );
     });
   return audit;
