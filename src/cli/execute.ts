@@ -42,3 +42,27 @@ export async function execute<N extends OperationName>(
   const { runLocally } = await import("./local.js");
   return (await runLocally(config, io, name, input)) as OutputOf<N>;
 }
+
+/**
+ * For a command that runs many operations (paging): each goes through the running server when
+ * there is one, as `execute` does; otherwise one app is opened for them all, not one per call.
+ */
+export function executeSession(command: Command, io: CliIo) {
+  const config = commandConfig(command, io);
+  let local:
+    | Promise<{ run(name: OperationName, input: unknown): Promise<unknown>; close(): Promise<void> }>
+    | undefined;
+  return {
+    async run<N extends OperationName>(name: N, input: InputOf<N>): Promise<OutputOf<N>> {
+      if (!local) {
+        const forwarded = config.databaseUrl ? undefined : await forwardToServer(config.dataDir, name, input);
+        if (forwarded) return forwarded.output as OutputOf<N>;
+        local = import("./local.js").then(({ openLocalSession }) => openLocalSession(config, io, name));
+      }
+      return (await (await local).run(name, input)) as OutputOf<N>;
+    },
+    async close(): Promise<void> {
+      await (await local?.catch(() => undefined))?.close();
+    },
+  };
+}

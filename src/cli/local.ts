@@ -58,6 +58,20 @@ export async function runLocally(config: Config, io: CliIo, name: string, input:
   }
 }
 
+/**
+ * An app opened once for many operations (a command that pages through a large log): the same
+ * operations as `runLocally`, without opening the database for each. Opened as `first` asks.
+ */
+export async function openLocalSession(config: Config, io: CliIo, first: OperationName) {
+  const logger = createLogger(config.logLevel, { write: (line: string) => io.err(logLine(line)) });
+  const app = await openApp(config, logger, operations[first].open ?? {});
+  return {
+    run: (name: OperationName, input: unknown) =>
+      runOperation(app, name, input, { actor: `cli:${userInfo().username}` }),
+    close: () => app.close(),
+  };
+}
+
 function checkName(name: unknown): asserts name is OperationName {
   if (!isOperationName(name)) {
     throw new KeyfleetError("malformed-request", `unknown operation ${quoted(String(name))}`);

@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { KeyfleetError } from "../../domain/index.js";
 import { KeyfleetCommand } from "../program.js";
-import { execute, globals } from "../execute.js";
+import { execute, executeSession, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
 import { integerOption } from "../parse.js";
 
@@ -59,18 +59,22 @@ export function auditCommand(io: CliIo): Command {
   audit
     .command("export")
     .description(
-      'every entry, then every checkpoint, as JSON lines: {"index":N,"leaf":"…"} and {"checkpoint":"…"}',
+      'every checkpoint, then every entry, as JSON lines: {"checkpoint":"…"} and {"index":N,"leaf":"…"}',
     )
     .option("--from <n>", "the first entry to export", "0")
     .action(async (options: { from: string }, command: Command) => {
-      // Checkpoints first: one signed while the entries are read then still covers only exported ones.
-      const notes = await allCheckpoints(command, io);
-      for (const note of notes) io.out(JSON.stringify({ checkpoint: note }));
       let from: number | null = integerOption("--from", options.from, 0, maxIndex);
-      while (from !== null) {
-        const page: Page = await execute(command, io, "audit.entries", { from, limit: PAGE });
-        for (const e of page.items) io.out(JSON.stringify({ index: e.index, leaf: e.leaf }));
-        from = page.items.length < PAGE ? null : page.next;
+      const session = executeSession(command, io);
+      try {
+        // Checkpoints first: one signed while the entries are read covers only exported ones.
+        for (const note of await allCheckpoints(session.run)) io.out(JSON.stringify({ checkpoint: note }));
+        while (from !== null) {
+          const page: Page = await session.run("audit.entries", { from, limit: PAGE });
+          for (const e of page.items) io.out(JSON.stringify({ index: e.index, leaf: e.leaf }));
+          from = page.items.length < PAGE ? null : page.next;
+        }
+      } finally {
+        await session.close();
       }
     });
   audit
@@ -91,61 +95,76 @@ export function auditCommand(io: CliIo): Command {
           "--from-export needs --key: the key you trust, as `keyfleet audit key` printed it",
         );
       }
-      const keyText =
-        options.key === undefined
-          ? (await execute(command, io, "audit.key", {})).key
-          : await keyOf(options.key);
-      const verifier = parseVerifierKey(keyText);
-      // From the database: the checkpoints, then the head, then the entries below the head, so
-      // that what a running server appends meanwhile is neither half read nor held against it.
-      const notes = options.fromExport === undefined ? await allCheckpoints(command, io) : [];
-      const tree =
-        options.fromExport === undefined ? await execute(command, io, "audit.tree", {}) : undefined;
-      const source = tree
-        ? { leaves: databaseLeaves(command, io, tree.size), notes }
-        : await exportFile(options.fromExport!);
-      const total = tree?.size;
-      const progress = io.status
-        ? (n: number) =>
-            io.status!(
-              `verifying: ${n.toLocaleString("en")}${total ? ` of ${total.toLocaleString("en")}` : ""} entries`,
-            )
-        : undefined;
-      const verdict = await verifyLog(source.leaves, source.notes, verifier, progress);
-      io.status?.("");
-      if (!verdict.ok) {
-        throw new KeyfleetError("log-inconsistent", `the audit log does not verify: ${verdict.problem}`);
+      const session = options.fromExport === undefined ? executeSession(command, io) : undefined;
+      try {
+        await verify(options, session, parseVerifierKey, verifyLog, command);
+      } finally {
+        await session?.close();
       }
-      if (tree) {
-        // The stored head must be the tree the entries make: entries removed from the end, or a
-        // frontier edited (from which proofs and the next checkpoints are built), show here.
-        const recomputed = verdict.frontier.map((h) => Buffer.from(h).toString("base64"));
-        if (tree.size !== verdict.entries || tree.frontier.join() !== recomputed.join()) {
-          throw new KeyfleetError(
-            "log-inconsistent",
-            `the audit log does not verify: its head says ${tree.size} entries with another tree than the ${verdict.entries} entries stored make`,
-          );
-        }
-      }
-      print(
-        io,
-        globals(command).json,
-        verdict,
-        () =>
-          `audit log verified: ${verdict.entries} entries, ${verdict.checkpoints} checkpoints signed by ${verifier.name}` +
-          (verdict.uncovered ? ` (the last ${verdict.uncovered} entries are not yet in a checkpoint)` : "") +
-          (options.key === undefined
-            ? "; checked with the key the log's own database holds: give --key a copy kept apart to check it independently"
-            : ""),
-      );
     });
   return audit;
+
+  async function verify(
+    options: { fromExport?: string; key?: string },
+    session: Session | undefined,
+    parseVerifierKey: typeof import("../../audit/index.js").parseVerifierKey,
+    verifyLog: typeof import("../../audit/index.js").verifyLog,
+    command: Command,
+  ): Promise<void> {
+    const keyText =
+      options.key === undefined ? (await session!.run("audit.key", {})).key : await keyOf(options.key);
+    const verifier = parseVerifierKey(keyText);
+    // From the database: the checkpoints, then the head, then the entries below the head, so
+    // that what a running server appends meanwhile is neither half read nor held against it.
+    const notes = session ? await allCheckpoints(session.run) : [];
+    const tree = session ? await session.run("audit.tree", {}) : undefined;
+    const source = tree
+      ? { leaves: databaseLeaves(session!.run, tree.size), notes }
+      : await exportFile(options.fromExport!);
+    const total = tree?.size;
+    const progress = io.status
+      ? (n: number) =>
+          io.status!(
+            `verifying: ${n.toLocaleString("en")}${total ? ` of ${total.toLocaleString("en")}` : ""} entries`,
+          )
+      : undefined;
+    const verdict = await verifyLog(source.leaves, source.notes, verifier, progress);
+    io.status?.("");
+    if (!verdict.ok) {
+      throw new KeyfleetError("log-inconsistent", `the audit log does not verify: ${verdict.problem}`);
+    }
+    if (tree) {
+      // The stored head must be the tree the entries make: entries removed from the end, or a
+      // frontier edited (from which proofs and the next checkpoints are built), show here.
+      const recomputed = verdict.frontier.map((h) => Buffer.from(h).toString("base64"));
+      if (tree.size !== verdict.entries || tree.frontier.join() !== recomputed.join()) {
+        throw new KeyfleetError(
+          "log-inconsistent",
+          `the audit log does not verify: its head says ${tree.size} entries with another tree than the ${verdict.entries} entries stored make`,
+        );
+      }
+    }
+    print(
+      io,
+      globals(command).json,
+      verdict,
+      () =>
+        `audit log verified: ${verdict.entries} entries, ${verdict.checkpoints} checkpoints signed by ${verifier.name}` +
+        (verdict.uncovered ? ` (the last ${verdict.uncovered} entries are not yet in a checkpoint)` : "") +
+        (options.key === undefined
+          ? "; checked with the key the log's own database holds: give --key a copy kept apart to check it independently"
+          : ""),
+    );
+  }
 }
 
-async function allCheckpoints(command: Command, io: CliIo): Promise<string[]> {
+type Session = ReturnType<typeof executeSession>;
+type Run = Session["run"];
+
+async function allCheckpoints(run: Run): Promise<string[]> {
   const notes: string[] = [];
   for (let from = 0; ;) {
-    const page = await execute(command, io, "audit.checkpoints", { from, limit: PAGE });
+    const page = await run("audit.checkpoints", { from, limit: PAGE });
     notes.push(...page.items.map((c) => c.note));
     if (page.items.length < PAGE) return notes;
     from = page.items.at(-1)!.size + 1;
@@ -153,10 +172,10 @@ async function allCheckpoints(command: Command, io: CliIo): Promise<string[]> {
 }
 
 /** The stored entries below `until` (the head's size when verification began), in pages. */
-async function* databaseLeaves(command: Command, io: CliIo, until: number) {
+async function* databaseLeaves(run: Run, until: number) {
   for (let from: number | null = 0; from !== null && from < until;) {
     const limit = Math.min(PAGE, until - from);
-    const page: Page = await execute(command, io, "audit.entries", { from, limit });
+    const page: Page = await run("audit.entries", { from, limit });
     for (const e of page.items) {
       yield {
         index: e.index,
