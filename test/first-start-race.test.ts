@@ -78,7 +78,8 @@ describe("first start on one empty PostgreSQL database", () => {
     const dirs = await Promise.all([0, 1, 2].map(() => mkdtemp(join(tmpdir(), "keyfleet-race-serve-"))));
     cleanups.push(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-    const servers = await Promise.all(
+    // Every server that started is stopped after the test, even if another failed to start.
+    const started = await Promise.allSettled(
       dirs.map((dir) =>
         keyfleetServe(
           ["--data", dir, "--https-port", "0", "--http-port", "0", "--public-url", testPublicUrl],
@@ -86,7 +87,11 @@ describe("first start on one empty PostgreSQL database", () => {
         ),
       ),
     );
-    cleanups.push(() => Promise.all(servers.map((s) => stop(s.child))));
+    for (const s of started) if (s.status === "fulfilled") cleanups.push(() => stop(s.value.child));
+    const servers = started.map((s) => {
+      if (s.status === "rejected") throw s.reason;
+      return s.value;
+    });
 
     const chains = await Promise.all(dirs.map((d) => readFile(join(d, "ca-chain.pem"), "utf8")));
     expect(new Set(chains).size).toBe(1);
