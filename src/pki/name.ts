@@ -15,6 +15,7 @@ import { KeyfleetError, quoted } from "../domain/index.js";
 import { ia5String, isPrintableString, oid, printableString, sequence, set, tag, utf8String } from "./der.js";
 import { boundedChildren, children, expect, readOid, readString, type Tlv } from "./der-reader.js";
 import { limits } from "./limits.js";
+import { isDnsLabel } from "./san.js";
 
 export type NameAttributeType = "CN" | "O" | "OU" | "C" | "L" | "ST" | "serialNumber" | "DC";
 export interface NameAttribute {
@@ -60,9 +61,6 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  */
 const MISLEADING = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}]/u;
 
-/** RFC 1123 §2.1 host name label: letters, digits, hyphens; no hyphen first or last. */
-const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
 /** Why `value` cannot be an attribute of `type`, or undefined when it can. */
 function attributeProblem(type: NameAttributeType, value: string): string | undefined {
   const spec = specs[type] as AttributeSpec | undefined;
@@ -74,7 +72,7 @@ function attributeProblem(type: NameAttributeType, value: string): string | unde
   if (spec.kind === "printable" && !isPrintableString(value)) {
     return "may contain only PrintableString characters (A–Z a–z 0–9 space ' ( ) + , - . / : = ?)";
   }
-  if (type === "DC" && !DNS_LABEL.test(value))
+  if (type === "DC" && !isDnsLabel(value))
     return "must be one DNS label (letters, digits and inner hyphens; RFC 4519 §2.4)";
   const misleading = MISLEADING.exec(value);
   if (misleading) {

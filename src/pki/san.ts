@@ -49,8 +49,13 @@ const URI = /^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+$/; // §4.2.1.6: an absolute 
 const EMAIL = /^[\x21-\x3f\x41-\x7e]+@([A-Za-z0-9.-]+)$/; // §4.2.1.6 mailbox: local-part@domain, ASCII
 const OID = /^[0-2](\.(0|[1-9]\d*))+$/;
 
+/** One DNS label (the rule for each label of a dNSName, and for a subject domainComponent). */
+export function isDnsLabel(label: string): boolean {
+  return DNS_LABEL.test(label);
+}
+
 function isDnsName(name: string): boolean {
-  return name.length <= limits.san.dns && name.split(".").every((label) => DNS_LABEL.test(label));
+  return name.length <= limits.san.dns && name.split(".").every(isDnsLabel);
 }
 
 /** Why `s` cannot be written into a certificate, or undefined when it can. */

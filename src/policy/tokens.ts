@@ -113,36 +113,30 @@ function viewOf(row: ApiTokenRow, now: Date): TokenView {
 }
 
 /**
- * Token management is for unscoped principals only: a scoped token could otherwise mint a token
- * wider than itself (an unscoped one, or another tenant's).
+ * What only unscoped principals may do, and why: a scoped token could mint a token wider than
+ * itself; metrics count the whole fleet (issuance by profile and outcome, requests by route and
+ * problem); the audit log records the whole fleet's events. One rule, three reasons.
  */
+function requireUnscoped(principal: Principal, refusal: string): void {
+  if (isScoped(principal.scopes)) throw new KeyfleetError("forbidden", refusal);
+}
+
 export function checkMayManageTokens(principal: Principal): void {
-  if (isScoped(principal.scopes)) {
-    throw new KeyfleetError("forbidden", "a scoped token may not manage tokens; use an unscoped admin token");
-  }
+  requireUnscoped(principal, "a scoped token may not manage tokens; use an unscoped admin token");
 }
 
-/**
- * Metrics count the whole fleet (issuance by profile and outcome, requests by route and problem):
- * a token scoped to a tenant or region would learn about what lies outside its scope.
- */
 export function checkMayReadMetrics(principal: Principal): void {
-  if (isScoped(principal.scopes)) {
-    throw new KeyfleetError(
-      "forbidden",
-      "a scoped token may not read metrics: they count the whole fleet; use an unscoped token (role metrics)",
-    );
-  }
+  requireUnscoped(
+    principal,
+    "a scoped token may not read metrics: they count the whole fleet; use an unscoped token (role metrics)",
+  );
 }
 
-/** The audit log records the whole fleet's events: unscoped principals only read it. */
 export function checkMayReadAuditLog(principal: Principal): void {
-  if (isScoped(principal.scopes)) {
-    throw new KeyfleetError(
-      "forbidden",
-      "a scoped token may not read the audit log: it records the whole fleet; use an unscoped auditor token",
-    );
-  }
+  requireUnscoped(
+    principal,
+    "a scoped token may not read the audit log: it records the whole fleet; use an unscoped auditor token",
+  );
 }
 
 function checkTokenId(id: string): void {
