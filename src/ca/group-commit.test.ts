@@ -60,6 +60,22 @@ test("a failed commit rejects exactly its own batch and the next batch still com
   await expect(rest).resolves.toEqual([20, 30]);
 });
 
+test("an item that cannot be written fails alone: the rest of its batch is written without it", async () => {
+  const batches: number[][] = [];
+  const gc = new GroupCommit<number, number>(async (items) => {
+    batches.push([...items]);
+    if (items.includes(2)) throw new Error(`item 2 violates a constraint`);
+    return items.map((i) => i * 10);
+  });
+  const viaIo = (i: number) => new Promise<number>((r) => setImmediate(() => r(gc.submit(i))));
+  const settled = await Promise.allSettled([1, 2, 3].map(viaIo));
+  expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+  expect(settled[0]).toMatchObject({ value: 10 });
+  expect(settled[1]).toMatchObject({ reason: new Error("item 2 violates a constraint") });
+  expect(settled[2]).toMatchObject({ value: 30 });
+  expect(batches).toEqual([[1, 2, 3], [1], [2], [3]]);
+});
+
 test("never puts more than maxBatch items in one commit", async () => {
   const sizes: number[] = [];
   const gc = new GroupCommit<number, number>(async (items) => {
