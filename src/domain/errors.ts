@@ -13,6 +13,8 @@ export type ErrorCode =
   | "unknown-profile"
   | "not-found"
   | "conflict" // a uniqueness or compare-and-set failure
+  | "invalid-transition" // a lifecycle command the device's state (or the evidence given) does not allow
+  | "precondition-failed" // an If-Match that names another version than the current one
   | "key-store-locked" // the key-encryption key is missing or wrong
   | "key-not-found"
   | "invalid-configuration"

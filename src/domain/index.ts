@@ -1,6 +1,6 @@
 /**
- * Pure types and rules shared by every module: errors, identifiers (and, with the registry, the
- * device lifecycle). No I/O: this module runs unchanged in a browser or on a device.
+ * Pure types and rules shared by every module: errors, identifiers and the device lifecycle. No
+ * I/O: this module runs unchanged in a browser or on a device.
  */
 export { KeyfleetError, isKeyfleetError, quoted, type ErrorCode } from "./errors.js";
 export {
@@ -13,3 +13,22 @@ export {
 } from "./ids.js";
 export { systemClock, fixedClock, type Clock } from "./clock.js";
 export { checkPublicUrl } from "./public-url.js";
+export { transition } from "./lifecycle.js";
+export {
+  commandKinds,
+  defaultLifecycleRules,
+  deviceStates,
+  isDeviceState,
+  type Command,
+  type CommandKind,
+  type DeviceLifecycle,
+  type DeviceState,
+  type Effect,
+  type EvidenceRef,
+  type LifecycleRevocationReason,
+  type LifecycleRules,
+  type Outcome,
+  type RefusalReason,
+  type TransitionContext,
+  type TransitionRecord,
+} from "./device-state.js";

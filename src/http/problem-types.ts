@@ -71,6 +71,18 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
     remedy:
       "Re-read the current state. To retry a request, send exactly the same request with the same request id; for a new request, use a new request id.",
   },
+  "invalid-transition": {
+    meaning:
+      "The device's lifecycle does not allow this command now: the command does not apply to the device's state (resume a device that is not suspended), the device is decommissioned (terminal), the evidence the transition needs was not given (a proof of possession, a passed attestation, a firmware manifest), or the decommissioning grace period has ended. The detail's reason names which.",
+    remedy:
+      "Read the device's state and history (`keyfleet device show ID`, `keyfleet device history ID`) and send the command that state allows, with the evidence the detail names. A decommissioned device can never be changed or registered again.",
+  },
+  "precondition-failed": {
+    meaning:
+      "The request's If-Match names a version of the resource that is no longer current: somebody changed it since you read it.",
+    remedy:
+      "Read the resource again (its ETag is the current version), decide again, and send the request with the new ETag.",
+  },
   "key-store-locked": {
     meaning:
       "The key store that holds the CA keys cannot be opened: its key-encryption key is missing or wrong.",

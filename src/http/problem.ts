@@ -24,6 +24,8 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   "unknown-profile": 400,
   "not-found": 404,
   conflict: 409,
+  "invalid-transition": 409,
+  "precondition-failed": 412,
   "key-store-locked": 503,
   "key-not-found": 500,
   "invalid-configuration": 500,
