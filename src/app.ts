@@ -13,8 +13,9 @@ import { KeyfleetError, systemClock, type Clock } from "./domain/index.js";
 import type { Logger } from "./logger.js";
 import { tokenService, type TokenService } from "./policy/index.js";
 import { taskRunner, type TaskRunner } from "./tasks/index.js";
-import { deviceService, type DeviceService } from "./registry/index.js";
-import { databaseSealedKeyVault, deviceRepository, openDatabase, type Database } from "./store/index.js";
+import { outbox, type Outbox } from "./events/index.js";
+import { createRegistry, type Registry } from "./registry/index.js";
+import { databaseSealedKeyVault, openDatabase, type Database } from "./store/index.js";
 
 export interface App {
   readonly config: Config;
@@ -26,7 +27,10 @@ export interface App {
   readonly audit: AuditLog;
   readonly checkpoints: AuditCheckpoints;
   readonly tokens: TokenService;
-  readonly devices: DeviceService;
+  /** The device registry: devices and their lifecycle. */
+  readonly devices: Registry;
+  /** The outbox: what dependent services follow (`GET /api/v1/events`). */
+  readonly events: Outbox;
   /**
    * Leaves the development KEK file: re-seals every key under the passphrase in one transaction,
    * switches this app's key store to it, then removes the file.
@@ -104,6 +108,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       log: audit,
       publicUrl: () => authority.publicUrl(),
     });
+    const events = outbox(database);
     const tasks = taskRunner({ database, clock, logger }, [
       {
         name: "audit-checkpoint",
@@ -123,7 +128,8 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       audit,
       checkpoints,
       tokens: tokenService(database, clock, audit),
-      devices: deviceService(deviceRepository(database.db)),
+      devices: createRegistry({ database, clock, audit, outbox: events }),
+      events,
       async sealKeysUnderPassphrase(passphrase) {
         if (config.databaseUrl || !(await hasKekFile(config))) {
           throw new KeyfleetError(

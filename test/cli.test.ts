@@ -171,6 +171,41 @@ describe("keyfleet CLI on PGlite", () => {
     );
   });
 
+  test("device lifecycle on the CLI: retire, cancel, resume, history; a forbidden transition is one line", async () => {
+    const id = (await kf(["device", "register", "--serial", "CLI-LC-1"])).stdout.trim();
+    const retired = json<{ device: { state: string; version: number }; event: { actor: string } }>(
+      await kf(["device", "retire", id, "--reason", "returned by customer", "--json"]),
+    );
+    expect(retired.device).toMatchObject({ state: "decommissioning", version: 2 });
+    expect(retired.event.actor).toMatch(/^cli:/);
+    expectRefused(
+      await kf(["device", "cancel", id, "--if-version", "1"]),
+      /is at version 2, not 1/,
+      "precondition-failed",
+    );
+    const cancelled = await kf(["device", "cancel", id]);
+    expect(cancelled.stdout).toMatch(/v3\s+cancel\s+decommissioning → suspended/);
+    await kf(["device", "resume", id]);
+    const history = await kf(["device", "history", id]);
+    expect(
+      history.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/\s+/)[2]),
+    ).toEqual(["retire", "cancel", "resume"]);
+    expect(history.stdout).toContain('"returned by customer"');
+    await kf(["device", "retire", id]);
+    const done = await kf(["device", "finalize", id, "--compromised"]);
+    expect(done.stdout).toMatch(/finalize\s+decommissioning → decommissioned/);
+    expectRefused(await kf(["device", "resume", id]), /the device is decommissioned/, "invalid-transition");
+    expectRefused(
+      await kf(["device", "register", "--serial", "CLI-LC-1", "--tenant", "other"]),
+      /decommissioned hardware identity is never registered again/,
+      "identity-tombstoned",
+    );
+    expect(json<{ state: string }>(await kf(["device", "show", id, "--json"])).state).toBe("decommissioned");
+  });
+
   test("the public URL is the database's: set, recorded, and in the next certificate", async () => {
     const shown = json<{ publicUrl: string; server: unknown }>(await kf(["--json", "config", "show"]));
     expect(shown).toMatchObject({ publicUrl: "http://pki.example.test:8080", server: null });

@@ -17,6 +17,7 @@ import type { Device } from "../src/registry/index.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 import { certificateFields, generalNames } from "./support/x509-fields.js";
+import { systemCaller } from "../src/policy/index.js";
 
 const urn = (id: string): string => `urn:keyfleet:device:${id}`;
 
@@ -52,8 +53,8 @@ describe("a certificate names only the device the registry binds it to", () => {
     t = await testApp("pglite");
     dir = await workdir();
     await t.app.authority.init({ algorithm: "p256" });
-    acme = await t.app.devices.register({ serialNumber: "ACME-0001", tenant: "acme" });
-    globex = await t.app.devices.register({ serialNumber: "GLOBEX-0001", tenant: "globex" });
+    acme = await t.app.devices.register({ serialNumber: "ACME-0001", tenant: "acme" }, systemCaller);
+    globex = await t.app.devices.register({ serialNumber: "GLOBEX-0001", tenant: "globex" }, systemCaller);
     acmeOperator = (await t.app.tokens.create({ role: "operator", scopes: { tenant: ["acme"] } })).token;
     http = await buildHttpApp(t.app, "full");
   });

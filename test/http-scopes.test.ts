@@ -7,6 +7,7 @@ import { buildHttpApp } from "../src/http/index.js";
 import { forEachDatabase } from "./support/databases.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
+import { systemCaller } from "../src/policy/index.js";
 
 forEachDatabase("scoped tokens", (kind) => {
   let t: TestApp;
@@ -23,8 +24,10 @@ forEachDatabase("scoped tokens", (kind) => {
     const run = await ensureInitialized(t.app, { algorithm: "p256" });
     admin = (await readFile(run.adminTokenFile!, "utf8")).trim();
     acmeOperator = (await t.app.tokens.create({ role: "operator", scopes: { tenant: ["acme"] } })).token;
-    acmeDevice = (await t.app.devices.register({ serialNumber: "ACME-1", tenant: "acme" })).id;
-    globexDevice = (await t.app.devices.register({ serialNumber: "GLOBEX-1", tenant: "globex" })).id;
+    acmeDevice = (await t.app.devices.register({ serialNumber: "ACME-1", tenant: "acme" }, systemCaller)).id;
+    globexDevice = (
+      await t.app.devices.register({ serialNumber: "GLOBEX-1", tenant: "globex" }, systemCaller)
+    ).id;
     http = await buildHttpApp(t.app, "full");
     dir = await workdir();
     csr = await opensslCsr(dir, "p256", "/CN=scoped");

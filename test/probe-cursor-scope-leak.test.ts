@@ -14,6 +14,7 @@ import { buildHttpApp } from "../src/http/index.js";
 import type { Device } from "../src/registry/index.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
+import { systemCaller } from "../src/policy/index.js";
 
 let t: TestApp;
 let http: FastifyInstance;
@@ -27,8 +28,8 @@ beforeAll(async () => {
   t = await testApp("pglite");
   dir = await workdir();
   await t.app.authority.init({ algorithm: "p256" });
-  acme = await t.app.devices.register({ serialNumber: "ACME-0001", tenant: "acme" });
-  globex = await t.app.devices.register({ serialNumber: "GLOBEX-0001", tenant: "globex" });
+  acme = await t.app.devices.register({ serialNumber: "ACME-0001", tenant: "acme" }, systemCaller);
+  globex = await t.app.devices.register({ serialNumber: "GLOBEX-0001", tenant: "globex" }, systemCaller);
   acmeToken = (await t.app.tokens.create({ role: "operator", scopes: { tenant: ["acme"] } })).token;
   globexToken = (await t.app.tokens.create({ role: "operator", scopes: { tenant: ["globex"] } })).token;
   http = await buildHttpApp(t.app, "full");

@@ -16,6 +16,7 @@ import type { Device } from "../src/registry/index.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 import { certificateFields, generalNames } from "./support/x509-fields.js";
+import { systemCaller } from "../src/policy/index.js";
 
 let t: TestApp;
 let dir: Workdir;
@@ -25,7 +26,7 @@ beforeAll(async () => {
   t = await testApp("pglite");
   dir = await workdir();
   await t.app.authority.init({ algorithm: "p256" });
-  device = await t.app.devices.register({ serialNumber: "ACME-0001", tenant: "acme" });
+  device = await t.app.devices.register({ serialNumber: "ACME-0001", tenant: "acme" }, systemCaller);
 });
 afterAll(async () => {
   await dir?.dispose();

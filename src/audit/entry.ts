@@ -8,7 +8,7 @@
  * - `time` is RFC 3339 UTC with milliseconds, when the event was recorded,
  * - `actor` is who caused it: `token:<id>`, `cli:<user>`, `system` (first start) or `anonymous`,
  * - `subject` is what it is about: `certificate:<serial>`, `ca:<id>`, `token:<id>`, `setting:<key>`,
- *   `request:<method> <path>`,
+ *   `device:<id>`, `request:<method> <path>`,
  * - `details` holds the event's facts; never a secret, never a private key.
  */
 import canonicalize from "canonicalize";
@@ -22,7 +22,9 @@ export type AuditEventType =
   | "token.created"
   | "token.revoked"
   | "setting.changed"
-  | "request.refused";
+  | "request.refused"
+  | "device.registered"
+  | "device.transitioned";
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
@@ -31,6 +33,8 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "token.revoked",
   "setting.changed",
   "request.refused",
+  "device.registered",
+  "device.transitioned",
 ]);
 
 export type JsonValue =

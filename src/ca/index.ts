@@ -12,3 +12,4 @@ export { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 export { workerCsrReader } from "./worker-csr-reader.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
 export { checkDeviceSerial, idevidDer } from "./device-identity.js";
+export { applyCredentialEffect, type CredentialChange, type CredentialEffect } from "./credential-effects.js";

@@ -15,6 +15,7 @@ export type ErrorCode =
   | "conflict" // a uniqueness or compare-and-set failure
   | "invalid-transition" // a lifecycle command the device's state (or the evidence given) does not allow
   | "precondition-failed" // an If-Match that names another version than the current one
+  | "identity-tombstoned" // a hardware identity of a decommissioned device: it never comes back
   | "key-store-locked" // the key-encryption key is missing or wrong
   | "key-not-found"
   | "invalid-configuration"

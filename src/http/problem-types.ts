@@ -83,6 +83,12 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
     remedy:
       "Read the resource again (its ETag is the current version), decide again, and send the request with the new ETag.",
   },
+  "identity-tombstoned": {
+    meaning:
+      "The hardware identity (serial number, IDevID certificate or public key) belonged to a device that was decommissioned. A decommissioned identity is tombstoned in every tenant, so a retired or stolen device can never be registered or enrolled again.",
+    remedy:
+      "Check the serial or the certificate: the detail names the decommissioned device. A device that really is new needs a new hardware identity from its manufacturer.",
+  },
   "key-store-locked": {
     meaning:
       "The key store that holds the CA keys cannot be opened: its key-encryption key is missing or wrong.",

@@ -26,6 +26,7 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   conflict: 409,
   "invalid-transition": 409,
   "precondition-failed": 412,
+  "identity-tombstoned": 409,
   "key-store-locked": 503,
   "key-not-found": 500,
   "invalid-configuration": 500,

@@ -5,7 +5,7 @@
  */
 import type { App } from "../app.js";
 import { KeyfleetError, isKeyfleetError, quoted } from "../domain/index.js";
-import { describeScopes, isScoped, scopeCovers, type Principal } from "../policy/index.js";
+import { callerOf, describeScopes, isScoped, type Principal } from "../policy/index.js";
 
 /** Refuses an issuance the principal's scope does not cover. */
 export async function checkIssuanceScope(app: App, principal: Principal, deviceId: string | undefined) {
@@ -32,11 +32,13 @@ export async function deviceInScope(
 ): Promise<boolean> {
   if (!isScoped(principal.scopes)) return true;
   if (deviceId === null) return false;
-  const device = await app.devices.get(deviceId).catch((e: unknown) => {
-    if (isKeyfleetError(e, "not-found")) return undefined;
-    throw e;
-  });
-  return scopeCovers(principal.scopes, device);
+  return app.devices.get(deviceId, callerOf(principal)).then(
+    () => true,
+    (e: unknown) => {
+      if (isKeyfleetError(e, "not-found")) return false;
+      throw e;
+    },
+  );
 }
 
 /** The list filter that keeps a scoped principal inside its scope. */

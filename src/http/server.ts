@@ -30,6 +30,8 @@ import { healthRoutes } from "./routes/health.js";
 import { problemRoutes } from "./routes/problems.js";
 import { auditRoutes } from "./routes/audit.js";
 import { tokenRoutes } from "./routes/tokens.js";
+import { deviceRoutes } from "./routes/devices.js";
+import { eventRoutes } from "./routes/events.js";
 
 export type Surface = "full" | "public";
 
@@ -80,6 +82,8 @@ export async function buildHttpApp(
     metricsRoute(http, metrics, authorize);
     certificateRoutes(http, app, authorize, metrics.issuance);
     tokenRoutes(http, app.tokens, authorize);
+    deviceRoutes(http, app.devices, authorize);
+    eventRoutes(http, app.events, authorize);
     auditRoutes(http, { audit: app.audit, checkpoints: app.checkpoints }, authorize);
   }
   return http;

@@ -2,11 +2,21 @@
  * Who may do what: principals (API tokens) with roles and scopes. Versioned policy documents join
  * this module with the registry; issuance never decides who a caller is.
  */
+export {
+  authorize,
+  callerOf,
+  listScope,
+  operatorCaller,
+  systemCaller,
+  type Caller,
+  type ScopedResource,
+} from "./authorize.js";
 export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
 export {
   actorOf,
   checkMayManageTokens,
   checkMayReadAuditLog,
+  checkMayReadEvents,
   checkMayReadMetrics,
   defaultTokenLifetimeSeconds,
   maxTokenLifetimeSeconds,
@@ -25,6 +35,7 @@ export {
   requestScopeOf,
   scopeCovers,
   scopeKeys,
+  type ScopedAttributes,
   type ScopeKey,
   type Scopes,
 } from "./scopes.js";

@@ -13,7 +13,8 @@ export type Permission =
   | "device.write"
   | "token.manage"
   | "metrics.read"
-  | "audit.read";
+  | "audit.read"
+  | "event.read";
 
 /** `metrics` reads /metrics and nothing else: the least a Prometheus scraper's token needs. */
 export type Role = "admin" | "operator" | "auditor" | "metrics";
@@ -29,9 +30,18 @@ const grants: Readonly<Record<Role, readonly Permission[]>> = {
     "token.manage",
     "metrics.read",
     "audit.read",
+    "event.read",
   ],
-  operator: ["ca.read", "cert.read", "cert.issue", "device.read", "device.write", "metrics.read"],
-  auditor: ["ca.read", "cert.read", "device.read", "metrics.read", "audit.read"],
+  operator: [
+    "ca.read",
+    "cert.read",
+    "cert.issue",
+    "device.read",
+    "device.write",
+    "metrics.read",
+    "event.read",
+  ],
+  auditor: ["ca.read", "cert.read", "device.read", "metrics.read", "audit.read", "event.read"],
   metrics: ["metrics.read"],
 };
 

@@ -132,6 +132,13 @@ export function checkMayReadMetrics(principal: Principal): void {
   );
 }
 
+export function checkMayReadEvents(principal: Principal): void {
+  requireUnscoped(
+    principal,
+    "a scoped token may not read the event feed: it carries the whole fleet's events; use an unscoped token",
+  );
+}
+
 export function checkMayReadAuditLog(principal: Principal): void {
   requireUnscoped(
     principal,

@@ -1,11 +1,18 @@
 /**
- * The device registry: devices and their hardware identities; with later issues, the lifecycle
- * state machine, groups and bulk operations.
+ * The device registry: devices and their hardware identities, and the one place their lifecycle
+ * changes (a transition per transaction, with its evidence, audit leaf and outbox event).
  */
+export { deviceIdPattern } from "../domain/index.js";
+export { createRegistry, type Registry } from "./registry.js";
+export { deviceJson, type Device, type DeviceJson } from "./device-record.js";
+export type { DeviceRegistration, RegistryDeps } from "./registration.js";
 export {
-  deviceIdPattern,
-  deviceService,
-  type Device,
-  type DeviceRegistration,
-  type DeviceService,
-} from "./devices.js";
+  builtInPolicyVersion,
+  lifecycleEventJson,
+  operatorCommands,
+  type OperatorCommand,
+  type LifecycleEventJson,
+  type ApplyOptions,
+  type LifecycleEvent,
+  type TransitionResult,
+} from "./transitions.js";

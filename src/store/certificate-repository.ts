@@ -2,7 +2,7 @@
 import { sql, type Kysely } from "kysely";
 import { KeyfleetError } from "../domain/index.js";
 import { pageLimit } from "./paging.js";
-import type { CertificateRow, NewCertificate, Tables } from "./schema.js";
+import type { CertificateRow, CertificateStatus, NewCertificate, Tables } from "./schema.js";
 
 export interface CertificatePage {
   readonly items: CertificateRow[];
@@ -17,6 +17,20 @@ export interface CertificateQuery {
   readonly issuerId?: string | undefined;
   /** Only certificates of devices with these attributes (a scoped token's view); values are alternatives. */
   readonly devicesWith?: { readonly tenant?: readonly string[]; readonly region?: readonly string[] };
+}
+
+/** A change of status for a device's certificates (a lifecycle transition's effect on credentials). */
+export interface DeviceStatusChange {
+  readonly deviceId: string;
+  readonly from: readonly CertificateStatus[];
+  readonly to: CertificateStatus;
+  /** RFC 5280 reason name (certificateHold for a hold); null when a hold is lifted. */
+  readonly reason: string | null;
+  readonly at: Date;
+  /** Only this certificate of the device. */
+  readonly only?: string | undefined;
+  /** Every certificate of the device but this one. */
+  readonly except?: string | undefined;
 }
 
 export function certificateRepository(db: Kysely<Tables>) {
@@ -54,6 +68,32 @@ export function certificateRepository(db: Kysely<Tables>) {
           .limit(1)
           .executeTakeFirst()
       );
+    },
+
+    /** Sets the status of the matching certificates of one device; returns their serials. */
+    async setDeviceStatus(change: DeviceStatusChange): Promise<string[]> {
+      let q = db
+        .updateTable("certificates")
+        .set({
+          status: change.to,
+          revocation_reason: change.reason,
+          revoked_at: change.to === "good" ? null : change.at,
+        })
+        .where("device_id", "=", change.deviceId)
+        .where("status", "in", [...change.from]);
+      if (change.only !== undefined) q = q.where("serial", "=", change.only);
+      if (change.except !== undefined) q = q.where("serial", "<>", change.except);
+      const rows = await q.returning("serial").execute();
+      return rows.map((r) => r.serial).sort();
+    },
+
+    async ofDevice(deviceId: string, serial: string): Promise<CertificateRow | undefined> {
+      return db
+        .selectFrom("certificates")
+        .selectAll()
+        .where("device_id", "=", deviceId)
+        .where("serial", "=", serial)
+        .executeTakeFirst();
     },
 
     async byRequestId(scope: string, requestId: string): Promise<CertificateRow | undefined> {

@@ -15,7 +15,15 @@ export {
   type CertificateRepository,
   type CertificatePage,
   type CertificateQuery,
+  type DeviceStatusChange,
 } from "./certificate-repository.js";
+export { lifecycleEventRepository, type LifecycleEventRepository } from "./lifecycle-event-repository.js";
+export { outboxRepository, type OutboxRepository } from "./outbox-repository.js";
+export {
+  tombstoneRepository,
+  type HardwareIdentity,
+  type TombstoneRepository,
+} from "./tombstone-repository.js";
 export { holdLock, type LockName } from "./advisory-lock.js";
 export {
   auditRepository,

@@ -8,6 +8,7 @@ import * as m0004 from "./migrations/0004-request-scope.js";
 import * as m0005 from "./migrations/0005-audit-log.js";
 import * as m0006 from "./migrations/0006-scheduled-tasks.js";
 import * as m0007 from "./migrations/0007-device-serial-index.js";
+import * as m0008 from "./migrations/0008-device-lifecycle.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   "0005-audit-log": m0005,
   "0006-scheduled-tasks": m0006,
   "0007-device-serial-index": m0007,
+  "0008-device-lifecycle": m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,5 +1,6 @@
 /** The typed shape of every table, as Kysely sees it. Migrations are the source of truth; keep this in step. */
 import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type { DeviceState } from "../domain/index.js";
 
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
 /** jsonb columns are written as JSON text (pg would turn a JS array into a Postgres array). */
@@ -54,12 +55,57 @@ export interface DevicesTable {
   manufacturer: string | null;
   tenant: Generated<string>;
   region: string | null;
-  state: Generated<string>;
+  state: Generated<DeviceState>;
   idevid: Uint8Array | null;
   version: Generated<number>;
   created_at: CreatedAt;
   updated_at: Generated<Date>;
+  /** While rotating: the successor certificate's serial. */
+  successor_serial: string | null;
+  /** While decommissioning: until when it may be cancelled. */
+  grace_until: Date | null;
 }
+
+export interface LifecycleEventsTable {
+  seq: Int8;
+  id: string;
+  device_id: string;
+  command: string;
+  from_state: DeviceState;
+  to_state: DeviceState;
+  /** The device's version after this transition. */
+  version: number;
+  actor: string;
+  reason: string | null;
+  evidence: Json<unknown[]>;
+  /** What the transition did to credentials: `{serial, status, reason}` per certificate. */
+  effects: Json<unknown[]>;
+  policy_version: number;
+  idempotency_key: string | null;
+  request_digest: Uint8Array | null;
+  at: Date;
+  /** The index of the transition's audit leaf (`keyfleet audit prove --index`). */
+  audit_index: Bigint;
+}
+
+export interface OutboxTable {
+  /** The index of the event's audit leaf: grows in commit order. */
+  position: Bigint;
+  id: string;
+  type: string;
+  subject: string;
+  payload: Json<unknown>;
+  created_at: CreatedAt;
+}
+
+export interface IdentityTombstonesTable {
+  kind: "serial" | "idevid-sha256" | "public-key-sha256";
+  value: string;
+  device_id: string;
+  at: Date;
+}
+
+export type CertificateStatus = "good" | "hold" | "revoked";
 
 export interface CertificatesTable {
   seq: Int8;
@@ -81,7 +127,7 @@ export interface CertificatesTable {
   request_digest: Uint8Array | null;
   not_before: Date;
   not_after: Date;
-  status: Generated<"good" | "hold" | "revoked">;
+  status: Generated<CertificateStatus>;
   revoked_at: Date | null;
   revocation_reason: string | null;
   created_at: CreatedAt;
@@ -170,6 +216,9 @@ export interface Tables {
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
   scheduled_tasks: ScheduledTasksTable;
+  lifecycle_events: LifecycleEventsTable;
+  outbox: OutboxTable;
+  identity_tombstones: IdentityTombstonesTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;
@@ -177,4 +226,6 @@ export type NewCertificate = Insertable<CertificatesTable>;
 export type IssuerRow = Selectable<IssuersTable>;
 export type KeyRow = Selectable<KeysTable>;
 export type DeviceRow = Selectable<DevicesTable>;
+export type LifecycleEventRow = Selectable<LifecycleEventsTable>;
+export type OutboxRow = Selectable<OutboxTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;

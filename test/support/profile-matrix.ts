@@ -13,6 +13,7 @@ import { fixedClock } from "../../src/domain/index.js";
 import type { ProfileName } from "../../src/pki/index.js";
 import { testApp, type TestApp } from "./app.js";
 import { openssl, type Workdir } from "./openssl.js";
+import { systemCaller } from "../../src/policy/index.js";
 
 /** Every algorithm a CA key may have (`keyfleet init --algorithm`), from the registry. */
 export const caAlgorithms: readonly KeyAlgorithmId[] = keyAlgorithmsFor("ca");
@@ -272,7 +273,10 @@ export async function issueHierarchy(
       }
       const csr = csrs.get(c.id)!;
       if (c.kind === "device-bound") {
-        const device = await devices.register({ serialNumber: deviceSerial(c.keyAlgorithm), model: "meter" });
+        const device = await devices.register(
+          { serialNumber: deviceSerial(c.keyAlgorithm), model: "meter" },
+          systemCaller,
+        );
         const issued = await authority.issue({ csr, deviceId: device.id, validitySeconds });
         return { case: c, der: issued.der, pem: issued.pem, device };
       }

@@ -2,7 +2,26 @@ import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
 import { execute, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
-import { deviceCursorOption, limitOption, readInput } from "../parse.js";
+import { deviceCursorOption, integerOption, limitOption, readInput, sequenceCursorOption } from "../parse.js";
+import type { LifecycleEventJson, OperatorCommand } from "../../registry/index.js";
+
+/** What each operator command does, for help. */
+const commandHelp: Readonly<Record<OperatorCommand, string>> = {
+  suspend: "suspend an active, rotating or updating device: every certificate of it goes on hold",
+  resume: "resume a suspended device: its certificates on hold are good again",
+  retire: "start decommissioning: certificates on hold, cancellable within the grace period",
+  cancel: "cancel a decommissioning within its grace period (the device is then suspended)",
+  finalize: "end decommissioning: every certificate revoked, the hardware identity never usable again",
+};
+
+function eventLine(e: LifecycleEventJson): string {
+  const why = e.reason === null ? "" : `  ${JSON.stringify(e.reason)}`;
+  const creds =
+    e.credentials.length === 0
+      ? ""
+      : `  (${e.credentials.length} certificate${e.credentials.length === 1 ? "" : "s"} ${e.credentials[0]!.status})`;
+  return `${e.at}  v${e.version}  ${e.command.padEnd(8)} ${e.from} → ${e.to}  by ${e.actor}${why}${creds}`;
+}
 
 export function deviceCommand(io: CliIo): Command {
   const device = new KeyfleetCommand("device").description("devices");
@@ -64,5 +83,51 @@ export function deviceCommand(io: CliIo): Command {
         list.map((d) => `${d.id}  ${d.state.padEnd(12)} ${d.tenant}  ${d.serialNumber}`).join("\n"),
       );
     });
+  device
+    .command("history")
+    .argument("<id>")
+    .description("a device's lifecycle transitions, oldest first, with who, why and the evidence")
+    .option("--limit <n>", "page size (1–500)", "50")
+    .option("--after <cursor>", "continue after this cursor (`next` of the previous page)")
+    .action(async (id: string, o: { limit: string; after?: string }, command: Command) => {
+      const page = await execute(command, io, "device.history", {
+        id,
+        limit: limitOption(o.limit),
+        after: o.after === undefined ? undefined : sequenceCursorOption(o.after),
+      });
+      print(io, globals(command).json, page, () => page.items.map(eventLine).join("\n"));
+    });
+  for (const name of Object.keys(commandHelp) as OperatorCommand[]) {
+    const sub = device
+      .command(name)
+      .argument("<id>")
+      .description(commandHelp[name])
+      .option("--reason <text>", "why, kept in the history and the audit log")
+      .option(
+        "--if-version <n>",
+        "only if the device is still at this version (as `device show` printed it)",
+      );
+    if (name === "finalize")
+      sub.option("--compromised", "revoke with keyCompromise (default cessationOfOperation)");
+    sub.action(
+      async (
+        id: string,
+        o: { reason?: string; ifVersion?: string; compromised?: boolean },
+        command: Command,
+      ) => {
+        const result = await execute(command, io, "device.command", {
+          id,
+          command: name,
+          reason: o.reason,
+          compromised: o.compromised,
+          ifMatch:
+            o.ifVersion === undefined
+              ? undefined
+              : integerOption("--if-version", o.ifVersion, 1, 2 ** 31 - 1),
+        });
+        print(io, globals(command).json, result, () => eventLine(result.event));
+      },
+    );
+  }
   return device;
 }

@@ -5,6 +5,7 @@ import { certificateJson, type CaSummary } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import { actorOf, requestScopeOf } from "../../policy/index.js";
 import type { Authorize } from "../auth.js";
+import { idempotencyKeyOf } from "../conditional.js";
 import type { IssuanceMetrics } from "../issuance-metrics.js";
 import { checkIssuanceScope, deviceInScope, scopeFilter } from "../scope.js";
 import {
@@ -134,8 +135,8 @@ export function certificateRoutes(
 }
 
 /** The idempotency key: the body's requestId or the Idempotency-Key header; both must agree. */
-function requestIdOf(body: string | undefined, header: string | string[] | undefined): string | undefined {
-  if (Array.isArray(header)) throw new KeyfleetError("malformed-request", "send one Idempotency-Key header");
+function requestIdOf(body: string | undefined, headers: string | string[] | undefined): string | undefined {
+  const header = idempotencyKeyOf(headers);
   if (body !== undefined && header !== undefined && body !== header) {
     throw new KeyfleetError(
       "malformed-request",

@@ -1,21 +1,24 @@
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
 import { opensslSelfSigned, workdir } from "../../test/support/openssl.js";
-import { deviceRepository } from "../store/index.js";
-import { deviceService, type DeviceService } from "./devices.js";
+import { testRegistry } from "../../test/support/registry.js";
+import { operatorCaller } from "../policy/index.js";
+import type { Registry } from "./registry.js";
+
+const admin = operatorCaller("cli:test");
 
 forEachDatabase("device registration", (kind) => {
   let t: TestDatabase;
-  let devices: DeviceService;
+  let devices: Registry;
   beforeEach(async () => {
     t = await testDatabase(kind);
-    devices = deviceService(deviceRepository(t.database.db));
+    devices = testRegistry(t.database);
   });
   afterEach(() => t.dispose());
 
   test("registers a device in state registered and reads it back", async () => {
-    const d = await devices.register({ serialNumber: "SN-0001", model: "m1", tenant: "acme" });
-    expect(await devices.get(d.id)).toMatchObject({
+    const d = await devices.register({ serialNumber: "SN-0001", model: "m1", tenant: "acme" }, admin);
+    expect(await devices.get(d.id, admin)).toMatchObject({
       serialNumber: "SN-0001",
       state: "registered",
       tenant: "acme",
@@ -37,29 +40,37 @@ forEachDatabase("device registration", (kind) => {
     ["a manufacturer with a control character", { serialNumber: "SN-4", manufacturer: "a\x01b" }],
     ["an empty manufacturer", { serialNumber: "SN-4", manufacturer: "" }],
   ])("refuses %s and registers nothing", async (_name, input) => {
-    await expect(devices.register(input)).rejects.toMatchObject({ code: "malformed-request" });
-    expect(await devices.list({})).toEqual([]);
+    await expect(devices.register(input, admin)).rejects.toMatchObject({ code: "malformed-request" });
+    expect(await devices.list({}, admin)).toEqual([]);
   });
 
   test("keeps a manufacturer of printable ASCII and a parsed IDevID", async () => {
     const dir = await workdir();
     try {
       const { pem } = await opensslSelfSigned(dir, "idevid", "/CN=SN-5", [], "ed25519");
-      const d = await devices.register({
-        serialNumber: "SN-5",
+      const d = await devices.register(
+        {
+          serialNumber: "SN-5",
+          manufacturer: "Acme Devices, Inc.",
+          idevid: pem,
+        },
+        admin,
+      );
+      expect(await devices.get(d.id, admin)).toMatchObject({
         manufacturer: "Acme Devices, Inc.",
-        idevid: pem,
+        hasIdevid: true,
       });
-      expect(await devices.get(d.id)).toMatchObject({ manufacturer: "Acme Devices, Inc.", hasIdevid: true });
     } finally {
       await dir.dispose();
     }
   });
 
   test("refuses a second device with the same serial in a tenant", async () => {
-    await devices.register({ serialNumber: "SN-1" });
-    await expect(devices.register({ serialNumber: "SN-1" })).rejects.toMatchObject({ code: "conflict" });
-    await devices.register({ serialNumber: "SN-1", tenant: "other" });
-    expect(await devices.list({})).toHaveLength(2);
+    await devices.register({ serialNumber: "SN-1" }, admin);
+    await expect(devices.register({ serialNumber: "SN-1" }, admin)).rejects.toMatchObject({
+      code: "conflict",
+    });
+    await devices.register({ serialNumber: "SN-1", tenant: "other" }, admin);
+    expect(await devices.list({}, admin)).toHaveLength(2);
   });
 });

@@ -1,0 +1,63 @@
+/** The registry's public face: register, read and list devices; apply lifecycle commands; read history. */
+import { KeyfleetError, quoted, type Command } from "../domain/index.js";
+import { authorize, listScope, type Caller } from "../policy/index.js";
+import { deviceRepository, lifecycleEventRepository } from "../store/index.js";
+import { deviceOf, type Device } from "./device-record.js";
+import { registerDevice, type DeviceRegistration, type RegistryDeps } from "./registration.js";
+import {
+  applyCommand,
+  lifecycleEventOf,
+  type ApplyOptions,
+  type LifecycleEvent,
+  type TransitionResult,
+} from "./transitions.js";
+
+export function createRegistry(deps: RegistryDeps) {
+  const devices = deviceRepository(deps.database.db);
+
+  async function get(id: string, caller: Caller): Promise<Device> {
+    authorize(caller, "device.read");
+    const row = await devices.byId(id);
+    if (!row) throw new KeyfleetError("not-found", `no device ${quoted(id)}`);
+    authorize(caller, "device.read", { attributes: row, what: `device ${quoted(id)}` });
+    return deviceOf(row);
+  }
+
+  return {
+    /** Registers a device in state `registered`. */
+    register: (input: DeviceRegistration, caller: Caller): Promise<Device> =>
+      registerDevice(deps, input, caller),
+
+    get,
+
+    /** Devices by id, inside the caller's scope. */
+    async list(
+      options: { after?: string | undefined; limit?: number | undefined },
+      caller: Caller,
+    ): Promise<Device[]> {
+      authorize(caller, "device.read");
+      return (await devices.list({ ...options, scope: listScope(caller) })).map(deviceOf);
+    },
+
+    /** Applies a lifecycle command in one transaction; refused commands change nothing. */
+    apply: (
+      deviceId: string,
+      command: Command,
+      caller: Caller,
+      options?: ApplyOptions,
+    ): Promise<TransitionResult> => applyCommand(deps, deviceId, command, caller, options),
+
+    /** A device's transitions, oldest first, with their evidence. */
+    async history(
+      deviceId: string,
+      caller: Caller,
+      options: { after?: string | undefined; limit?: number | undefined } = {},
+    ): Promise<{ items: LifecycleEvent[]; next: string | undefined }> {
+      await get(deviceId, caller);
+      const page = await lifecycleEventRepository(deps.database.db).history(deviceId, options);
+      return { items: page.items.map(lifecycleEventOf), next: page.next };
+    },
+  };
+}
+
+export type Registry = ReturnType<typeof createRegistry>;

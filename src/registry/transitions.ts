@@ -1,0 +1,312 @@
+/**
+ * Applying a lifecycle command (DESIGN §3): in one transaction, the device row locked, the pure
+ * transition decided, the compare-and-set on the version, the effects on its certificates, the
+ * lifecycle event with its evidence, the audit leaf and the outbox event. Nothing else in the code
+ * changes a device's state.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { applyCredentialEffect, requestIdPattern, type CredentialChange } from "../ca/index.js";
+import {
+  KeyfleetError,
+  defaultLifecycleRules,
+  quoted,
+  transition,
+  type Command,
+  type EvidenceRef,
+  type TransitionRecord,
+} from "../domain/index.js";
+import {
+  certificateRepository,
+  deviceRepository,
+  lifecycleEventRepository,
+  tombstoneRepository,
+  type DeviceRow,
+  type LifecycleEventRow,
+  type Tx,
+} from "../store/index.js";
+import { authorize, type Caller } from "../policy/index.js";
+import { deviceOf, lifecycleOf, type Device } from "./device-record.js";
+import { hardwareIdentities } from "./hardware-identity.js";
+import type { RegistryDeps } from "./registration.js";
+
+export interface ApplyOptions {
+  /** The device version the caller read (If-Match): a stale one is `precondition-failed`. */
+  readonly ifMatch?: number | undefined;
+  /** A retry with the same key and the same command answers as the first did, and writes nothing. */
+  readonly idempotencyKey?: string | undefined;
+  /** Why, in the actor's words (kept in the history and the audit log). */
+  readonly reason?: string | undefined;
+  readonly evidence?: readonly EvidenceRef[] | undefined;
+}
+
+export interface LifecycleEvent {
+  readonly id: string;
+  readonly deviceId: string;
+  readonly command: string;
+  readonly from: string;
+  readonly to: string;
+  /** The device's version after the transition. */
+  readonly version: number;
+  readonly actor: string;
+  readonly reason: string | null;
+  readonly evidence: readonly EvidenceRef[];
+  /** What the transition did to the device's certificates. */
+  readonly credentials: readonly CredentialChange[];
+  readonly policyVersion: number;
+  readonly at: Date;
+  /** The index of its audit leaf (`keyfleet audit prove --index N`). */
+  readonly auditIndex: number;
+}
+
+export interface TransitionResult {
+  readonly device: Device;
+  readonly event: LifecycleEvent;
+  /** True when this answers a retry (same idempotency key): nothing was written this time. */
+  readonly replayed: boolean;
+}
+
+/** The lifecycle commands an operator gives (API and CLI); the others come from enrollment and rotation. */
+export const operatorCommands = ["suspend", "resume", "retire", "cancel", "finalize"] as const;
+export type OperatorCommand = (typeof operatorCommands)[number];
+
+/** The policy version of the built-in rules, until a policy document is applied. */
+export const builtInPolicyVersion = 0;
+
+const maxReason = 500;
+const reasonPattern = new RegExp(`^[^\\p{Cc}\\p{Cf}]{1,${maxReason}}$`, "u");
+const evidenceKinds: ReadonlySet<string> = new Set<EvidenceRef["kind"]>([
+  "attestation",
+  "manifest",
+  "approval",
+  "certificate",
+  "proof-of-possession",
+  "ticket",
+]);
+
+export async function applyCommand(
+  deps: RegistryDeps,
+  deviceId: string,
+  command: Command,
+  caller: Caller,
+  options: ApplyOptions = {},
+): Promise<TransitionResult> {
+  authorize(caller, "device.write");
+  checkOptions(options);
+  const digest = requestDigest(command, options);
+  return deps.database.transaction(async (tx) => {
+    const devices = deviceRepository(tx);
+    const events = lifecycleEventRepository(tx);
+    const row = await devices.byId(deviceId, true);
+    if (!row) throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
+    authorize(caller, "device.write", { attributes: row, what: `device ${quoted(deviceId)}` });
+    if (options.idempotencyKey !== undefined) {
+      const earlier = await events.byIdempotencyKey(deviceId, options.idempotencyKey);
+      if (earlier) return replay(row, earlier, digest, options.idempotencyKey);
+    }
+    if (options.ifMatch !== undefined && options.ifMatch !== row.version) {
+      throw new KeyfleetError(
+        "precondition-failed",
+        `device ${quoted(deviceId)} is at version ${row.version}, not ${options.ifMatch}: read it again and decide again`,
+        { detail: { version: row.version } },
+      );
+    }
+    await checkNamedCertificate(tx, row.id, command);
+    const now = deps.clock.now();
+    const outcome = transition(lifecycleOf(row), command, {
+      now,
+      actor: caller.actor,
+      reason: options.reason,
+      evidence: options.evidence ?? [],
+      policyVersion: builtInPolicyVersion,
+      rules: defaultLifecycleRules,
+    });
+    if (!outcome.ok) {
+      throw new KeyfleetError(
+        "invalid-transition",
+        `cannot ${command.kind} device ${quoted(deviceId)}: ${outcome.message}`,
+        {
+          detail: { reason: outcome.reason, state: row.state },
+        },
+      );
+    }
+    // Under the row lock the version cannot have moved; the compare-and-set says so if it did.
+    if (!(await devices.setLifecycle(deviceId, row.version, outcome.next, now))) {
+      throw new KeyfleetError("conflict", `device ${quoted(deviceId)} changed meanwhile; retry`);
+    }
+    const credentials: CredentialChange[] = [];
+    for (const effect of outcome.effects) {
+      if (effect.kind === "tombstone-identity") {
+        await tombstoneRepository(tx).bury(deviceId, hardwareIdentities(row.serial_number, row.idevid), now);
+      } else {
+        credentials.push(...(await applyCredentialEffect(tx, deviceId, effect, now)));
+      }
+    }
+    const event = await record(deps, tx, row, outcome.record, outcome.next.version, credentials, {
+      key: options.idempotencyKey,
+      digest,
+    });
+    return { device: deviceOf({ ...row, ...rowOf(outcome.next), updated_at: now }), event, replayed: false };
+  });
+}
+
+/** The lifecycle event row, its audit leaf and its outbox event. */
+async function record(
+  deps: RegistryDeps,
+  tx: Tx,
+  row: DeviceRow,
+  t: TransitionRecord,
+  version: number,
+  credentials: CredentialChange[],
+  idempotency: { key: string | undefined; digest: Uint8Array },
+): Promise<LifecycleEvent> {
+  const id = randomUUID();
+  const subject = `device:${row.id}`;
+  const facts = {
+    event: id,
+    device: row.id,
+    command: t.command,
+    from: t.from,
+    to: t.to,
+    version,
+    reason: t.reason,
+    evidence: t.evidence.map((e) => ({ ...e })),
+    credentials: credentials.map((c) => ({ ...c })),
+    policyVersion: t.policyVersion,
+  };
+  const [position] = await deps.audit.append(tx, [
+    { type: "device.transitioned", actor: t.actor, subject, details: facts, time: t.at },
+  ]);
+  const inserted = await lifecycleEventRepository(tx).insert({
+    id,
+    device_id: row.id,
+    command: t.command,
+    from_state: t.from,
+    to_state: t.to,
+    version,
+    actor: t.actor,
+    reason: t.reason,
+    evidence: JSON.stringify(t.evidence),
+    effects: JSON.stringify(credentials),
+    policy_version: t.policyVersion,
+    idempotency_key: idempotency.key ?? null,
+    request_digest: idempotency.key === undefined ? null : idempotency.digest,
+    at: t.at,
+    audit_index: position!,
+  });
+  await deps.outbox.publish(tx, [
+    {
+      position: position!,
+      type: "device.transitioned",
+      subject,
+      payload: { ...facts, at: t.at.toISOString() },
+    },
+  ]);
+  return lifecycleEventOf(inserted);
+}
+
+function replay(
+  row: DeviceRow,
+  earlier: LifecycleEventRow,
+  digest: Uint8Array,
+  key: string,
+): TransitionResult {
+  if (!earlier.request_digest || !Buffer.from(earlier.request_digest).equals(digest)) {
+    throw new KeyfleetError(
+      "conflict",
+      `idempotency key ${quoted(key)} was already used for a different command on this device (${earlier.command}, version ${earlier.version}): use a new key for a new command`,
+    );
+  }
+  return { device: deviceOf(row), event: lifecycleEventOf(earlier), replayed: true };
+}
+
+/** `issue` and `rotate` name a certificate: it must be a good certificate of this very device. */
+async function checkNamedCertificate(tx: Tx, deviceId: string, command: Command): Promise<void> {
+  if (command.kind !== "issue" && command.kind !== "rotate") return;
+  const serial: unknown = command.kind === "issue" ? command.certificate : command.successor;
+  const certificate =
+    typeof serial === "string" ? await certificateRepository(tx).ofDevice(deviceId, serial) : undefined;
+  if (certificate?.status !== "good") {
+    throw new KeyfleetError(
+      "invalid-transition",
+      `cannot ${command.kind} device ${quoted(deviceId)}: certificate ${quoted(String(serial))} is not a good certificate of it`,
+      { detail: { reason: "evidence-required" } },
+    );
+  }
+}
+
+function requestDigest(command: Command, options: ApplyOptions): Uint8Array {
+  const asked = JSON.stringify([
+    command,
+    options.reason ?? null,
+    options.evidence ?? [],
+    options.ifMatch ?? null,
+  ]);
+  return createHash("sha256").update(asked).digest();
+}
+
+function checkOptions(options: ApplyOptions): void {
+  if (options.idempotencyKey !== undefined && !requestIdPattern.test(options.idempotencyKey)) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `an idempotency key is 1–200 printable ASCII characters without spaces, got ${quoted(options.idempotencyKey)}`,
+    );
+  }
+  if (options.reason !== undefined && !reasonPattern.test(options.reason)) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `a reason is 1–${maxReason} characters without control or format characters`,
+    );
+  }
+  for (const e of options.evidence ?? []) {
+    const passed = e.passed === undefined || typeof e.passed === "boolean";
+    if (
+      !evidenceKinds.has(e.kind) ||
+      typeof e.ref !== "string" ||
+      !/^[\x21-\x7e]{1,200}$/.test(e.ref) ||
+      !passed
+    ) {
+      throw new KeyfleetError(
+        "malformed-request",
+        `evidence is {kind, ref}: kind one of ${[...evidenceKinds].join(", ")}, ref 1–200 printable ASCII characters`,
+      );
+    }
+  }
+}
+
+function rowOf(next: {
+  state: DeviceRow["state"];
+  version: number;
+  successor: string | null;
+  graceUntil: Date | null;
+}) {
+  return {
+    state: next.state,
+    version: next.version,
+    successor_serial: next.successor,
+    grace_until: next.graceUntil,
+  };
+}
+
+export function lifecycleEventOf(row: LifecycleEventRow): LifecycleEvent {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    command: row.command,
+    from: row.from_state,
+    to: row.to_state,
+    version: row.version,
+    actor: row.actor,
+    reason: row.reason,
+    evidence: row.evidence as EvidenceRef[],
+    credentials: row.effects as CredentialChange[],
+    policyVersion: row.policy_version,
+    at: row.at,
+    auditIndex: Number(row.audit_index),
+  };
+}
+
+/** A lifecycle event as JSON (API and CLI). */
+export function lifecycleEventJson(e: LifecycleEvent) {
+  return { ...e, at: e.at.toISOString() };
+}
+export type LifecycleEventJson = ReturnType<typeof lifecycleEventJson>;

@@ -1,0 +1,30 @@
+/** Tombstones: the hardware identities of decommissioned devices, which never come back (any tenant). */
+import type { Kysely } from "kysely";
+import type { IdentityTombstonesTable, Tables } from "./schema.js";
+
+export type HardwareIdentity = Pick<IdentityTombstonesTable, "kind" | "value">;
+
+export function tombstoneRepository(db: Kysely<Tables>) {
+  return {
+    async bury(deviceId: string, identities: readonly HardwareIdentity[], at: Date): Promise<void> {
+      if (identities.length === 0) return;
+      await db
+        .insertInto("identity_tombstones")
+        .values(identities.map((i) => ({ ...i, device_id: deviceId, at })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    },
+    /** The first of these identities that is tombstoned, if any. */
+    async find(identities: readonly HardwareIdentity[]): Promise<IdentityTombstonesTable | undefined> {
+      if (identities.length === 0) return undefined;
+      return db
+        .selectFrom("identity_tombstones")
+        .selectAll()
+        .where((eb) => eb.or(identities.map((i) => eb.and({ kind: i.kind, value: i.value }))))
+        .limit(1)
+        .executeTakeFirst();
+    },
+  };
+}
+
+export type TombstoneRepository = ReturnType<typeof tombstoneRepository>;

@@ -1,0 +1,38 @@
+/** A registry on a test database, with the audit log and outbox it writes through. */
+import { auditLog } from "../../src/audit/index.js";
+import { systemClock, type Clock } from "../../src/domain/index.js";
+import { outbox } from "../../src/events/index.js";
+import { createRegistry, type Registry } from "../../src/registry/index.js";
+import type { Database } from "../../src/store/index.js";
+
+export function testRegistry(database: Database, clock: Clock = systemClock): Registry {
+  return createRegistry({ database, clock, audit: auditLog({ database, clock }), outbox: outbox(database) });
+}
+
+/** Rows of each lifecycle table: what a refused command must leave as it was. */
+export async function lifecycleCounts(database: Database): Promise<{
+  devices: number;
+  lifecycleEvents: number;
+  outbox: number;
+  auditLeaves: number;
+  tombstones: number;
+}> {
+  const count = async (
+    table: "lifecycle_events" | "outbox" | "audit_leaves" | "identity_tombstones" | "devices",
+  ) =>
+    Number(
+      (
+        await database.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<string>().as("n"))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  return {
+    devices: await count("devices"),
+    lifecycleEvents: await count("lifecycle_events"),
+    outbox: await count("outbox"),
+    auditLeaves: await count("audit_leaves"),
+    tombstones: await count("identity_tombstones"),
+  };
+}
