@@ -128,7 +128,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       audit,
       checkpoints,
       tokens: tokenService(database, clock, audit),
-      devices: createRegistry({ database, clock, audit, outbox: events }),
+      devices: createRegistry({ database, clock, audit, outbox: events, issue: authority.issue }),
       events,
       async sealKeysUnderPassphrase(passphrase) {
         if (config.databaseUrl || !(await hasKekFile(config))) {

@@ -73,7 +73,7 @@ describe("keyfleet CLI beside a running server [pglite]", () => {
       shape(await kf(["--json", "cert", "issue", "--csr", dir.file("device.csr"), "--device", device])),
       await kf(["ca", "chain"]),
       await kf(["--json", "ca", "list"]),
-      await kf(["device", "show", device]),
+      shape(await kf(["device", "show", device])),
       // refusals: the same line and code whichever process refused
       await kf(["cert", "issue", "--csr", dir.file("junk.csr")]),
       await kf(["device", "register", "--serial", "SN-TAKEN"]),
@@ -96,7 +96,9 @@ describe("keyfleet CLI beside a running server [pglite]", () => {
   });
 
   test("register, token create/list/revoke, cert issue and ca chain work through the server, with the output they have without it", async () => {
-    const device = (await kf(["device", "register", "--serial", "SN-BESIDE"])).stdout.trim();
+    // One device per session: its first certificate is an `issue` transition, the same either way.
+    const device = (await kf(["device", "register", "--serial", "SN-beside"])).stdout.trim();
+    const other = (await kf(["device", "register", "--serial", "SN-besid2"])).stdout.trim();
     const stopped = await session(device);
     const tokensBefore = (JSON.parse((await kf(["--json", "token", "list"])).stdout) as { items: unknown[] })
       .items.length;
@@ -104,7 +106,7 @@ describe("keyfleet CLI beside a running server [pglite]", () => {
     const server = await keyfleetServe(["--data", data, ...ports], passphrase);
     try {
       expect(server.banner).not.toContain("first admin token");
-      const running = await session(device);
+      const running = await session(other);
       expect(running).toEqual(stopped);
       expect(running.slice(6).map((r) => r.stderr)).toEqual([
         expect.stringMatching(/\(malformed-request\)\n$/),

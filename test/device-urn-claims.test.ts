@@ -83,7 +83,7 @@ describe("a certificate names only the device the registry binds it to", () => {
   // Was a defect: bound to acme, the certificate also names globex's device.
   test("a certificate bound to device A does not also name device B", async () => {
     const csr = await csrNaming(`URI:${urn(globex.id)}`);
-    const result = await outcome(t.app.authority.issue({ csr, deviceId: acme.id }));
+    const result = await outcome(t.app.devices.issue({ csr, deviceId: acme.id }, systemCaller));
     if ("refused" in result) return expect(result.refused).toMatch(refusal);
     expect(uris(result.der)).toEqual([`URI:${urn(acme.id)}`]);
   });
@@ -92,7 +92,7 @@ describe("a certificate names only the device the registry binds it to", () => {
   // a fix that compares the prefix case-sensitively would let it through.
   test("the URN's scheme and namespace are matched without regard to case (RFC 8141 §3.1)", async () => {
     const csr = await csrNaming(`URI:URN:KeyFleet:device:${globex.id}`);
-    const result = await outcome(t.app.authority.issue({ csr, deviceId: acme.id }));
+    const result = await outcome(t.app.devices.issue({ csr, deviceId: acme.id }, systemCaller));
     if ("refused" in result) return expect(result.refused).toMatch(refusal);
     expect(uris(result.der)).toEqual([`URI:${urn(acme.id)}`]);
   });
@@ -126,7 +126,7 @@ describe("a certificate names only the device the registry binds it to", () => {
       "-addext",
       "subjectAltName=otherName:1.3.6.1.5.5.7.8.4;SEQUENCE:hwmn",
     ]);
-    const result = await outcome(t.app.authority.issue({ csr, deviceId: acme.id }));
+    const result = await outcome(t.app.devices.issue({ csr, deviceId: acme.id }, systemCaller));
     if ("refused" in result) return expect(result.refused).toMatch(refusal);
     const hardwareSerials = sans(result.der)
       .filter((n) => n.startsWith("otherName:1.3.6.1.5.5.7.8.4:"))

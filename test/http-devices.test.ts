@@ -8,7 +8,6 @@ import { forEachDatabase } from "./support/databases.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { lifecycleCounts } from "./support/registry.js";
 import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
-import type { CertificateSerial } from "../src/domain/index.js";
 import { systemCaller } from "../src/policy/index.js";
 
 forEachDatabase("device API", (kind) => {
@@ -61,12 +60,7 @@ forEachDatabase("device API", (kind) => {
     const registered = await register(admin, { serialNumber, tenant });
     expect(registered.statusCode).toBe(201);
     const id = registered.json().id as string;
-    const issued = await t.app.authority.issue({ csr, deviceId: id });
-    await t.app.devices.apply(
-      id,
-      { kind: "issue", certificate: issued.serial as CertificateSerial },
-      systemCaller,
-    );
+    await t.app.devices.issue({ csr, deviceId: id }, systemCaller);
     await t.app.devices.apply(id, { kind: "confirm" }, systemCaller, {
       evidence: [{ kind: "proof-of-possession", ref: "test" }],
     });

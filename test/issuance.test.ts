@@ -24,6 +24,13 @@ forEachDatabase("issuance", (kind) => {
       .executeTakeFirstOrThrow()
       .then((r) => Number(r.n));
 
+  const leafCount = () =>
+    t.database.db
+      .selectFrom("audit_leaves")
+      .select(t.database.db.fn.countAll<string>().as("n"))
+      .executeTakeFirstOrThrow()
+      .then((r) => Number(r.n));
+
   beforeEach(async () => {
     t = await testDatabase(kind);
     authority = await initializedAuthority(t.database);
@@ -133,14 +140,35 @@ forEachDatabase("issuance", (kind) => {
 
   test("binds a certificate to a registered device (802.1AR subject serialNumber, device URI)", async () => {
     const device = await deviceRepository(t.database.db).insert({ id: "dev-1", serial_number: "SN-0042" });
-    const issued = await authority.issue({ csr, deviceId: device.id });
+    const issued = await authority.issue({
+      csr,
+      device: { id: device.id, serialNumber: device.serial_number },
+    });
     expect(issued.deviceId).toBe("dev-1");
     expect(issued.subject).toContain("serialNumber=SN-0042");
     expect(issued.sans).toContain("URI:urn:keyfleet:device:dev-1");
     const page = await authority.certificates({ deviceId: "dev-1" });
     expect(page.items.map((c) => c.serial)).toEqual([issued.serial]);
-    await expect(authority.issue({ csr, deviceId: "no-such-device" })).rejects.toMatchObject({
-      code: "not-found",
+  });
+
+  test("what the registry writes with a certificate fails it alone: nothing of it is recorded", async () => {
+    const before = { certificates: await certificateCount(), leaves: await leafCount() };
+    const refused = new Error("the device moved on");
+    const results = await Promise.allSettled([
+      authority.issue({ csr }),
+      authority.issue({
+        csr,
+        recordWith: async () => {
+          throw refused;
+        },
+      }),
+      authority.issue({ csr }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(results[1]).toMatchObject({ reason: refused });
+    expect({ certificates: await certificateCount(), leaves: await leafCount() }).toEqual({
+      certificates: before.certificates + 2,
+      leaves: before.leaves + 2,
     });
   });
 

@@ -45,10 +45,10 @@ test("an unbound certificate carries no registered device's serial (subject or h
     `/CN=${device.serialNumber}/serialNumber=${device.serialNumber}`,
     ["-config", config, "-addext", "subjectAltName=otherName:1.3.6.1.5.5.7.8.4;SEQUENCE:hwmn"],
   );
-  const bound = await t.app.authority.issue({
-    csr: await opensslCsr(dir, "p256", "/CN=x"),
-    deviceId: device.id,
-  });
+  const bound = await t.app.devices.issue(
+    { csr: await opensslCsr(dir, "p256", "/CN=x"), deviceId: device.id },
+    systemCaller,
+  );
   const outcome = await t.app.authority.issue({ csr }).then(
     (c) => c,
     (e: unknown) => ({ refused: (e as { code?: string }).code }),

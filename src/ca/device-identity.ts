@@ -74,24 +74,24 @@ export function withoutDeviceClaims(sans: readonly SanEntry[]): SanEntry[] {
 
 /** Subject and SANs of a certificate bound to `device`: the record's, plus the CSR's other names. */
 export function deviceNames(
-  device: Pick<DeviceRow, "id" | "serial_number">,
+  device: { readonly id: string; readonly serialNumber: string },
   csrSans: readonly SanEntry[],
 ): { subject: DistinguishedName; sans: SanEntry[] } {
   const own = deviceUrn(device.id);
-  const serialHex = Buffer.from(device.serial_number, "utf8").toString("hex");
+  const serialHex = Buffer.from(device.serialNumber, "utf8").toString("hex");
   for (const s of csrSans) {
     if (isKeyfleetUrn(s) && s.value !== own) throw claimRefused(s, `is not device ${device.id}'s`);
     if (s.type === "hardwareModuleName" && s.hwSerialNum.toLowerCase() !== serialHex) {
       throw claimRefused(
         s,
-        `names another hardware serial than device ${device.id}'s (${device.serial_number})`,
+        `names another hardware serial than device ${device.id}'s (${device.serialNumber})`,
       );
     }
   }
   return {
     subject: [
-      { type: "CN", value: device.serial_number },
-      { type: "serialNumber", value: device.serial_number },
+      { type: "CN", value: device.serialNumber },
+      { type: "serialNumber", value: device.serialNumber },
     ],
     sans: [{ type: "uri", value: own }, ...csrSans.filter((s) => !(s.type === "uri" && s.value === own))],
   };

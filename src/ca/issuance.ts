@@ -20,13 +20,14 @@ import {
   type ProfileName,
   type SanEntry,
 } from "../pki/index.js";
-import type {
-  CertificateRepository,
-  CertificateRow,
-  Database,
-  DeviceRepository,
-  DeviceRow,
-  NewCertificate,
+import {
+  deviceRepository,
+  type CertificateRepository,
+  type CertificateRow,
+  type Database,
+  type DeviceRepository,
+  type NewCertificate,
+  type Tx,
 } from "../store/index.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { claimedSerials, deviceNames, refuseSerialClaim, withoutDeviceClaims } from "./device-identity.js";
@@ -38,11 +39,31 @@ import type { CsrReader } from "./csr-reader.js";
 /** The profile of a request that names none. */
 export const defaultProfileName: ProfileName = "device";
 
+/** The device a certificate is bound to, as the registry authorized it. */
+export interface DeviceBinding {
+  readonly id: string;
+  readonly serialNumber: string;
+}
+
+/**
+ * What the registry (or enrollment) writes in the certificate's own transaction once its row is in
+ * (the device's lifecycle transition); a throw fails this certificate alone and records nothing.
+ */
+export type RecordWith = (tx: Tx, certificate: { readonly serial: string }) => Promise<void>;
+
+/**
+ * An order to sign. Who may ask, for which device and in which state, is decided before it gets
+ * here (DESIGN §6, authorize then sign): `ca` checks the order against the profile and signs.
+ */
 export interface IssueRequest {
   /** PKCS#10, DER or PEM. */
   readonly csr: Uint8Array | string;
   readonly profile?: string | undefined;
-  readonly deviceId?: string | undefined;
+  /** The device, authorized by the registry; absent for a certificate bound to no device. */
+  readonly device?: DeviceBinding | undefined;
+  /** The policy version the decision was made under, recorded on the certificate. */
+  readonly policyVersion?: number | undefined;
+  readonly recordWith?: RecordWith | undefined;
   /**
    * Idempotency key: a retry with the same id asking for exactly the same thing (CSR contents,
    * profile, device, validity) gets the same certificate; anything else under that id is a `conflict`.
@@ -79,6 +100,8 @@ interface Order {
   readonly deviceId: string | null;
   readonly request: RequestKey | null;
   readonly actor: string;
+  readonly policyVersion: number | null;
+  readonly recordWith: RecordWith | undefined;
 }
 
 /** Where a request id lives, and the digest of what the request asked for. */
@@ -98,11 +121,16 @@ export class Issuance {
     this.#commits = new GroupCommit(async (items) => {
       const fingerprint = (r: NewCertificate) => Buffer.from(r.fingerprint).toString("hex");
       const inserted = await deps.database.transaction(async (tx) => {
+        // Devices first, in one order, then the audit head: the order a lifecycle transition takes
+        // its locks in too, so a batch and a transition never wait on each other in a cycle.
+        await lockDevices(tx, items);
         const done = await deps.certificates.insertMany(
           tx,
           items.map((i) => i.row),
         );
-        await deps.audit.append(tx, items.filter((i) => done.has(fingerprint(i.row))).map(issuedEvent));
+        const recorded = items.filter((i) => done.has(fingerprint(i.row)));
+        await deps.audit.append(tx, recorded.map(issuedEvent));
+        for (const item of recorded) await item.recordWith?.(tx, { serial: item.row.serial });
         return done;
       });
       return items.map((i) => ({ inserted: inserted.has(fingerprint(i.row)) }));
@@ -115,16 +143,15 @@ export class Issuance {
     checkCsr(csr, profile);
     const validity = validitySeconds(profile, request.validitySeconds);
     const publicKeyHash = sha256(csr.subjectPublicKeyInfo);
-    const deviceId = request.deviceId ?? null;
+    const deviceId = request.device?.id ?? null;
     const key =
       request.requestId === undefined ? null : requestKey(request, csr, profile, deviceId, validity);
     if (key) {
       const earlier = await this.#replay(key, { publicKeyHash, profile: profile.name, deviceId });
       if (earlier) return earlier;
     }
-    const device = deviceId === null ? undefined : await this.#device(deviceId);
-    const { subject, sans } = identity(csr, device);
-    if (!device) {
+    const { subject, sans } = identity(csr, request.device);
+    if (!request.device) {
       const named = await this.deps.devices.withSerial(claimedSerials(subject, sans));
       if (named) refuseSerialClaim(named);
     }
@@ -136,9 +163,11 @@ export class Issuance {
       spki: csr.subjectPublicKeyInfo,
       publicKeyHash,
       keyAlgorithm: csr.keyAlgorithm,
-      deviceId: device?.id ?? null,
+      deviceId,
       request: key,
       actor: request.actor ?? "system",
+      policyVersion: request.policyVersion ?? null,
+      recordWith: request.recordWith,
     });
   }
 
@@ -162,6 +191,8 @@ export class Issuance {
       deviceId: null,
       request: null,
       actor: "system",
+      policyVersion: null,
+      recordWith: undefined,
     });
   }
 
@@ -191,13 +222,14 @@ export class Issuance {
       key_algorithm: order.keyAlgorithm,
       public_key_sha256: order.publicKeyHash,
       device_id: order.deviceId,
+      policy_version: order.policyVersion,
       request_id: order.request?.id ?? null,
       request_scope: order.request?.scope ?? null,
       request_digest: order.request?.digest ?? null,
       not_before: notBefore,
       not_after: notAfter,
     } satisfies NewCertificate;
-    const outcome = await this.#commits.submit({ row, actor: order.actor });
+    const outcome = await this.#commits.submit({ row, actor: order.actor, recordWith: order.recordWith });
     if (outcome.inserted) return certificateOf({ ...row, sans, status: "good" });
     // Not inserted: a concurrent request with the same id won the race (a serial collision at 2^-127 is not worth a branch).
     const earlier =
@@ -231,21 +263,18 @@ export class Issuance {
     }
     return certificateOf(row);
   }
-
-  async #device(id: string): Promise<DeviceRow> {
-    const device = await this.deps.devices.byId(id);
-    if (!device) throw new KeyfleetError("not-found", `no device ${quoted(id)}`);
-    if (device.state === "decommissioned" || device.state === "decommissioning") {
-      throw new KeyfleetError("conflict", `device "${id}" is ${device.state}; it gets no new certificates`);
-    }
-    return device;
-  }
 }
 
 /** A certificate row on its way into the database, and who asked for it. */
 interface Recorded {
   readonly row: NewCertificate;
   readonly actor: string;
+  readonly recordWith: RecordWith | undefined;
+}
+
+async function lockDevices(tx: Tx, items: readonly Recorded[]): Promise<void> {
+  const ids = [...new Set(items.flatMap((i) => (i.recordWith && i.row.device_id ? [i.row.device_id] : [])))];
+  if (ids.length > 0) await deviceRepository(tx).lockAll(ids.sort());
 }
 
 function issuedEvent({ row, actor }: Recorded): AuditEvent {
@@ -262,6 +291,7 @@ function issuedEvent({ row, actor }: Recorded): AuditEvent {
       profile: row.profile,
       keyAlgorithm: row.key_algorithm,
       device: row.device_id ?? null,
+      policyVersion: row.policy_version ?? null,
       requestId: row.request_id ?? null,
       notBefore: (row.not_before as Date).toISOString(),
       notAfter: (row.not_after as Date).toISOString(),
@@ -347,7 +377,7 @@ function validitySeconds(profile: Profile, requested: number | undefined): numbe
  */
 function identity(
   csr: ParsedCsr,
-  device: DeviceRow | undefined,
+  device: DeviceBinding | undefined,
 ): { subject: DistinguishedName; sans: readonly SanEntry[] } {
   return device
     ? deviceNames(device, csr.sans)

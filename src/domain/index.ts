@@ -13,7 +13,7 @@ export {
 } from "./ids.js";
 export { systemClock, fixedClock, type Clock } from "./clock.js";
 export { checkPublicUrl } from "./public-url.js";
-export { transition } from "./lifecycle.js";
+export { issuanceCommandFor, transition } from "./lifecycle.js";
 export {
   commandKinds,
   defaultLifecycleRules,

@@ -13,7 +13,7 @@ import {
   type TransitionContext,
 } from "./device-state.js";
 import type { CertificateSerial } from "./ids.js";
-import { transition } from "./lifecycle.js";
+import { issuanceCommandFor, transition } from "./lifecycle.js";
 
 const now = new Date("2026-06-01T00:00:00Z");
 const successor = "5a" as CertificateSerial;
@@ -254,4 +254,23 @@ describe("refusals", () => {
       reason: "evidence-required",
     });
   });
+});
+
+test("a new certificate is an issue before the device confirmed, a rotation when active, and nothing otherwise", () => {
+  const expected: Record<DeviceState, string | undefined> = {
+    registered: "issue",
+    provisioned: "issue",
+    active: "rotate",
+    rotating: undefined,
+    updating: undefined,
+    suspended: undefined,
+    decommissioning: undefined,
+    decommissioned: undefined,
+  };
+  for (const state of deviceStates) expect(issuanceCommandFor(state)).toBe(expected[state]);
+  // Consistent with the table: where it names a command, the transition takes it.
+  for (const state of deviceStates) {
+    const kind = issuanceCommandFor(state);
+    if (kind) expect(table[state][kind]).not.toBe("not-allowed-in-state");
+  }
 });

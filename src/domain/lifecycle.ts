@@ -165,3 +165,20 @@ function next(
     },
   };
 }
+
+/**
+ * What a new certificate for a device in `state` is: its first (or, before it confirmed, its
+ * replacement: `issue`), or the successor of an active device's credential (`rotate`); undefined
+ * when the device may get none now (a rotation in flight, an update, suspended, retiring, retired).
+ */
+export function issuanceCommandFor(state: DeviceState): "issue" | "rotate" | undefined {
+  switch (state) {
+    case "registered":
+    case "provisioned":
+      return "issue";
+    case "active":
+      return "rotate";
+    default:
+      return undefined;
+  }
+}

@@ -1,25 +1,11 @@
 /**
- * Scoped tokens on the certificate routes. A scoped token sees and issues only certificates bound
- * to devices inside its scope; to it, everything else does not exist (404, the same answer as for
+ * Scoped tokens on the certificate read routes (the registry authorizes issuance). A scoped token
+ * sees only certificates bound to devices inside its scope; to it, everything else does not exist (404, the same answer as for
  * a device or serial that is not there), so a scope does not leak what lies outside it.
  */
 import type { App } from "../app.js";
-import { KeyfleetError, isKeyfleetError, quoted } from "../domain/index.js";
-import { callerOf, describeScopes, isScoped, type Principal } from "../policy/index.js";
-
-/** Refuses an issuance the principal's scope does not cover. */
-export async function checkIssuanceScope(app: App, principal: Principal, deviceId: string | undefined) {
-  if (!isScoped(principal.scopes)) return;
-  if (deviceId === undefined) {
-    throw new KeyfleetError(
-      "forbidden",
-      `this token is scoped (${describeScopes(principal.scopes)}): it issues only for a device in its scope; send deviceId`,
-    );
-  }
-  if (!(await deviceInScope(app, principal, deviceId))) {
-    throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
-  }
-}
+import { isKeyfleetError } from "../domain/index.js";
+import { callerOf, isScoped, type Principal } from "../policy/index.js";
 
 /**
  * Whether the principal may see what belongs to this device (null: an unbound certificate). A

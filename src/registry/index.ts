@@ -6,6 +6,7 @@ export { deviceIdPattern } from "../domain/index.js";
 export { createRegistry, type Registry } from "./registry.js";
 export { deviceJson, type Device, type DeviceJson } from "./device-record.js";
 export type { DeviceRegistration, RegistryDeps } from "./registration.js";
+export type { CertificateRequest } from "./issuance.js";
 export {
   builtInPolicyVersion,
   lifecycleEventJson,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AuditLog } from "../audit/index.js";
-import { checkDeviceSerial, idevidDer } from "../ca/index.js";
+import { checkDeviceSerial, idevidDer, type IssueRequest, type IssuedCertificate } from "../ca/index.js";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import type { Outbox } from "../events/index.js";
 import { authorize, type Caller } from "../policy/index.js";
@@ -28,6 +28,8 @@ export interface RegistryDeps {
   readonly clock: Clock;
   readonly audit: AuditLog;
   readonly outbox: Outbox;
+  /** The authority's signing of an authorized order. */
+  readonly issue: (order: IssueRequest) => Promise<IssuedCertificate>;
 }
 
 // Printable ASCII, not starting or ending with a space: " X" and "X" must not be two devices.

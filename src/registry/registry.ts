@@ -3,6 +3,7 @@ import { KeyfleetError, quoted, type Command } from "../domain/index.js";
 import { authorize, listScope, type Caller } from "../policy/index.js";
 import { deviceRepository, lifecycleEventRepository } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
+import { issueCertificate, type CertificateRequest } from "./issuance.js";
 import { registerDevice, type DeviceRegistration, type RegistryDeps } from "./registration.js";
 import {
   applyCommand,
@@ -46,6 +47,12 @@ export function createRegistry(deps: RegistryDeps) {
       caller: Caller,
       options?: ApplyOptions,
     ): Promise<TransitionResult> => applyCommand(deps, deviceId, command, caller, options),
+
+    /**
+     * A certificate, authorized here and signed by the authority: for a device (its transition
+     * with it, in one transaction), or bound to none (unscoped callers only).
+     */
+    issue: (request: CertificateRequest, caller: Caller) => issueCertificate(deps, request, caller),
 
     /** A device's transitions, oldest first, with their evidence. */
     async history(

@@ -33,17 +33,10 @@ forEachDatabase("lifecycle transitions", (kind) => {
   });
   afterEach(() => t.dispose());
 
-  /** A registered device taken to active with `certificates` certificates issued to it. */
-  async function activeDevice(serialNumber = "SN-1", certificates = 2) {
+  /** A registered device with a certificate, taken to active (register v1, issue v2, confirm v3). */
+  async function activeDevice(serialNumber = "SN-1") {
     const device = await registry.register({ serialNumber }, admin);
-    const serials: string[] = [];
-    for (let i = 0; i < certificates; i++)
-      serials.push((await authority.issue({ csr, deviceId: device.id })).serial);
-    await registry.apply(
-      device.id,
-      { kind: "issue", certificate: serials[0] as CertificateSerial },
-      systemCaller,
-    );
+    const serials = [(await registry.issue({ csr, deviceId: device.id }, admin)).serial];
     await registry.apply(device.id, { kind: "confirm" }, systemCaller, { evidence: proof });
     return { id: device.id, serials };
   }
@@ -55,15 +48,13 @@ forEachDatabase("lifecycle transitions", (kind) => {
     const { id, serials } = await activeDevice();
     const suspended = await registry.apply(id, { kind: "suspend" }, admin, { reason: "lost in transit" });
     expect(suspended.device).toMatchObject({ state: "suspended", version: 4 });
-    expect(suspended.event.credentials).toEqual(
-      serials
-        .map((serial) => ({ serial, status: "hold", reason: "certificateHold" }))
-        .sort((a, b) => a.serial.localeCompare(b.serial)),
-    );
-    expect(await statuses(serials)).toEqual(["hold", "hold"]);
+    expect(suspended.event.credentials).toEqual([
+      { serial: serials[0], status: "hold", reason: "certificateHold" },
+    ]);
+    expect(await statuses(serials)).toEqual(["hold"]);
     const resumed = await registry.apply(id, { kind: "resume" }, admin);
     expect(resumed.device.state).toBe("active");
-    expect(await statuses(serials)).toEqual(["good", "good"]);
+    expect(await statuses(serials)).toEqual(["good"]);
 
     const history = await registry.history(id, admin);
     expect(history.items.map((e) => [e.command, e.from, e.to, e.version])).toEqual([
@@ -107,7 +98,7 @@ forEachDatabase("lifecycle transitions", (kind) => {
   test("finalize revokes every certificate with cessationOfOperation and tombstones the hardware identity", async () => {
     const idevid = (await opensslSelfSigned(dir, "idevid-1", "/CN=SN-T", [], "p256")).pem;
     const device = await registry.register({ serialNumber: "SN-T", idevid }, admin);
-    const serial = (await authority.issue({ csr, deviceId: device.id })).serial;
+    const serial = (await registry.issue({ csr, deviceId: device.id }, admin)).serial;
     await registry.apply(device.id, { kind: "retire" }, admin);
     expect((await authority.certificate(serial)).status).toBe("hold");
     const done = await registry.apply(device.id, { kind: "finalize" }, admin);
@@ -124,11 +115,50 @@ forEachDatabase("lifecycle transitions", (kind) => {
     }
   });
 
+  test("a certificate for a device is its transition: issue, then again before confirm (the first superseded), then a rotation", async () => {
+    const device = await registry.register({ serialNumber: "SN-R" }, admin);
+    const first = (await registry.issue({ csr, deviceId: device.id }, admin)).serial;
+    expect(await registry.get(device.id, admin)).toMatchObject({ state: "provisioned", version: 2 });
+    const second = (await registry.issue({ csr, deviceId: device.id }, admin)).serial;
+    expect(await statuses([first, second])).toEqual(["revoked", "good"]);
+    await registry.apply(device.id, { kind: "confirm" }, systemCaller, { evidence: proof });
+    const successor = (await registry.issue({ csr, deviceId: device.id }, admin)).serial;
+    expect(await registry.get(device.id, admin)).toMatchObject({ state: "rotating", successor });
+    // Leaving the rotation another way abandons the successor; the current credential is held.
+    const suspended = await registry.apply(device.id, { kind: "suspend" }, admin);
+    expect(suspended.event.credentials).toEqual([
+      { serial: successor, status: "revoked", reason: "cessationOfOperation" },
+      { serial: second, status: "hold", reason: "certificateHold" },
+    ]);
+    const history = (await registry.history(device.id, admin)).items;
+    expect(history.map((e) => e.command)).toEqual(["issue", "issue", "confirm", "rotate", "suspend"]);
+    const issued = await authority.certificate(second);
+    expect(issued).toMatchObject({ deviceId: device.id });
+  });
+
+  test("a device that may not have a certificate now gets none, and nothing is recorded", async () => {
+    const { id } = await activeDevice("SN-S");
+    await registry.apply(id, { kind: "suspend" }, admin);
+    const before = {
+      ...(await lifecycleCounts(t.database)),
+      certificates: (await authority.certificates({})).items.length,
+    };
+    await expect(registry.issue({ csr, deviceId: id }, admin)).rejects.toMatchObject({
+      code: "invalid-transition",
+      detail: { state: "suspended" },
+    });
+    expect({
+      ...(await lifecycleCounts(t.database)),
+      certificates: (await authority.certificates({})).items.length,
+    }).toEqual(before);
+  });
+
   test("issue must name a good certificate of this very device", async () => {
     const device = await registry.register({ serialNumber: "SN-N" }, admin);
-    const other = await activeDevice("SN-O", 1);
+    const other = await activeDevice("SN-O");
+    const unbound = (await registry.issue({ csr }, admin)).serial;
     const before = await lifecycleCounts(t.database);
-    for (const certificate of [other.serials[0]!, "00", undefined]) {
+    for (const certificate of [other.serials[0]!, unbound, "00", undefined]) {
       await expect(
         registry.apply(
           device.id,
@@ -141,7 +171,7 @@ forEachDatabase("lifecycle transitions", (kind) => {
   });
 
   test("finalize of a compromised device revokes with keyCompromise", async () => {
-    const { id, serials } = await activeDevice("SN-K", 1);
+    const { id, serials } = await activeDevice("SN-K");
     await registry.apply(id, { kind: "retire" }, admin);
     const done = await registry.apply(id, { kind: "finalize", compromised: true }, admin);
     expect(done.event.credentials).toEqual([
@@ -160,7 +190,7 @@ forEachDatabase("lifecycle transitions", (kind) => {
     });
     expect(await lifecycleCounts(t.database)).toEqual(before);
     expect(await registry.get(id, admin)).toMatchObject({ state: "decommissioned", version: 5 });
-    expect(await statuses(serials)).toEqual(["revoked", "revoked"]);
+    expect(await statuses(serials)).toEqual(["revoked"]);
   });
 
   test("a stale If-Match is refused as precondition-failed and changes nothing", async () => {
@@ -202,10 +232,10 @@ forEachDatabase("lifecycle transitions", (kind) => {
   });
 
   test("cancel is allowed within the grace period only", async () => {
-    const { id } = await activeDevice("SN-G", 1);
+    const { id } = await activeDevice("SN-G");
     await registry.apply(id, { kind: "retire" }, admin);
     expect((await registry.get(id, admin)).graceUntil).toEqual(new Date("2026-06-08T00:00:00Z"));
-    const other = await activeDevice("SN-H", 1);
+    const other = await activeDevice("SN-H");
     await registry.apply(other.id, { kind: "retire" }, admin);
     await expect(registry.apply(id, { kind: "cancel" }, admin)).resolves.toMatchObject({
       device: { state: "suspended", graceUntil: null },
@@ -229,7 +259,7 @@ forEachDatabase("lifecycle transitions", (kind) => {
       "malformed-request",
     ],
   ] as const)("refuses %s and changes nothing", async (_name, deviceId, options, code) => {
-    const { id } = await activeDevice("SN-B", 1);
+    const { id } = await activeDevice("SN-B");
     const before = await lifecycleCounts(t.database);
     await expect(
       registry.apply(deviceId ?? id, { kind: "suspend" }, admin, options as never),
@@ -240,7 +270,7 @@ forEachDatabase("lifecycle transitions", (kind) => {
 
   describe("concurrency", () => {
     test("50 simultaneous commands at one device: the allowed ones win, the others are refused, the records match the winners", async () => {
-      const { id } = await activeDevice("SN-C", 1);
+      const { id } = await activeDevice("SN-C");
       const before = await lifecycleCounts(t.database);
       const commands = Array.from({ length: 50 }, (_, i): "suspend" | "resume" =>
         i % 2 === 0 ? "suspend" : "resume",

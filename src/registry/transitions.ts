@@ -24,7 +24,7 @@ import {
   type LifecycleEventRow,
   type Tx,
 } from "../store/index.js";
-import { authorize, type Caller } from "../policy/index.js";
+import { authorize, type Caller, type Permission } from "../policy/index.js";
 import { deviceOf, lifecycleOf, type Device } from "./device-record.js";
 import { hardwareIdentities } from "./hardware-identity.js";
 import type { RegistryDeps } from "./registration.js";
@@ -92,61 +92,77 @@ export async function applyCommand(
 ): Promise<TransitionResult> {
   authorize(caller, "device.write");
   checkOptions(options);
+  return deps.database.transaction((tx) =>
+    applyIn(deps, tx, deviceId, command, caller, options, "device.write"),
+  );
+}
+
+/**
+ * A transition inside `tx`, the caller holding `permission` for the device: `device.write` for a
+ * command, `cert.issue` for the transition a certificate's issuance brings (applied in its batch).
+ */
+export async function applyIn(
+  deps: RegistryDeps,
+  tx: Tx,
+  deviceId: string,
+  command: Command,
+  caller: Caller,
+  options: ApplyOptions,
+  permission: Permission,
+): Promise<TransitionResult> {
   const digest = requestDigest(command, options);
-  return deps.database.transaction(async (tx) => {
-    const devices = deviceRepository(tx);
-    const events = lifecycleEventRepository(tx);
-    const row = await devices.byId(deviceId, true);
-    if (!row) throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
-    authorize(caller, "device.write", { attributes: row, what: `device ${quoted(deviceId)}` });
-    if (options.idempotencyKey !== undefined) {
-      const earlier = await events.byIdempotencyKey(deviceId, options.idempotencyKey);
-      if (earlier) return replay(row, earlier, digest, options.idempotencyKey);
-    }
-    if (options.ifMatch !== undefined && options.ifMatch !== row.version) {
-      throw new KeyfleetError(
-        "precondition-failed",
-        `device ${quoted(deviceId)} is at version ${row.version}, not ${options.ifMatch}: read it again and decide again`,
-        { detail: { version: row.version } },
-      );
-    }
-    await checkNamedCertificate(tx, row.id, command);
-    const now = deps.clock.now();
-    const outcome = transition(lifecycleOf(row), command, {
-      now,
-      actor: caller.actor,
-      reason: options.reason,
-      evidence: options.evidence ?? [],
-      policyVersion: builtInPolicyVersion,
-      rules: defaultLifecycleRules,
-    });
-    if (!outcome.ok) {
-      throw new KeyfleetError(
-        "invalid-transition",
-        `cannot ${command.kind} device ${quoted(deviceId)}: ${outcome.message}`,
-        {
-          detail: { reason: outcome.reason, state: row.state },
-        },
-      );
-    }
-    // Under the row lock the version cannot have moved; the compare-and-set says so if it did.
-    if (!(await devices.setLifecycle(deviceId, row.version, outcome.next, now))) {
-      throw new KeyfleetError("conflict", `device ${quoted(deviceId)} changed meanwhile; retry`);
-    }
-    const credentials: CredentialChange[] = [];
-    for (const effect of outcome.effects) {
-      if (effect.kind === "tombstone-identity") {
-        await tombstoneRepository(tx).bury(deviceId, hardwareIdentities(row.serial_number, row.idevid), now);
-      } else {
-        credentials.push(...(await applyCredentialEffect(tx, deviceId, effect, now)));
-      }
-    }
-    const event = await record(deps, tx, row, outcome.record, outcome.next.version, credentials, {
-      key: options.idempotencyKey,
-      digest,
-    });
-    return { device: deviceOf({ ...row, ...rowOf(outcome.next), updated_at: now }), event, replayed: false };
+  const devices = deviceRepository(tx);
+  const events = lifecycleEventRepository(tx);
+  const row = await devices.byId(deviceId, true);
+  if (!row) throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
+  authorize(caller, permission, { attributes: row, what: `device ${quoted(deviceId)}` });
+  if (options.idempotencyKey !== undefined) {
+    const earlier = await events.byIdempotencyKey(deviceId, options.idempotencyKey);
+    if (earlier) return replay(row, earlier, digest, options.idempotencyKey);
+  }
+  if (options.ifMatch !== undefined && options.ifMatch !== row.version) {
+    throw new KeyfleetError(
+      "precondition-failed",
+      `device ${quoted(deviceId)} is at version ${row.version}, not ${options.ifMatch}: read it again and decide again`,
+      { detail: { version: row.version } },
+    );
+  }
+  await checkNamedCertificate(tx, row.id, command);
+  const now = deps.clock.now();
+  const outcome = transition(lifecycleOf(row), command, {
+    now,
+    actor: caller.actor,
+    reason: options.reason,
+    evidence: options.evidence ?? [],
+    policyVersion: builtInPolicyVersion,
+    rules: defaultLifecycleRules,
   });
+  if (!outcome.ok) {
+    throw new KeyfleetError(
+      "invalid-transition",
+      `cannot ${command.kind} device ${quoted(deviceId)}: ${outcome.message}`,
+      {
+        detail: { reason: outcome.reason, state: row.state },
+      },
+    );
+  }
+  // Under the row lock the version cannot have moved; the compare-and-set says so if it did.
+  if (!(await devices.setLifecycle(deviceId, row.version, outcome.next, now))) {
+    throw new KeyfleetError("conflict", `device ${quoted(deviceId)} changed meanwhile; retry`);
+  }
+  const credentials: CredentialChange[] = [];
+  for (const effect of outcome.effects) {
+    if (effect.kind === "tombstone-identity") {
+      await tombstoneRepository(tx).bury(deviceId, hardwareIdentities(row.serial_number, row.idevid), now);
+    } else {
+      credentials.push(...(await applyCredentialEffect(tx, deviceId, effect, now)));
+    }
+  }
+  const event = await record(deps, tx, row, outcome.record, outcome.next.version, credentials, {
+    key: options.idempotencyKey,
+    digest,
+  });
+  return { device: deviceOf({ ...row, ...rowOf(outcome.next), updated_at: now }), event, replayed: false };
 }
 
 /** The lifecycle event row, its audit leaf and its outbox event. */

@@ -26,6 +26,16 @@ export function deviceRepository(db: Kysely<Tables>) {
       const q = db.selectFrom("devices").selectAll().where("id", "=", id);
       return (lock ? q.forUpdate() : q).executeTakeFirst();
     },
+    /** Locks these rows until the transaction ends (callers pass ids sorted, so lockers never cycle). */
+    async lockAll(ids: readonly string[]): Promise<void> {
+      await db
+        .selectFrom("devices")
+        .select("id")
+        .where("id", "in", [...ids])
+        .orderBy("id")
+        .forUpdate()
+        .execute();
+    },
     /** Writes a transition's outcome if the row is still at `fromVersion`; false if it moved on. */
     async setLifecycle(id: string, fromVersion: number, next: DeviceLifecycle, at: Date): Promise<boolean> {
       const result = await db

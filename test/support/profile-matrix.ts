@@ -277,7 +277,7 @@ export async function issueHierarchy(
           { serialNumber: deviceSerial(c.keyAlgorithm), model: "meter" },
           systemCaller,
         );
-        const issued = await authority.issue({ csr, deviceId: device.id, validitySeconds });
+        const issued = await devices.issue({ csr, deviceId: device.id, validitySeconds }, systemCaller);
         return { case: c, der: issued.der, pem: issued.pem, device };
       }
       const issued = await authority.issue({ csr, profile: c.profile, validitySeconds });

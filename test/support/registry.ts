@@ -4,9 +4,21 @@ import { systemClock, type Clock } from "../../src/domain/index.js";
 import { outbox } from "../../src/events/index.js";
 import { createRegistry, type Registry } from "../../src/registry/index.js";
 import type { Database } from "../../src/store/index.js";
+import type { Authority } from "../../src/ca/index.js";
+import { testAuthority } from "./authority.js";
 
-export function testRegistry(database: Database, clock: Clock = systemClock): Registry {
-  return createRegistry({ database, clock, audit: auditLog({ database, clock }), outbox: outbox(database) });
+export function testRegistry(
+  database: Database,
+  clock: Clock = systemClock,
+  authority: Authority = testAuthority(database, clock),
+): Registry {
+  return createRegistry({
+    database,
+    clock,
+    audit: auditLog({ database, clock }),
+    outbox: outbox(database),
+    issue: authority.issue,
+  });
 }
 
 /** Rows of each lifecycle table: what a refused command must leave as it was. */

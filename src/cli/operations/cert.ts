@@ -1,4 +1,5 @@
 import { certificateJson } from "../../ca/index.js";
+import { operatorCaller } from "../../policy/index.js";
 import { operation } from "./operation.js";
 
 export const certOperations = {
@@ -16,14 +17,16 @@ export const certOperations = {
       context,
     ) =>
       certificateJson(
-        await app.authority.issue({
-          csr: new Uint8Array(Buffer.from(input.csr, "base64")),
-          profile: input.profile,
-          deviceId: input.deviceId,
-          requestId: input.requestId,
-          validitySeconds: input.validitySeconds,
-          actor: context.actor,
-        }),
+        await app.devices.issue(
+          {
+            csr: new Uint8Array(Buffer.from(input.csr, "base64")),
+            profile: input.profile,
+            deviceId: input.deviceId,
+            requestId: input.requestId,
+            validitySeconds: input.validitySeconds,
+          },
+          operatorCaller(context.actor),
+        ),
       ),
   }),
   "cert.show": operation({

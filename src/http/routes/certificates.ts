@@ -3,11 +3,11 @@ import type { FastifyInstance } from "fastify";
 import type { App } from "../../app.js";
 import { certificateJson, type CaSummary } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
-import { actorOf, requestScopeOf } from "../../policy/index.js";
+import { callerOf } from "../../policy/index.js";
 import type { Authorize } from "../auth.js";
 import { idempotencyKeyOf } from "../conditional.js";
 import type { IssuanceMetrics } from "../issuance-metrics.js";
-import { checkIssuanceScope, deviceInScope, scopeFilter } from "../scope.js";
+import { deviceInScope, scopeFilter } from "../scope.js";
 import {
   caSchema,
   certificateSchema,
@@ -39,14 +39,13 @@ export function certificateRoutes(
       // Counted and timed from here: a request refused earlier (token, body schema) is no
       // issuance, and keyfleet_http_problems_total counts it.
       const certificate = await metrics.measure(request.body.profile, async () => {
-        const principal = request.principal!;
-        await checkIssuanceScope(app, principal, request.body.deviceId);
-        return app.authority.issue({
-          ...request.body,
-          requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
-          requestScope: requestScopeOf(principal.scopes),
-          actor: actorOf(principal),
-        });
+        return app.devices.issue(
+          {
+            ...request.body,
+            requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
+          },
+          callerOf(request.principal!),
+        );
       });
       return reply.code(201).send(certificateJson(certificate));
     },
