@@ -1,10 +1,9 @@
 /**
  * Scoped tokens on the certificate read routes (the registry authorizes issuance). A scoped token
- * sees only certificates bound to devices inside its scope; to it, everything else does not exist (404, the same answer as for
- * a device or serial that is not there), so a scope does not leak what lies outside it.
+ * sees only certificates bound to devices inside its scope; to it, everything else does not exist
+ * (404, the answer for a serial that is not there), so a scope does not leak what lies outside it.
  */
 import type { App } from "../app.js";
-import { isKeyfleetError } from "../domain/index.js";
 import { callerOf, isScoped, type Principal } from "../policy/index.js";
 
 /**
@@ -16,15 +15,7 @@ export async function deviceInScope(
   principal: Principal,
   deviceId: string | null,
 ): Promise<boolean> {
-  if (!isScoped(principal.scopes)) return true;
-  if (deviceId === null) return false;
-  return app.devices.get(deviceId, callerOf(principal)).then(
-    () => true,
-    (e: unknown) => {
-      if (isKeyfleetError(e, "not-found")) return false;
-      throw e;
-    },
-  );
+  return app.devices.covers(callerOf(principal), "cert.read", deviceId);
 }
 
 /** The list filter that keeps a scoped principal inside its scope. */

@@ -1,54 +1,65 @@
 /**
- * Roles and what each may do. A permission is "<resource>.<action>"; a role grants a set of them.
- * Pure: the HTTP layer asks `allows(role, permission)` and refuses with `forbidden` otherwise.
+ * Roles and what each may do (issue 15, separation of duties). A permission is
+ * "<resource>.<action>"; a role grants a set of them; scopes (scopes.ts) narrow where. Pure: the
+ * services ask `authorize` (authorize.ts), which asks `allows(role, permission)`.
+ *
+ * - viewer reads the fleet; auditor reads it and the audit log, and changes nothing;
+ * - provisioner registers devices and has certificates issued for them;
+ * - operator runs the fleet: registers, issues, and gives lifecycle commands;
+ * - security-officer suspends, resumes and decommissions, and reads the audit log; issues nothing;
+ * - policy-admin changes policy, and neither issues nor changes a device's state;
+ * - ca-admin manages the CAs and their keys, and touches no device;
+ * - metrics reads /metrics and nothing else (a Prometheus scraper's token);
+ * - admin may do everything: the first token, for setting the others up.
  */
 import { KeyfleetError } from "../domain/index.js";
 
-export type Permission =
-  | "ca.read"
-  | "ca.manage"
-  | "cert.read"
-  | "cert.issue"
-  | "device.read"
-  | "device.write"
-  | "token.manage"
-  | "metrics.read"
-  | "audit.read"
-  | "event.read";
+export const permissions = [
+  "ca.read",
+  "ca.manage",
+  "cert.read",
+  "cert.issue",
+  "device.read",
+  "device.register",
+  "device.lifecycle",
+  "token.manage",
+  "metrics.read",
+  "audit.read",
+  "event.read",
+  "policy.read",
+  "policy.write",
+] as const;
+export type Permission = (typeof permissions)[number];
 
-/** `metrics` reads /metrics and nothing else: the least a Prometheus scraper's token needs. */
-export type Role = "admin" | "operator" | "auditor" | "metrics";
+export const roles = [
+  "admin",
+  "viewer",
+  "operator",
+  "provisioner",
+  "security-officer",
+  "policy-admin",
+  "ca-admin",
+  "auditor",
+  "metrics",
+] as const;
+export type Role = (typeof roles)[number];
+
+const reads: readonly Permission[] = ["ca.read", "cert.read", "device.read"];
 
 const grants: Readonly<Record<Role, readonly Permission[]>> = {
-  admin: [
-    "ca.read",
-    "ca.manage",
-    "cert.read",
-    "cert.issue",
-    "device.read",
-    "device.write",
-    "token.manage",
-    "metrics.read",
-    "audit.read",
-    "event.read",
-  ],
-  operator: [
-    "ca.read",
-    "cert.read",
-    "cert.issue",
-    "device.read",
-    "device.write",
-    "metrics.read",
-    "event.read",
-  ],
-  auditor: ["ca.read", "cert.read", "device.read", "metrics.read", "audit.read", "event.read"],
+  admin: permissions,
+  viewer: reads,
+  operator: [...reads, "device.register", "device.lifecycle", "cert.issue", "event.read", "metrics.read"],
+  provisioner: [...reads, "device.register", "cert.issue"],
+  "security-officer": [...reads, "device.lifecycle", "event.read", "audit.read"],
+  "policy-admin": ["ca.read", "device.read", "policy.read", "policy.write"],
+  "ca-admin": ["ca.read", "ca.manage", "cert.read", "metrics.read"],
+  auditor: [...reads, "audit.read", "event.read", "policy.read", "metrics.read"],
   metrics: ["metrics.read"],
 };
 
-export const roles = Object.keys(grants) as Role[];
-
 export function parseRole(value: string): Role {
-  if (!(roles as string[]).includes(value)) {
+  if (!(roles as readonly string[]).includes(value)) {
     throw new KeyfleetError("malformed-request", `unknown role "${value}"; use one of ${roles.join(", ")}`);
   }
   return value as Role;

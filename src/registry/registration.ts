@@ -60,7 +60,7 @@ export async function registerDevice(
 ): Promise<Device> {
   const tenant = input.tenant ?? "default";
   const region = input.region ?? null;
-  authorize(caller, "device.write", {
+  authorize(caller, "device.register", {
     attributes: { tenant, region },
     what: `tenant ${quoted(tenant)}, region ${quoted(region ?? "none")}`,
     creating: true,

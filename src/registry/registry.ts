@@ -1,6 +1,6 @@
 /** The registry's public face: register, read and list devices; apply lifecycle commands; read history. */
 import { KeyfleetError, quoted, type Command } from "../domain/index.js";
-import { authorize, listScope, type Caller } from "../policy/index.js";
+import { authorize, listScope, scopeCovers, type Caller, type Permission } from "../policy/index.js";
 import { deviceRepository, lifecycleEventRepository } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { issueCertificate, type CertificateRequest } from "./issuance.js";
@@ -30,6 +30,17 @@ export function createRegistry(deps: RegistryDeps) {
       registerDevice(deps, input, caller),
 
     get,
+
+    /**
+     * Whether `caller` may exercise `permission` on what belongs to this device (null: bound to
+     * none, which only an unscoped caller sees); a device that does not exist is in no scope.
+     */
+    async covers(caller: Caller, permission: Permission, deviceId: string | null): Promise<boolean> {
+      authorize(caller, permission);
+      if (listScope(caller) === undefined) return true;
+      const row = deviceId === null ? undefined : await devices.byId(deviceId);
+      return row !== undefined && scopeCovers(caller.scopes, row);
+    },
 
     /** Devices by id, inside the caller's scope. */
     async list(

@@ -90,15 +90,15 @@ export async function applyCommand(
   caller: Caller,
   options: ApplyOptions = {},
 ): Promise<TransitionResult> {
-  authorize(caller, "device.write");
+  authorize(caller, "device.lifecycle");
   checkOptions(options);
   return deps.database.transaction((tx) =>
-    applyIn(deps, tx, deviceId, command, caller, options, "device.write"),
+    applyIn(deps, tx, deviceId, command, caller, options, "device.lifecycle"),
   );
 }
 
 /**
- * A transition inside `tx`, the caller holding `permission` for the device: `device.write` for a
+ * A transition inside `tx`, the caller holding `permission` for the device: `device.lifecycle` for a
  * command, `cert.issue` for the transition a certificate's issuance brings (applied in its batch).
  */
 export async function applyIn(

@@ -5,7 +5,8 @@ import { print, type CliIo } from "../io.js";
 import { limitOption, sequenceCursorOption, ttlOption } from "../parse.js";
 
 /** The roles, for help (policy's list; kept out of the import graph of parsing, and checked by a test). */
-export const roleHelp = "admin | operator | auditor | metrics";
+export const roleHelp =
+  "admin | viewer | operator | provisioner | security-officer | policy-admin | ca-admin | auditor | metrics";
 const ttlHelp = "lifetime in whole days (up to 36500), or never (default: 90 days)";
 
 export function tokenCommand(io: CliIo): Command {

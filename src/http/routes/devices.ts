@@ -55,7 +55,7 @@ export function deviceRoutes(http: FastifyInstance, registry: Registry, authoriz
   }>(
     "/api/v1/devices",
     {
-      onRequest: authorize("device.write"),
+      onRequest: authorize("device.register"),
       schema: {
         summary: "Register a device's hardware identity (state registered)",
         tags: ["devices"],
@@ -150,7 +150,7 @@ function commandRoute(
   http.post<{ Params: { id: string }; Body: { reason?: string; compromised?: boolean } | undefined }>(
     `/api/v1/devices/:id/${name}`,
     {
-      onRequest: authorize("device.write"),
+      onRequest: authorize("device.lifecycle"),
       schema: {
         summary: `Lifecycle command: ${name}`,
         description:
