@@ -4,12 +4,14 @@
  * built command. Options: BENCH_COUNT (certificates per store, default 20000), BENCH_CONCURRENCY
  * (default 256), BENCH_STORES (default "pglite,postgres"), BENCH_CLI_RUNS (default 10; 0 skips),
  * BENCH_CLI (the bin to time, default bin/keyfleet.js), BENCH_AUDIT_LEAVES (the audit log bench's
- * size, default 1000000; 0 skips), TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+ * size, default 1000000; 0 skips), BENCH_REGISTRY_DEVICES (the registry bench's size, default
+ * 1000000; 0 skips), TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
 import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
 import { formatAuditBench, runAuditBench } from "./audit-bench.js";
 import { formatCliTiming, runCliTiming } from "./cli-timing.js";
+import { formatRegistryBench, runRegistryBench } from "./registry-bench.js";
 
 const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const count = Number(process.env.BENCH_COUNT ?? 20000);
@@ -31,6 +33,20 @@ if (leaves > 0) {
         leaves,
         batch: Number(process.env.BENCH_AUDIT_BATCH ?? 1000),
         proofs: Number(process.env.BENCH_AUDIT_PROOFS ?? 1000),
+      }),
+    ),
+  );
+}
+const devices = Number(process.env.BENCH_REGISTRY_DEVICES ?? 1_000_000);
+if (devices > 0) {
+  console.log(
+    formatRegistryBench(
+      await runRegistryBench({
+        postgresUrl,
+        devices,
+        batch: Number(process.env.BENCH_REGISTRY_BATCH ?? 10_000),
+        queries: Number(process.env.BENCH_REGISTRY_QUERIES ?? 500),
+        transitions: Number(process.env.BENCH_REGISTRY_TRANSITIONS ?? 2000),
       }),
     ),
   );

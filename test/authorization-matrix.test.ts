@@ -60,6 +60,17 @@ const matrix: readonly Row[] = [
     }),
   },
   {
+    method: "POST",
+    path: "/api/v1/devices/batch",
+    permission: "device.register",
+    scoping: "create",
+    request: async (_f, tenant) => ({
+      method: "POST",
+      url: "/api/v1/devices/batch",
+      payload: { devices: [{ serialNumber: `MB-${Math.random().toString(36).slice(2, 10)}`, tenant }] },
+    }),
+  },
+  {
     method: "GET",
     path: "/api/v1/devices/{id}",
     permission: "device.read",

@@ -172,7 +172,23 @@ describe("keyfleet CLI on PGlite", () => {
   });
 
   test("device lifecycle on the CLI: retire, cancel, resume, history; a forbidden transition is one line", async () => {
-    const id = (await kf(["device", "register", "--serial", "CLI-LC-1"])).stdout.trim();
+    const id = (
+      await kf(["device", "register", "--serial", "CLI-LC-1", "--group", "lot-1", "--label", "site=berlin"])
+    ).stdout.trim();
+    const listed = json<{ id: string }[]>(
+      await kf(["device", "list", "--group", "lot-1", "--label", "site=berlin", "--json"]),
+    );
+    expect(listed.map((d) => d.id)).toEqual([id]);
+    expectRefused(
+      await kf(["device", "list", "--state", "asleep"]),
+      /state is one of registered/,
+      "malformed-request",
+    );
+    expectRefused(
+      await kf(["device", "list", "--label", "site"]),
+      /a label is key=value/,
+      "malformed-request",
+    );
     const retired = json<{ device: { state: string; version: number }; event: { actor: string } }>(
       await kf(["device", "retire", id, "--reason", "returned by customer", "--json"]),
     );

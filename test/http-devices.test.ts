@@ -238,6 +238,40 @@ forEachDatabase("device API", (kind) => {
     expect(await lifecycleCounts(t.db.database)).toEqual(before);
   });
 
+  test("a batch registers all its devices or none; the list filters them, certificate expiry included", async () => {
+    const batch = (devices: object[]) =>
+      http.inject({ method: "POST", url: "/api/v1/devices/batch", payload: { devices }, headers: as(admin) });
+    const ok = await batch([
+      { serialNumber: "BATCH-1", model: "gw", groups: ["lot-9"], labels: { site: "berlin" } },
+      { serialNumber: "BATCH-2", model: "gw", groups: ["lot-9"], firmwareVersion: "3.1" },
+    ]);
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json().items).toHaveLength(2);
+    const before = await lifecycleCounts(t.db.database);
+    const refused = await batch([{ serialNumber: "BATCH-3" }, { serialNumber: "BATCH-1" }]);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().detail).toMatch(/^device 1 of the batch: /);
+    expect(await lifecycleCounts(t.db.database)).toEqual(before);
+    const tooMany = await batch(Array.from({ length: 10_001 }, (_, i) => ({ serialNumber: `T-${i}` })));
+    expect(tooMany.statusCode).toBe(400);
+    expect(await lifecycleCounts(t.db.database)).toEqual(before);
+
+    const list = async (query: string) =>
+      (await http.inject({ method: "GET", url: `/api/v1/devices?limit=500&${query}`, headers: as(admin) }))
+        .json()
+        .items.map((d: { serialNumber: string }) => d.serialNumber)
+        .sort();
+    expect(await list("group=lot-9")).toEqual(["BATCH-1", "BATCH-2"]);
+    expect(await list("group=lot-9&firmwareVersion=3.1")).toEqual(["BATCH-2"]);
+    expect(await list("label=site%3Dberlin")).toEqual(["BATCH-1"]);
+    await activeDevice("API-EXP");
+    const inTwoYears = new Date(Date.now() + 2 * 366 * 24 * 3600 * 1000).toISOString(); // past its one year
+    expect(await list(`certificateExpiringBefore=${inTwoYears}`)).toContain("API-EXP");
+    expect(await list(`certificateExpiringBefore=${new Date().toISOString()}`)).not.toContain("API-EXP");
+    const bad = await http.inject({ method: "GET", url: "/api/v1/devices?state=asleep", headers: as(admin) });
+    expect(bad.statusCode).toBe(400);
+  });
+
   test("the OpenAPI document describes the device routes", async () => {
     const doc = (await http.inject({ method: "GET", url: "/openapi.json" })).json();
     for (const path of [

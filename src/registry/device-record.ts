@@ -11,6 +11,9 @@ export interface Device {
   readonly region: string | null;
   readonly state: DeviceState;
   readonly hasIdevid: boolean;
+  readonly firmwareVersion: string | null;
+  readonly groups: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
   /** Compare-and-set version (the API's ETag): every transition adds one. */
   readonly version: number;
   /** While rotating: the successor certificate's serial. */
@@ -31,6 +34,9 @@ export function deviceOf(row: DeviceRow): Device {
     region: row.region,
     state: row.state,
     hasIdevid: row.idevid !== null,
+    firmwareVersion: row.firmware_version,
+    groups: row.groups,
+    labels: row.labels,
     version: row.version,
     successor: row.successor_serial,
     graceUntil: row.grace_until,

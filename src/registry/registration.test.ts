@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
 import { opensslSelfSigned, workdir } from "../../test/support/openssl.js";
-import { testRegistry } from "../../test/support/registry.js";
+import { lifecycleCounts, testRegistry } from "../../test/support/registry.js";
 import { operatorCaller } from "../policy/index.js";
 import type { Registry } from "./registry.js";
 
@@ -72,5 +72,116 @@ forEachDatabase("device registration", (kind) => {
     });
     await devices.register({ serialNumber: "SN-1", tenant: "other" }, admin);
     expect(await devices.list({}, admin)).toHaveLength(2);
+  });
+});
+
+forEachDatabase("batch registration and list filters", (kind) => {
+  let t: TestDatabase;
+  let devices: Registry;
+  const admin = operatorCaller("cli:test");
+  const counts = () => lifecycleCounts(t.database);
+  beforeEach(async () => {
+    t = await testDatabase(kind);
+    devices = testRegistry(t.database);
+  });
+  afterEach(() => t.dispose());
+
+  test("a batch registers every device with its audit leaf and outbox event, in one transaction", async () => {
+    const before = await counts();
+    const made = await devices.registerMany(
+      Array.from({ length: 1500 }, (_, i) => ({
+        serialNumber: `B-${i}`,
+        groups: ["lot-7"],
+        labels: { site: "a" },
+      })),
+      admin,
+    );
+    expect(made).toHaveLength(1500);
+    const after = await counts();
+    expect([
+      after.devices - before.devices,
+      after.auditLeaves - before.auditLeaves,
+      after.outbox - before.outbox,
+    ]).toEqual([1500, 1500, 1500]);
+    expect(made[0]).toMatchObject({ groups: ["lot-7"], labels: { site: "a" }, state: "registered" });
+  });
+
+  test.each([
+    [
+      "a serial already registered",
+      [{ serialNumber: "B-new" }, { serialNumber: "TAKEN" }],
+      "conflict",
+      /device 1 of the batch: a device with serial "TAKEN"/,
+    ],
+    [
+      "the same serial twice",
+      [{ serialNumber: "X-1" }, { serialNumber: "X-1" }],
+      "malformed-request",
+      /devices 0 and 1 of the batch/,
+    ],
+    [
+      "a bad label",
+      [{ serialNumber: "X-2" }, { serialNumber: "X-3", labels: { "Bad Key": "v" } }],
+      "malformed-request",
+      /device 1 of the batch: a device has at most 32 labels/,
+    ],
+    ["a bad group", [{ serialNumber: "X-4", groups: ["-x"] }], "malformed-request", /groups/],
+    ["an empty batch", [], "malformed-request", /1–10000 devices/],
+  ] as const)("refuses a batch with %s and registers none of it", async (_n, batch, code, message) => {
+    await devices.register({ serialNumber: "TAKEN" }, admin);
+    const before = await counts();
+    await expect(devices.registerMany(batch as never, admin)).rejects.toMatchObject({
+      code,
+      message: expect.stringMatching(message),
+    });
+    expect(await counts()).toEqual(before);
+  });
+
+  test("lists by state, tenant, region, model, firmware, group, label and certificate expiry, all together", async () => {
+    await devices.registerMany(
+      [
+        {
+          serialNumber: "F-1",
+          tenant: "acme",
+          region: "eu",
+          model: "m1",
+          firmwareVersion: "1.0",
+          groups: ["g1"],
+          labels: { site: "x" },
+        },
+        {
+          serialNumber: "F-2",
+          tenant: "acme",
+          region: "us",
+          model: "m1",
+          firmwareVersion: "2.0",
+          groups: ["g2"],
+          labels: { site: "y" },
+        },
+        {
+          serialNumber: "F-3",
+          tenant: "globex",
+          region: "eu",
+          model: "m2",
+          firmwareVersion: "1.0",
+          groups: ["g1", "g2"],
+        },
+      ],
+      admin,
+    );
+    const serials = async (q: Parameters<Registry["list"]>[0]) =>
+      (await devices.list(q, admin)).map((d) => d.serialNumber).sort();
+    expect(await serials({ tenant: "acme" })).toEqual(["F-1", "F-2"]);
+    expect(await serials({ region: "eu" })).toEqual(["F-1", "F-3"]);
+    expect(await serials({ model: "m1", firmwareVersion: "2.0" })).toEqual(["F-2"]);
+    expect(await serials({ group: "g1" })).toEqual(["F-1", "F-3"]);
+    expect(await serials({ group: "g2", tenant: "globex" })).toEqual(["F-3"]);
+    expect(await serials({ label: { key: "site", value: "y" } })).toEqual(["F-2"]);
+    expect(await serials({ state: "registered" })).toEqual(["F-1", "F-2", "F-3"]);
+    expect(await serials({ state: "active" })).toEqual([]);
+    expect(await serials({ certificateExpiringBefore: new Date("2100-01-01") })).toEqual([]);
+    await expect(devices.list({ state: "asleep" as never }, admin)).rejects.toMatchObject({
+      code: "malformed-request",
+    });
   });
 });

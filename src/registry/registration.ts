@@ -12,13 +12,9 @@ import { authorize, type Caller } from "../policy/index.js";
 import { deviceRepository, tombstoneRepository, type Database } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { hardwareIdentities, refuseTombstoned } from "./hardware-identity.js";
+import { checkAttributes, type DeviceAttributes } from "./device-attributes.js";
 
-export interface DeviceRegistration {
-  readonly serialNumber: string;
-  readonly model?: string | undefined;
-  readonly manufacturer?: string | undefined;
-  readonly tenant?: string | undefined;
-  readonly region?: string | undefined;
+export interface DeviceRegistration extends DeviceAttributes {
   /** The manufacturer's IDevID certificate, DER or PEM. */
   readonly idevid?: Uint8Array | string | undefined;
 }
@@ -32,32 +28,86 @@ export interface RegistryDeps {
   readonly issue: (order: IssueRequest) => Promise<IssuedCertificate>;
 }
 
-// Printable ASCII, not starting or ending with a space: " X" and "X" must not be two devices.
-const printable = /^(?! )[\x20-\x7e]{1,128}(?<! )$/;
+/** At most this many devices in one registration request (one transaction). */
+export const maxRegistrationBatch = 10_000;
 
-/** Every text field of a registration, checked alike (the IDevID is checked as a certificate). */
-function checkTextFields(input: DeviceRegistration): void {
-  for (const [field, value] of Object.entries({
-    serial: input.serialNumber,
-    model: input.model,
-    manufacturer: input.manufacturer,
-    tenant: input.tenant,
-    region: input.region,
-  })) {
-    if (value !== undefined && !printable.test(value)) {
-      throw new KeyfleetError(
-        "malformed-request",
-        `device ${field} must be 1–128 printable ASCII characters, without leading or trailing spaces`,
-      );
-    }
-  }
-}
-
+/** Registers one device in state `registered`. */
 export async function registerDevice(
   deps: RegistryDeps,
   input: DeviceRegistration,
   caller: Caller,
 ): Promise<Device> {
+  return (await registerDevices(deps, [input], caller))[0]!;
+}
+
+/**
+ * Registers devices in one transaction, each with its audit leaf and outbox event: all of them,
+ * or (any refused) none, the refusal naming the first device refused and its place in the batch.
+ */
+export async function registerDevices(
+  deps: RegistryDeps,
+  inputs: readonly DeviceRegistration[],
+  caller: Caller,
+): Promise<Device[]> {
+  if (inputs.length === 0 || inputs.length > maxRegistrationBatch) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `a registration holds 1–${maxRegistrationBatch} devices, got ${inputs.length}`,
+    );
+  }
+  const rows = inputs.map((input, i) => atIndex(inputs.length, i, () => checkedRow(input, caller)));
+  const seen = new Map<string, number>();
+  rows.forEach((r, i) => {
+    const key = JSON.stringify([r.row.tenant, r.row.serial_number]);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      throw new KeyfleetError(
+        "malformed-request",
+        `devices ${earlier} and ${i} of the batch have the same serial ${quoted(r.row.serial_number)} in tenant ${quoted(r.row.tenant)}`,
+      );
+    }
+    seen.set(key, i);
+  });
+  return deps.database.transaction(async (tx) => {
+    await refuseTombstoned(
+      tombstoneRepository(tx),
+      rows.flatMap((r) => r.identities),
+    );
+    const inserted = await deviceRepository(tx).insertMany(rows.map((r) => r.row));
+    const devices = inserted.map(deviceOf);
+    const facts = devices.map((device, i) => ({
+      device: device.id,
+      serialNumber: device.serialNumber,
+      model: device.model,
+      manufacturer: device.manufacturer,
+      tenant: device.tenant,
+      region: device.region,
+      idevidSha256: rows[i]!.identities.find((x) => x.kind === "idevid-sha256")?.value ?? null,
+    }));
+    const positions = await deps.audit.append(
+      tx,
+      facts.map((f) => ({
+        type: "device.registered",
+        actor: caller.actor,
+        subject: `device:${f.device}`,
+        details: f,
+      })),
+    );
+    await deps.outbox.publish(
+      tx,
+      facts.map((f, i) => ({
+        position: positions[i]!,
+        type: "device.registered",
+        subject: `device:${f.device}`,
+        payload: f,
+      })),
+    );
+    return devices;
+  });
+}
+
+/** The device row a registration asks for, checked and authorized, and its hardware identities. */
+function checkedRow(input: DeviceRegistration, caller: Caller) {
   const tenant = input.tenant ?? "default";
   const region = input.region ?? null;
   authorize(caller, "device.register", {
@@ -65,39 +115,37 @@ export async function registerDevice(
     what: `tenant ${quoted(tenant)}, region ${quoted(region ?? "none")}`,
     creating: true,
   });
-  checkTextFields(input);
+  checkAttributes(input);
   checkDeviceSerial(input.serialNumber);
   const idevid = input.idevid === undefined ? null : idevidDer(input.idevid);
-  const identities = hardwareIdentities(input.serialNumber, idevid);
-  return deps.database.transaction(async (tx) => {
-    await refuseTombstoned(tombstoneRepository(tx), identities);
-    const device = deviceOf(
-      await deviceRepository(tx).insert({
-        id: randomUUID(),
-        serial_number: input.serialNumber,
-        model: input.model ?? null,
-        manufacturer: input.manufacturer ?? null,
-        tenant,
-        region,
-        idevid,
-      }),
-    );
-    const facts = {
-      device: device.id,
-      serialNumber: device.serialNumber,
-      model: device.model,
-      manufacturer: device.manufacturer,
-      tenant: device.tenant,
-      region: device.region,
-      idevidSha256: identities.find((i) => i.kind === "idevid-sha256")?.value ?? null,
-    };
-    const subject = `device:${device.id}`;
-    const [position] = await deps.audit.append(tx, [
-      { type: "device.registered", actor: caller.actor, subject, details: facts },
-    ]);
-    await deps.outbox.publish(tx, [
-      { position: position!, type: "device.registered", subject, payload: facts },
-    ]);
-    return device;
-  });
+  return {
+    row: {
+      id: randomUUID(),
+      serial_number: input.serialNumber,
+      model: input.model ?? null,
+      manufacturer: input.manufacturer ?? null,
+      tenant,
+      region,
+      idevid,
+      firmware_version: input.firmwareVersion ?? null,
+      groups: JSON.stringify(input.groups ?? []),
+      labels: JSON.stringify(input.labels ?? {}),
+    },
+    identities: hardwareIdentities(input.serialNumber, idevid),
+  };
+}
+
+/** Runs `check` for device `i` of a batch; a refusal of a batch of several names the device's place. */
+function atIndex<T>(count: number, i: number, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (count > 1 && e instanceof KeyfleetError) {
+      throw new KeyfleetError(e.code, `device ${i} of the batch: ${e.message}`, {
+        cause: e,
+        detail: { ...e.detail, index: i },
+      });
+    }
+    throw e;
+  }
 }

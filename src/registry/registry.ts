@@ -1,10 +1,15 @@
 /** The registry's public face: register, read and list devices; apply lifecycle commands; read history. */
-import { KeyfleetError, quoted, type Command } from "../domain/index.js";
+import { KeyfleetError, deviceStates, isDeviceState, quoted, type Command } from "../domain/index.js";
 import { authorize, listScope, scopeCovers, type Caller, type Permission } from "../policy/index.js";
-import { deviceRepository, lifecycleEventRepository } from "../store/index.js";
+import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { issueCertificate, type CertificateRequest } from "./issuance.js";
-import { registerDevice, type DeviceRegistration, type RegistryDeps } from "./registration.js";
+import {
+  registerDevice,
+  registerDevices,
+  type DeviceRegistration,
+  type RegistryDeps,
+} from "./registration.js";
 import {
   applyCommand,
   lifecycleEventOf,
@@ -29,6 +34,10 @@ export function createRegistry(deps: RegistryDeps) {
     register: (input: DeviceRegistration, caller: Caller): Promise<Device> =>
       registerDevice(deps, input, caller),
 
+    /** Registers up to 10,000 devices in one transaction: all, or none. */
+    registerMany: (inputs: readonly DeviceRegistration[], caller: Caller): Promise<Device[]> =>
+      registerDevices(deps, inputs, caller),
+
     get,
 
     /**
@@ -42,12 +51,15 @@ export function createRegistry(deps: RegistryDeps) {
       return row !== undefined && scopeCovers(caller.scopes, row);
     },
 
-    /** Devices by id, inside the caller's scope. */
-    async list(
-      options: { after?: string | undefined; limit?: number | undefined },
-      caller: Caller,
-    ): Promise<Device[]> {
+    /** Devices by id matching the filters, inside the caller's scope. */
+    async list(options: Omit<DeviceQuery, "scope">, caller: Caller): Promise<Device[]> {
       authorize(caller, "device.read");
+      if (options.state !== undefined && !isDeviceState(options.state)) {
+        throw new KeyfleetError("malformed-request", `state is one of ${deviceStates.join(", ")}`);
+      }
+      if (options.certificateExpiringBefore && Number.isNaN(options.certificateExpiringBefore.getTime())) {
+        throw new KeyfleetError("malformed-request", "certificate expiring before: an ISO 8601 time");
+      }
       return (await devices.list({ ...options, scope: listScope(caller) })).map(deviceOf);
     },
 

@@ -2,8 +2,8 @@
  * Devices. Made for an executor (the database or an open transaction): a lifecycle transition
  * locks the row, and writes its next state under a compare-and-set on the version it read.
  */
-import type { Insertable, Kysely } from "kysely";
-import type { DeviceLifecycle } from "../domain/index.js";
+import { sql, type Insertable, type Kysely } from "kysely";
+import { KeyfleetError, type DeviceLifecycle, type DeviceState } from "../domain/index.js";
 import { duplicateAsConflict } from "./driver-errors.js";
 import { pageLimit } from "./paging.js";
 import type { DeviceRow, DevicesTable, Tables } from "./schema.js";
@@ -20,6 +20,35 @@ export function deviceRepository(db: Kysely<Tables>) {
           `a device with serial "${device.serial_number}" is already registered in tenant "${device.tenant ?? "default"}"`,
         );
       }
+    },
+    /**
+     * Inserts every row, in statements of 1,000; `conflict` naming the first row whose serial its
+     * tenant already has (the transaction is then to be rolled back: some rows went in).
+     */
+    async insertMany(rows: readonly Insertable<DevicesTable>[]): Promise<DeviceRow[]> {
+      const inserted: DeviceRow[] = [];
+      for (let i = 0; i < rows.length; i += 1000) {
+        const chunk = rows.slice(i, i + 1000);
+        const done = await db
+          .insertInto("devices")
+          .values([...chunk])
+          .onConflict((oc) => oc.columns(["tenant", "serial_number"]).doNothing())
+          .returningAll()
+          .execute();
+        if (done.length < chunk.length) {
+          const ids = new Set(done.map((d) => d.id));
+          const at = chunk.findIndex((r) => !ids.has(r.id));
+          const taken = chunk[at]!;
+          const where = rows.length > 1 ? `device ${i + at} of the batch: ` : "";
+          throw new KeyfleetError(
+            "conflict",
+            `${where}a device with serial "${taken.serial_number}" is already registered in tenant "${taken.tenant ?? "default"}"`,
+            rows.length > 1 ? { detail: { index: i + at } } : undefined,
+          );
+        }
+        inserted.push(...done);
+      }
+      return inserted;
     },
     /** `lock`: inside a transaction, hold the row until it ends (a transition reads, decides, writes). */
     async byId(id: string, lock = false): Promise<DeviceRow | undefined> {
@@ -62,20 +91,58 @@ export function deviceRepository(db: Kysely<Tables>) {
         .limit(1)
         .executeTakeFirst();
     },
-    /** By id; `scope` keeps to devices with these attributes (values of one key are alternatives). */
-    async list(options: {
-      after?: string | undefined;
-      limit?: number | undefined;
-      scope?: Readonly<Record<string, readonly string[]>> | undefined;
-    }): Promise<DeviceRow[]> {
+    /** By id, after `after`, matching every filter given. */
+    async list(options: DeviceQuery): Promise<DeviceRow[]> {
       let q = db.selectFrom("devices").selectAll().orderBy("id").limit(pageLimit(options.limit));
       if (options.after !== undefined) q = q.where("id", ">", options.after);
       const { tenant, region } = options.scope ?? {};
       if (tenant?.length) q = q.where("tenant", "in", [...tenant]);
       if (region?.length) q = q.where("region", "in", [...region]);
+      if (options.state !== undefined) q = q.where("state", "=", options.state);
+      if (options.tenant !== undefined) q = q.where("tenant", "=", options.tenant);
+      if (options.region !== undefined) q = q.where("region", "=", options.region);
+      if (options.model !== undefined) q = q.where("model", "=", options.model);
+      if (options.firmwareVersion !== undefined)
+        q = q.where("firmware_version", "=", options.firmwareVersion);
+      if (options.group !== undefined)
+        q = q.where(sql<boolean>`groups @> ${JSON.stringify([options.group])}::jsonb`);
+      if (options.label !== undefined) {
+        q = q.where(
+          sql<boolean>`labels @> ${JSON.stringify({ [options.label.key]: options.label.value })}::jsonb`,
+        );
+      }
+      if (options.certificateExpiringBefore !== undefined) {
+        const before = options.certificateExpiringBefore;
+        q = q.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom("certificates")
+              .select("seq")
+              .whereRef("certificates.device_id", "=", "devices.id")
+              .where("certificates.status", "=", "good")
+              .where("certificates.not_after", "<", before),
+          ),
+        );
+      }
       return q.execute();
     },
   };
+}
+
+/** What devices are listed by; every filter given must match. */
+export interface DeviceQuery {
+  readonly after?: string | undefined;
+  readonly limit?: number | undefined;
+  /** A scoped caller's scope: values of one key are alternatives. */
+  readonly scope?: Readonly<Record<string, readonly string[]>> | undefined;
+  readonly state?: DeviceState | undefined;
+  readonly tenant?: string | undefined;
+  readonly region?: string | undefined;
+  readonly model?: string | undefined;
+  readonly firmwareVersion?: string | undefined;
+  readonly group?: string | undefined;
+  readonly label?: { readonly key: string; readonly value: string } | undefined;
+  /** Devices with a good certificate that expires before this. */
+  readonly certificateExpiringBefore?: Date | undefined;
 }
 
 export type DeviceRepository = ReturnType<typeof deviceRepository>;

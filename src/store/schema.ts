@@ -64,6 +64,9 @@ export interface DevicesTable {
   successor_serial: string | null;
   /** While decommissioning: until when it may be cancelled. */
   grace_until: Date | null;
+  firmware_version: string | null;
+  groups: ColumnType<string[], string | undefined, string>;
+  labels: ColumnType<Record<string, string>, string | undefined, string>;
 }
 
 export interface LifecycleEventsTable {

@@ -1,5 +1,5 @@
 /** Tombstones: the hardware identities of decommissioned devices, which never come back (any tenant). */
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { IdentityTombstonesTable, Tables } from "./schema.js";
 
 export type HardwareIdentity = Pick<IdentityTombstonesTable, "kind" | "value">;
@@ -17,10 +17,13 @@ export function tombstoneRepository(db: Kysely<Tables>) {
     /** The first of these identities that is tombstoned, if any. */
     async find(identities: readonly HardwareIdentity[]): Promise<IdentityTombstonesTable | undefined> {
       if (identities.length === 0) return undefined;
+      // Two arrays, not one OR per identity: a batch registration asks about tens of thousands.
+      const kinds = identities.map((i) => i.kind);
+      const values = identities.map((i) => i.value);
       return db
         .selectFrom("identity_tombstones")
         .selectAll()
-        .where((eb) => eb.or(identities.map((i) => eb.and({ kind: i.kind, value: i.value }))))
+        .where(sql<boolean>`(kind, value) in (select * from unnest(${kinds}::text[], ${values}::text[]))`)
         .limit(1)
         .executeTakeFirst();
     },

@@ -14,6 +14,22 @@ const commandHelp: Readonly<Record<OperatorCommand, string>> = {
   finalize: "end decommissioning: every certificate revoked, the hardware identity never usable again",
 };
 
+interface ListOptions {
+  limit: string;
+  after?: string;
+  state?: string;
+  tenant?: string;
+  region?: string;
+  model?: string;
+  firmware?: string;
+  group?: string;
+  label?: string;
+  expiringBefore?: string;
+}
+
+/** Commander's accumulator for a repeatable option. */
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 function eventLine(e: LifecycleEventJson): string {
   const why = e.reason === null ? "" : `  ${JSON.stringify(e.reason)}`;
   const creds =
@@ -34,6 +50,9 @@ export function deviceCommand(io: CliIo): Command {
     .option("--tenant <tenant>")
     .option("--region <region>")
     .option("--idevid <file>", "the manufacturer's IDevID certificate (PEM or DER)")
+    .option("--firmware <version>", "the firmware version it runs")
+    .option("--group <name>", "a group it belongs to (repeat for several)", collect, [])
+    .option("--label <key=value>", "a label (repeat for several)", collect, [])
     .action(
       async (
         o: {
@@ -43,6 +62,9 @@ export function deviceCommand(io: CliIo): Command {
           tenant?: string;
           region?: string;
           idevid?: string;
+          firmware?: string;
+          group: string[];
+          label: string[];
         },
         command: Command,
       ) => {
@@ -52,6 +74,9 @@ export function deviceCommand(io: CliIo): Command {
           manufacturer: o.manufacturer,
           tenant: o.tenant,
           region: o.region,
+          firmwareVersion: o.firmware,
+          groups: o.group,
+          labels: o.label,
           idevid: o.idevid === undefined ? undefined : await readInput(o.idevid),
         });
         print(io, globals(command).json, d, () => d.id);
@@ -71,13 +96,29 @@ export function deviceCommand(io: CliIo): Command {
     });
   device
     .command("list")
-    .description("devices, by id")
+    .description("devices, by id; filters narrow the list, all of them together")
     .option("--limit <n>", "page size (1–500)", "50")
+    .option("--state <state>", "in this lifecycle state")
+    .option("--tenant <tenant>")
+    .option("--region <region>")
+    .option("--model <model>")
+    .option("--firmware <version>")
+    .option("--group <name>")
+    .option("--label <key=value>")
+    .option("--expiring-before <time>", "with a good certificate expiring before this ISO 8601 time")
     .option("--after <id>", "continue after this device id")
-    .action(async (o: { limit: string; after?: string }, command: Command) => {
+    .action(async (o: ListOptions, command: Command) => {
       const list = await execute(command, io, "device.list", {
         limit: limitOption(o.limit),
         after: o.after === undefined ? undefined : deviceCursorOption(o.after),
+        state: o.state,
+        tenant: o.tenant,
+        region: o.region,
+        model: o.model,
+        firmwareVersion: o.firmware,
+        group: o.group,
+        label: o.label,
+        certificateExpiringBefore: o.expiringBefore,
       });
       print(io, globals(command).json, list, () =>
         list.map((d) => `${d.id}  ${d.state.padEnd(12)} ${d.tenant}  ${d.serialNumber}`).join("\n"),

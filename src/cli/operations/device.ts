@@ -1,5 +1,11 @@
 import { operatorCaller } from "../../policy/index.js";
-import { deviceJson, lifecycleEventJson, type OperatorCommand } from "../../registry/index.js";
+import type { DeviceState } from "../../domain/index.js";
+import {
+  deviceAttributeRules,
+  deviceJson,
+  lifecycleEventJson,
+  type OperatorCommand,
+} from "../../registry/index.js";
 import { operation } from "./operation.js";
 
 export const deviceOperations = {
@@ -14,6 +20,10 @@ export const deviceOperations = {
         region?: string | undefined;
         /** The IDevID file's bytes, base64 (PEM or DER). */
         idevid?: string | undefined;
+        firmwareVersion?: string | undefined;
+        groups?: string[] | undefined;
+        /** key=value each */
+        labels?: string[] | undefined;
       },
       context,
     ) =>
@@ -21,6 +31,12 @@ export const deviceOperations = {
         await app.devices.register(
           {
             ...input,
+            labels: Object.fromEntries(
+              (input.labels ?? []).map((l) => {
+                const { key, value } = deviceAttributeRules.parseLabel(l);
+                return [key, value];
+              }),
+            ),
             idevid:
               input.idevid === undefined ? undefined : new Uint8Array(Buffer.from(input.idevid, "base64")),
           },
@@ -33,8 +49,37 @@ export const deviceOperations = {
       deviceJson(await app.devices.get(input.id, operatorCaller(context.actor))),
   }),
   "device.list": operation({
-    run: async (app, input: { limit: number; after?: string | undefined }, context) =>
-      (await app.devices.list(input, operatorCaller(context.actor))).map(deviceJson),
+    run: async (
+      app,
+      input: {
+        limit: number;
+        after?: string | undefined;
+        state?: string | undefined;
+        tenant?: string | undefined;
+        region?: string | undefined;
+        model?: string | undefined;
+        firmwareVersion?: string | undefined;
+        group?: string | undefined;
+        /** key=value */
+        label?: string | undefined;
+        /** ISO 8601 */
+        certificateExpiringBefore?: string | undefined;
+      },
+      context,
+    ) => {
+      const { label, certificateExpiringBefore, state, ...rest } = input;
+      const devices = await app.devices.list(
+        {
+          ...rest,
+          state: state as DeviceState | undefined,
+          label: label === undefined ? undefined : deviceAttributeRules.parseLabel(label),
+          certificateExpiringBefore:
+            certificateExpiringBefore === undefined ? undefined : new Date(certificateExpiringBefore),
+        },
+        operatorCaller(context.actor),
+      );
+      return devices.map(deviceJson);
+    },
   }),
   "device.history": operation({
     run: async (app, input: { id: string; limit: number; after?: string | undefined }, context) => {

@@ -1,7 +1,8 @@
 /** JSON Schemas of the device routes: they validate requests, shape responses and make the OpenAPI document. */
 import { deviceStates } from "../../domain/index.js";
+import { deviceAttributeRules as rules, maxRegistrationBatch } from "../../registry/index.js";
 
-const text = { type: "string", pattern: "^(?! )[\\x20-\\x7e]{1,128}(?<! )$" } as const;
+const text = { type: "string", pattern: rules.printableText.source } as const;
 
 export const registrationBodySchema = {
   type: "object",
@@ -19,6 +20,49 @@ export const registrationBodySchema = {
       maxLength: 65536,
       description: "the manufacturer's IDevID certificate, PEM",
     },
+    firmwareVersion: text,
+    groups: {
+      type: "array",
+      maxItems: rules.maxGroups,
+      uniqueItems: true,
+      items: { type: "string", pattern: rules.groupPattern.source },
+    },
+    labels: {
+      type: "object",
+      maxProperties: rules.maxLabels,
+      propertyNames: { pattern: rules.labelKeyPattern.source },
+      additionalProperties: text,
+    },
+  },
+} as const;
+
+export const batchBodySchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["devices"],
+  properties: {
+    devices: { type: "array", minItems: 1, maxItems: maxRegistrationBatch, items: registrationBodySchema },
+  },
+} as const;
+
+export const listQuerySchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    after: { type: "string", maxLength: 64, description: "`next` of the previous page" },
+    limit: { type: "integer", minimum: 1, maximum: 500 },
+    state: { type: "string", enum: deviceStates },
+    tenant: text,
+    region: text,
+    model: text,
+    firmwareVersion: text,
+    group: { type: "string", pattern: rules.groupPattern.source },
+    label: { type: "string", maxLength: 200, description: "key=value" },
+    certificateExpiringBefore: {
+      type: "string",
+      format: "date-time",
+      description: "devices with a good certificate expiring before this time",
+    },
   },
 } as const;
 
@@ -33,6 +77,9 @@ export const deviceSchema = {
     region: { type: ["string", "null"] },
     state: { type: "string", enum: deviceStates },
     hasIdevid: { type: "boolean" },
+    firmwareVersion: { type: ["string", "null"] },
+    groups: { type: "array", items: { type: "string" } },
+    labels: { type: "object", additionalProperties: { type: "string" } },
     version: { type: "integer", description: "compare-and-set version; the ETag" },
     successor: {
       type: ["string", "null"],

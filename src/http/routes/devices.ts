@@ -4,12 +4,16 @@
  * check refuses a token without the permission before the body is read.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { DeviceState } from "../../domain/index.js";
 import { callerOf } from "../../policy/index.js";
 import {
   deviceJson,
   lifecycleEventJson,
+  deviceAttributeRules,
+  maxRegistrationBatch,
   operatorCommands,
   type Device,
+  type DeviceRegistration,
   type OperatorCommand,
   type Registry,
 } from "../../registry/index.js";
@@ -17,7 +21,9 @@ import type { Authorize } from "../auth.js";
 import { etagOf, idempotencyKeyOf, ifMatchVersion } from "../conditional.js";
 import { deviceIdSchema, problemResponses } from "../schemas.js";
 import {
+  batchBodySchema,
   commandBodySchema,
+  listQuerySchema,
   deviceSchema,
   lifecycleEventSchema,
   registrationBodySchema,
@@ -35,6 +41,19 @@ const pageQuery = (cursor: object) =>
     properties: { after: cursor, limit: { type: "integer", minimum: 1, maximum: 500 } },
     additionalProperties: false,
   }) as const;
+
+type ListQuery = {
+  after?: string;
+  limit?: number;
+  state?: DeviceState;
+  tenant?: string;
+  region?: string;
+  model?: string;
+  firmwareVersion?: string;
+  group?: string;
+  label?: string;
+  certificateExpiringBefore?: string;
+};
 
 const caller = (request: FastifyRequest) => callerOf(request.principal!);
 
@@ -66,14 +85,35 @@ export function deviceRoutes(http: FastifyInstance, registry: Registry, authoriz
     async (request, reply) => sendDevice(reply, await registry.register(request.body, caller(request)), 201),
   );
 
-  http.get<{ Querystring: { after?: string; limit?: number } }>(
+  http.post<{ Body: { devices: DeviceRegistration[] } }>(
+    "/api/v1/devices/batch",
+    {
+      onRequest: authorize("device.register"),
+      bodyLimit: 32 * 1024 * 1024,
+      schema: {
+        summary: `Register up to ${maxRegistrationBatch} devices in one transaction: all of them, or none`,
+        tags: ["devices"],
+        body: batchBodySchema,
+        response: {
+          201: { type: "object", properties: { items: { type: "array", items: deviceSchema } } },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const devices = await registry.registerMany(request.body.devices, caller(request));
+      return reply.code(201).send({ items: devices.map(deviceJson) });
+    },
+  );
+
+  http.get<{ Querystring: ListQuery }>(
     "/api/v1/devices",
     {
       onRequest: authorize("device.read"),
       schema: {
-        summary: "List devices by id, inside the token's scope",
+        summary: "List devices by id, filtered, inside the token's scope",
         tags: ["devices"],
-        querystring: pageQuery({ ...deviceIdSchema, description: "`next` of the previous page" }),
+        querystring: listQuerySchema,
         response: {
           200: {
             type: "object",
@@ -84,8 +124,18 @@ export function deviceRoutes(http: FastifyInstance, registry: Registry, authoriz
       },
     },
     async (request) => {
-      const limit = request.query.limit ?? 50;
-      const items = await registry.list({ after: request.query.after, limit }, caller(request));
+      const { label, certificateExpiringBefore, ...query } = request.query;
+      const limit = query.limit ?? 50;
+      const items = await registry.list(
+        {
+          ...query,
+          limit,
+          label: label === undefined ? undefined : deviceAttributeRules.parseLabel(label),
+          certificateExpiringBefore:
+            certificateExpiringBefore === undefined ? undefined : new Date(certificateExpiringBefore),
+        },
+        caller(request),
+      );
       return {
         items: items.map(deviceJson),
         next: items.length === limit ? items[items.length - 1]!.id : null,
