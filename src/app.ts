@@ -14,7 +14,7 @@ import type { Logger } from "./logger.js";
 import { tokenService, type TokenService } from "./policy/index.js";
 import { taskRunner, type TaskRunner } from "./tasks/index.js";
 import { outbox, type Outbox } from "./events/index.js";
-import { createRegistry, type Registry } from "./registry/index.js";
+import { bulkJobs, createRegistry, type BulkJobs, type Registry } from "./registry/index.js";
 import { databaseSealedKeyVault, openDatabase, type Database } from "./store/index.js";
 
 export interface App {
@@ -29,6 +29,8 @@ export interface App {
   readonly tokens: TokenService;
   /** The device registry: devices and their lifecycle. */
   readonly devices: Registry;
+  /** Bulk jobs: a lifecycle command for every device matching a filter. */
+  readonly jobs: BulkJobs;
   /** The outbox: what dependent services follow (`GET /api/v1/events`). */
   readonly events: Outbox;
   /**
@@ -65,6 +67,8 @@ export interface AppOptions {
 
 /** How often a server signs a checkpoint of the audit log, if it grew (on demand too: `audit head`). */
 const auditCheckpointSeconds = 60;
+/** How often a server looks for bulk jobs to work on (a job started through it runs at once). */
+const bulkJobSeconds = 5;
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -109,6 +113,8 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       publicUrl: () => authority.publicUrl(),
     });
     const events = outbox(database);
+    const registryDeps = { database, clock, audit, outbox: events, issue: authority.issue };
+    const jobs = bulkJobs(registryDeps);
     const tasks = taskRunner({ database, clock, logger }, [
       {
         name: "audit-checkpoint",
@@ -117,6 +123,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
           await checkpoints.sign();
         },
       },
+      { name: "bulk-jobs", everySeconds: bulkJobSeconds, run: () => jobs.runPending() },
     ]);
     return {
       config,
@@ -128,7 +135,8 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       audit,
       checkpoints,
       tokens: tokenService(database, clock, audit),
-      devices: createRegistry({ database, clock, audit, outbox: events, issue: authority.issue }),
+      devices: createRegistry(registryDeps),
+      jobs,
       events,
       async sealKeysUnderPassphrase(passphrase) {
         if (config.databaseUrl || !(await hasKekFile(config))) {

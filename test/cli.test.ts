@@ -222,6 +222,35 @@ describe("keyfleet CLI on PGlite", () => {
     expect(json<{ state: string }>(await kf(["device", "show", id, "--json"])).state).toBe("decommissioned");
   });
 
+  test("bulk jobs on the CLI: a dry run, a job to its end, its record", async () => {
+    for (const n of [1, 2, 3])
+      await kf(["device", "register", "--serial", `CLI-JOB-${n}`, "--group", "lot-j"]);
+    const dry = await kf(["job", "start", "retire", "--group", "lot-j", "--dry-run"]);
+    expect(dry.stdout).toMatch(/^3 devices match; a sample:/);
+    expectRefused(
+      await kf(["job", "start", "retire", "--group", "lot-j", "--cap", "2"]),
+      /more than 2 devices/,
+      "malformed-request",
+    );
+    const done = json<{ id: string; state: string; applied: number; total: number }>(
+      await kf(["job", "start", "retire", "--group", "lot-j", "--reason", "end of trial", "--json"]),
+    );
+    expect(done).toMatchObject({ state: "done", applied: 3, total: 3 });
+    expect((await kf(["job", "show", done.id])).stdout).toMatch(
+      /retire\s+done\s+3\/3 \(3 applied, 0 refused\)/,
+    );
+    expect((await kf(["job", "list"])).stdout).toContain(done.id);
+    const again = json<{ refused: number }>(
+      await kf(["job", "start", "retire", "--group", "lot-j", "--json"]),
+    );
+    expect(again.refused).toBe(3); // already decommissioning: each device refuses, and says why
+    expectRefused(
+      await kf(["job", "start", "explode", "--group", "lot-j"]),
+      /a job's command is one of/,
+      "malformed-request",
+    );
+  });
+
   test("the public URL is the database's: set, recorded, and in the next certificate", async () => {
     const shown = json<{ publicUrl: string; server: unknown }>(await kf(["--json", "config", "show"]));
     expect(shown).toMatchObject({ publicUrl: "http://pki.example.test:8080", server: null });

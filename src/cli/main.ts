@@ -14,6 +14,7 @@ import { configCommand } from "./commands/config.js";
 import { deviceCommand } from "./commands/device.js";
 import { helpCommand } from "./commands/help.js";
 import { initCommand } from "./commands/init.js";
+import { jobCommand } from "./commands/job.js";
 import { kekCommand } from "./commands/kek.js";
 import { serveCommand } from "./commands/serve.js";
 import { tokenCommand } from "./commands/token.js";
@@ -33,6 +34,7 @@ export function program(io: CliIo = processIo): Command {
     caCommand,
     certCommand,
     deviceCommand,
+    jobCommand,
     tokenCommand,
     kekCommand,
     auditCommand,

@@ -18,3 +18,13 @@ export {
   type LifecycleEvent,
   type TransitionResult,
 } from "./transitions.js";
+export {
+  bulkJobJson,
+  bulkJobs,
+  defaultJobCap,
+  maxJobCap,
+  type BulkJob,
+  type BulkJobs,
+  type DryRun,
+  type JobFilter,
+} from "./bulk-jobs.js";

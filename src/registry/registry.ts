@@ -1,5 +1,6 @@
 /** The registry's public face: register, read and list devices; apply lifecycle commands; read history. */
-import { KeyfleetError, deviceStates, isDeviceState, quoted, type Command } from "../domain/index.js";
+import { KeyfleetError, quoted, type Command } from "../domain/index.js";
+import { checkDeviceQuery } from "./device-query.js";
 import { authorize, listScope, scopeCovers, type Caller, type Permission } from "../policy/index.js";
 import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
@@ -54,12 +55,7 @@ export function createRegistry(deps: RegistryDeps) {
     /** Devices by id matching the filters, inside the caller's scope. */
     async list(options: Omit<DeviceQuery, "scope">, caller: Caller): Promise<Device[]> {
       authorize(caller, "device.read");
-      if (options.state !== undefined && !isDeviceState(options.state)) {
-        throw new KeyfleetError("malformed-request", `state is one of ${deviceStates.join(", ")}`);
-      }
-      if (options.certificateExpiringBefore && Number.isNaN(options.certificateExpiringBefore.getTime())) {
-        throw new KeyfleetError("malformed-request", "certificate expiring before: an ISO 8601 time");
-      }
+      checkDeviceQuery(options);
       return (await devices.list({ ...options, scope: listScope(caller) })).map(deviceOf);
     },
 

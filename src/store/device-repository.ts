@@ -2,7 +2,7 @@
  * Devices. Made for an executor (the database or an open transaction): a lifecycle transition
  * locks the row, and writes its next state under a compare-and-set on the version it read.
  */
-import { sql, type Insertable, type Kysely } from "kysely";
+import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from "kysely";
 import { KeyfleetError, type DeviceLifecycle, type DeviceState } from "../domain/index.js";
 import { duplicateAsConflict } from "./driver-errors.js";
 import { pageLimit } from "./paging.js";
@@ -91,41 +91,60 @@ export function deviceRepository(db: Kysely<Tables>) {
         .limit(1)
         .executeTakeFirst();
     },
+    /** How many devices match the filters (paging ignored), counting at most `upTo + 1`. */
+    async count(options: DeviceQuery, upTo: number): Promise<number> {
+      const matching = filtered(db.selectFrom("devices").select("id"), options).limit(upTo + 1);
+      const row = await db
+        .selectFrom(matching.as("m"))
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
     /** By id, after `after`, matching every filter given. */
     async list(options: DeviceQuery): Promise<DeviceRow[]> {
-      let q = db.selectFrom("devices").selectAll().orderBy("id").limit(pageLimit(options.limit));
+      let q = filtered(db.selectFrom("devices").selectAll(), options)
+        .orderBy("id")
+        .limit(pageLimit(options.limit));
       if (options.after !== undefined) q = q.where("id", ">", options.after);
-      const { tenant, region } = options.scope ?? {};
-      if (tenant?.length) q = q.where("tenant", "in", [...tenant]);
-      if (region?.length) q = q.where("region", "in", [...region]);
-      if (options.state !== undefined) q = q.where("state", "=", options.state);
-      if (options.tenant !== undefined) q = q.where("tenant", "=", options.tenant);
-      if (options.region !== undefined) q = q.where("region", "=", options.region);
-      if (options.model !== undefined) q = q.where("model", "=", options.model);
-      if (options.firmwareVersion !== undefined)
-        q = q.where("firmware_version", "=", options.firmwareVersion);
-      if (options.group !== undefined)
-        q = q.where(sql<boolean>`groups @> ${JSON.stringify([options.group])}::jsonb`);
-      if (options.label !== undefined) {
-        q = q.where(
-          sql<boolean>`labels @> ${JSON.stringify({ [options.label.key]: options.label.value })}::jsonb`,
-        );
-      }
-      if (options.certificateExpiringBefore !== undefined) {
-        const before = options.certificateExpiringBefore;
-        q = q.where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom("certificates")
-              .select("seq")
-              .whereRef("certificates.device_id", "=", "devices.id")
-              .where("certificates.status", "=", "good")
-              .where("certificates.not_after", "<", before),
-          ),
-        );
-      }
       return q.execute();
     },
   };
+}
+
+/** The filters of a DeviceQuery (not its paging), on a query over devices. */
+function filtered<Q extends SelectQueryBuilder<Tables, "devices", object>>(
+  query: Q,
+  options: DeviceQuery,
+): Q {
+  let q = query as SelectQueryBuilder<Tables, "devices", object>;
+  const { tenant, region } = options.scope ?? {};
+  if (tenant?.length) q = q.where("tenant", "in", [...tenant]);
+  if (region?.length) q = q.where("region", "in", [...region]);
+  if (options.state !== undefined) q = q.where("state", "=", options.state);
+  if (options.tenant !== undefined) q = q.where("tenant", "=", options.tenant);
+  if (options.region !== undefined) q = q.where("region", "=", options.region);
+  if (options.model !== undefined) q = q.where("model", "=", options.model);
+  if (options.firmwareVersion !== undefined) q = q.where("firmware_version", "=", options.firmwareVersion);
+  if (options.group !== undefined)
+    q = q.where(sql<boolean>`groups @> ${JSON.stringify([options.group])}::jsonb`);
+  if (options.label !== undefined) {
+    q = q.where(
+      sql<boolean>`labels @> ${JSON.stringify({ [options.label.key]: options.label.value })}::jsonb`,
+    );
+  }
+  if (options.certificateExpiringBefore !== undefined) {
+    const before = options.certificateExpiringBefore;
+    q = q.where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom("certificates")
+          .select("seq")
+          .whereRef("certificates.device_id", "=", "devices.id")
+          .where("certificates.status", "=", "good")
+          .where("certificates.not_after", "<", before),
+      ),
+    );
+  }
+  return q as Q;
 }
 
 /** What devices are listed by; every filter given must match. */

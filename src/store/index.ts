@@ -18,6 +18,7 @@ export {
   type DeviceStatusChange,
 } from "./certificate-repository.js";
 export { lifecycleEventRepository, type LifecycleEventRepository } from "./lifecycle-event-repository.js";
+export { bulkJobRepository, type BulkJobRepository } from "./bulk-job-repository.js";
 export { outboxRepository, type OutboxRepository } from "./outbox-repository.js";
 export {
   tombstoneRepository,

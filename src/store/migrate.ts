@@ -10,6 +10,7 @@ import * as m0006 from "./migrations/0006-scheduled-tasks.js";
 import * as m0007 from "./migrations/0007-device-serial-index.js";
 import * as m0008 from "./migrations/0008-device-lifecycle.js";
 import * as m0009 from "./migrations/0009-device-attributes.js";
+import * as m0010 from "./migrations/0010-bulk-jobs.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   "0007-device-serial-index": m0007,
   "0008-device-lifecycle": m0008,
   "0009-device-attributes": m0009,
+  "0010-bulk-jobs": m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -101,6 +101,36 @@ export interface OutboxTable {
   created_at: CreatedAt;
 }
 
+export interface BulkJobsTable {
+  id: string;
+  command: string;
+  /** The device filter (a DeviceQuery without paging), as JSON. */
+  filter: Json<Record<string, unknown>>;
+  reason: string | null;
+  state: Generated<"running" | "done">;
+  /** Devices matching when the job was made. */
+  total: number;
+  applied: Generated<number>;
+  refused: Generated<number>;
+  /** The last device id a worker took (ids are walked in order). */
+  cursor: string | null;
+  created_by: string;
+  /** Who the job acts as: actor, role and scopes. */
+  caller: Json<{ actor: string; role: string; scopes: Record<string, string[]> }>;
+  created_at: CreatedAt;
+  updated_at: Generated<Date>;
+  seq: Int8;
+}
+
+export interface BulkJobItemsTable {
+  job_id: string;
+  device_id: string;
+  outcome: "applied" | "refused";
+  code: string | null;
+  message: string | null;
+  at: Date;
+}
+
 export interface IdentityTombstonesTable {
   kind: "serial" | "idevid-sha256" | "public-key-sha256";
   value: string;
@@ -222,6 +252,8 @@ export interface Tables {
   lifecycle_events: LifecycleEventsTable;
   outbox: OutboxTable;
   identity_tombstones: IdentityTombstonesTable;
+  bulk_jobs: BulkJobsTable;
+  bulk_job_items: BulkJobItemsTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;
@@ -231,4 +263,5 @@ export type KeyRow = Selectable<KeysTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type LifecycleEventRow = Selectable<LifecycleEventsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type BulkJobRow = Selectable<BulkJobsTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;

@@ -7,6 +7,7 @@ import { caOperations } from "./ca.js";
 import { certOperations } from "./cert.js";
 import { deviceOperations } from "./device.js";
 import { initOperations } from "./init.js";
+import { jobOperations } from "./job.js";
 import { kekOperations } from "./kek.js";
 import { settingsOperations } from "./settings.js";
 import { tokenOperations } from "./token.js";
@@ -16,6 +17,7 @@ export const operations = {
   ...caOperations,
   ...certOperations,
   ...deviceOperations,
+  ...jobOperations,
   ...tokenOperations,
   ...settingsOperations,
   ...kekOperations,

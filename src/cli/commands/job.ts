@@ -1,0 +1,136 @@
+import type { Command } from "commander";
+import { KeyfleetCommand } from "../program.js";
+import { execute, executeSession, globals } from "../execute.js";
+import { print, type CliIo } from "../io.js";
+import { integerOption, limitOption, sequenceCursorOption } from "../parse.js";
+import type { OutputOf } from "../operations/index.js";
+
+type JobJson = OutputOf<"job.step">;
+
+const commands = ["suspend", "resume", "retire", "cancel", "finalize"] as const;
+
+function jobLine(j: JobJson): string {
+  const done = j.applied + j.refused;
+  return `${j.id}  ${j.command.padEnd(8)} ${j.state.padEnd(7)} ${done}/${j.total} (${j.applied} applied, ${j.refused} refused)  by ${j.createdBy}`;
+}
+
+/** Works a job step by step to its end, drawing its progress on a terminal; a kill leaves it resumable. */
+async function runToEnd(command: Command, io: CliIo, id: string): Promise<JobJson> {
+  const session = executeSession(command, io);
+  try {
+    let before = -1;
+    for (;;) {
+      const job = await session.run("job.step", { id });
+      const done = job.applied + job.refused;
+      io.status?.(
+        `${job.command}: ${done.toLocaleString("en")} of ${job.total.toLocaleString("en")} devices`,
+      );
+      // Done, or a step that moved nothing: another worker holds the job, and it goes on there.
+      if (job.state === "done" || done === before) return job;
+      before = done;
+    }
+  } finally {
+    io.status?.("");
+    await session.close();
+  }
+}
+
+export function jobCommand(io: CliIo): Command {
+  const job = new KeyfleetCommand("job").description(
+    "bulk jobs: a lifecycle command for every device matching a filter",
+  );
+  job
+    .command("start")
+    .argument("<command>", commands.join(" | "))
+    .description("apply the command to every device the filters match (stored; resumable after a crash)")
+    .option("--state <state>")
+    .option("--tenant <tenant>")
+    .option("--region <region>")
+    .option("--model <model>")
+    .option("--firmware <version>")
+    .option("--group <name>")
+    .option("--label <key=value>")
+    .option("--reason <text>", "why, kept in every device's history and the audit log")
+    .option("--cap <n>", "refuse if more devices than this match (default 10000)")
+    .option("--dry-run", "count the devices and show a sample; change nothing")
+    .action(
+      async (
+        name: string,
+        o: {
+          state?: string;
+          tenant?: string;
+          region?: string;
+          model?: string;
+          firmware?: string;
+          group?: string;
+          label?: string;
+          reason?: string;
+          cap?: string;
+          dryRun?: boolean;
+        },
+        command: Command,
+      ) => {
+        const started = await execute(command, io, "job.start", {
+          command: name as (typeof commands)[number],
+          filter: {
+            state: o.state,
+            tenant: o.tenant,
+            region: o.region,
+            model: o.model,
+            firmwareVersion: o.firmware,
+            group: o.group,
+            label: o.label,
+          },
+          dryRun: o.dryRun,
+          cap: o.cap === undefined ? undefined : integerOption("--cap", o.cap, 1, 1_000_000),
+          reason: o.reason,
+        });
+        if (started.dryRun) {
+          print(io, globals(command).json, started, () =>
+            [
+              `${started.count} devices match; a sample:`,
+              ...started.sample.map((d) => `  ${d.id}  ${d.state.padEnd(12)} ${d.serialNumber}`),
+            ].join("\n"),
+          );
+          return;
+        }
+        const done = await runToEnd(command, io, started.job.id);
+        print(io, globals(command).json, done, () => jobLine(done));
+      },
+    );
+  job
+    .command("resume")
+    .argument("<id>")
+    .description(
+      "go on with a job that stopped (a crash, a killed command): no device gets the command twice",
+    )
+    .action(async (id: string, _o, command: Command) => {
+      const done = await runToEnd(command, io, id);
+      print(io, globals(command).json, done, () => jobLine(done));
+    });
+  job
+    .command("show")
+    .argument("<id>")
+    .description("one job: its progress, and the devices that refused the command")
+    .action(async (id: string, _o, command: Command) => {
+      const j = await execute(command, io, "job.show", { id });
+      print(io, globals(command).json, j, () =>
+        [jobLine(j), ...j.refusedItems.map((r) => `  refused ${r.deviceId}: ${r.message} (${r.code})`)].join(
+          "\n",
+        ),
+      );
+    });
+  job
+    .command("list")
+    .description("jobs, newest first")
+    .option("--limit <n>", "page size (1–500)", "50")
+    .option("--after <cursor>", "continue after this cursor (`next` of the previous page)")
+    .action(async (o: { limit: string; after?: string }, command: Command) => {
+      const page = await execute(command, io, "job.list", {
+        limit: limitOption(o.limit),
+        after: o.after === undefined ? undefined : sequenceCursorOption(o.after),
+      });
+      print(io, globals(command).json, page, () => page.items.map(jobLine).join("\n"));
+    });
+  return job;
+}
