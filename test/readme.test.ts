@@ -94,6 +94,10 @@ test("the README tour runs as written beside a running server", async () => {
   expect(out).toMatch(/ca-[0-9a-f]+\s+intermediate\s+p256/);
   expect(out).toContain("device.pem: OK");
   expect(out).toMatch(/subject\s+CN=SN-0001, serialNumber=SN-0001/);
+  expect(out).toMatch(/v2\s+issue\s+registered → provisioned\s+by cli:/);
+  expect(out).toMatch(/^1 device matches; a sample:/m);
+  expect(out).toMatch(/retire\s+done\s+1\/1 \(1 applied, 0 refused\)/);
+  expect(out).toMatch(/finalize\s+decommissioning → decommissioned/);
   expect(out).toContain("the bearer token was revoked");
   expect(out).toContain("Keyfleet admin API");
   expect(out).toMatch(/^keyfleet_certificates_issued_total\{profile="device",outcome="issued"\} 1$/m);

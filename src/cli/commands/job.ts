@@ -88,7 +88,7 @@ export function jobCommand(io: CliIo): Command {
         if (started.dryRun) {
           print(io, globals(command).json, started, () =>
             [
-              `${started.count} devices match; a sample:`,
+              `${started.count} ${started.count === 1 ? "device matches" : "devices match"}; a sample:`,
               ...started.sample.map((d) => `  ${d.id}  ${d.state.padEnd(12)} ${d.serialNumber}`),
             ].join("\n"),
           );
