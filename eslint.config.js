@@ -17,6 +17,24 @@ export default tseslint.config(
     },
   },
   {
+    // DESIGN §2: routes are handed the services they use, so none can reach the database or a key store.
+    files: ["src/http/routes/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/app.js"], message: "Routes get the services they use, not the app." },
+            {
+              group: ["**/store/index.js", "**/crypto/index.js"],
+              message: "Routes reach storage and keys only through services.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["src/config.ts", "test/**", "bench/**", "scripts/**", "vitest.config.ts", "**/*.test.ts"],
     rules: { "no-restricted-properties": "off" },
   },

@@ -3,7 +3,7 @@
  * sees only certificates bound to devices inside its scope; to it, everything else does not exist
  * (404, the answer for a serial that is not there), so a scope does not leak what lies outside it.
  */
-import type { App } from "../app.js";
+import type { Registry } from "../registry/index.js";
 import { callerOf, isScoped, type Principal } from "../policy/index.js";
 
 /**
@@ -11,11 +11,11 @@ import { callerOf, isScoped, type Principal } from "../policy/index.js";
  * device that does not exist is outside every scope; any other failure (the store) propagates.
  */
 export async function deviceInScope(
-  app: App,
+  registry: Registry,
   principal: Principal,
   deviceId: string | null,
 ): Promise<boolean> {
-  return app.devices.covers(callerOf(principal), "cert.read", deviceId);
+  return registry.covers(callerOf(principal), "cert.read", deviceId);
 }
 
 /** The list filter that keeps a scoped principal inside its scope. */

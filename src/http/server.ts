@@ -67,8 +67,8 @@ export async function buildHttpApp(
   installTransportRefusals(http);
   instrument(http, metrics, surface);
   if (surface === "full") await registerOpenApi(http);
-  healthRoutes(http, app);
-  caFileRoutes(http, app);
+  healthRoutes(http, { database: () => app.database.ping(), keyStore: () => app.authority.ready() });
+  caFileRoutes(http, app.authority);
   problemRoutes(http);
   if (surface === "full") {
     const recordRefusal = refusalRecorder(app.audit);
@@ -80,7 +80,7 @@ export async function buildHttpApp(
       }
     });
     metricsRoute(http, metrics, authorize);
-    certificateRoutes(http, app, authorize, metrics.issuance);
+    certificateRoutes(http, { authority: app.authority, registry: app.devices }, authorize, metrics.issuance);
     tokenRoutes(http, app.tokens, authorize);
     deviceRoutes(http, app.devices, authorize);
     eventRoutes(http, app.events, authorize);

@@ -3,11 +3,11 @@
  * application/pkix-cert (RFC 2585 §4.1); `.pem` for people.
  */
 import type { FastifyInstance } from "fastify";
-import type { App } from "../../app.js";
+import type { Authority } from "../../ca/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import { toPem } from "../../pki/index.js";
 
-export function caFileRoutes(http: FastifyInstance, app: App): void {
+export function caFileRoutes(http: FastifyInstance, authority: Authority): void {
   http.get<{ Params: { file: string } }>(
     "/ca/:file",
     {
@@ -19,7 +19,7 @@ export function caFileRoutes(http: FastifyInstance, app: App): void {
     async (request, reply) => {
       const m = /^(ca-[0-9a-f]+)\.(cer|crt|pem)$/.exec(request.params.file);
       if (!m) throw new KeyfleetError("not-found", `no CA certificate at ${request.url}`);
-      const der = await app.authority.caCertificate(m[1]!);
+      const der = await authority.caCertificate(m[1]!);
       reply.header("cache-control", "public, max-age=3600");
       return m[2] === "pem"
         ? reply.type("application/x-pem-file").send(toPem("CERTIFICATE", der))

@@ -1,7 +1,7 @@
 /** The admin API for certificates and CAs: issue from a CSR, read, list by key. */
 import type { FastifyInstance } from "fastify";
-import type { App } from "../../app.js";
-import { certificateJson, type CaSummary } from "../../ca/index.js";
+import { certificateJson, type Authority, type CaSummary } from "../../ca/index.js";
+import type { Registry } from "../../registry/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import { callerOf } from "../../policy/index.js";
 import type { Authorize } from "../auth.js";
@@ -16,12 +16,14 @@ import {
   problemResponses,
 } from "../schemas.js";
 
+/** Routes get the services they use, never the app (DESIGN §2). */
 export function certificateRoutes(
   http: FastifyInstance,
-  app: App,
+  services: { readonly authority: Authority; readonly registry: Registry },
   authorize: Authorize,
   metrics: IssuanceMetrics,
 ): void {
+  const { authority, registry } = services;
   http.post<{
     Body: { csr: string; profile?: string; deviceId?: string; requestId?: string; validitySeconds?: number };
   }>(
@@ -39,7 +41,7 @@ export function certificateRoutes(
       // Counted and timed from here: a request refused earlier (token, body schema) is no
       // issuance, and keyfleet_http_problems_total counts it.
       const certificate = await metrics.measure(request.body.profile, async () => {
-        return app.devices.issue(
+        return registry.issue(
           {
             ...request.body,
             requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
@@ -84,7 +86,7 @@ export function certificateRoutes(
       },
     },
     async (request) => {
-      const page = await app.authority.certificates({ ...request.query, ...scopeFilter(request.principal!) });
+      const page = await authority.certificates({ ...request.query, ...scopeFilter(request.principal!) });
       return { items: page.items.map(certificateJson), next: page.next ?? null };
     },
   );
@@ -101,8 +103,8 @@ export function certificateRoutes(
       },
     },
     async (request) => {
-      const certificate = await app.authority.certificate(request.params.serial);
-      if (!(await deviceInScope(app, request.principal!, certificate.deviceId))) {
+      const certificate = await authority.certificate(request.params.serial);
+      if (!(await deviceInScope(registry, request.principal!, certificate.deviceId))) {
         throw new KeyfleetError("not-found", `no certificate with serial ${certificate.serial}`);
       }
       return certificateJson(certificate);
@@ -119,7 +121,7 @@ export function certificateRoutes(
         response: { 200: { type: "array", items: caSchema }, ...problemResponses },
       },
     },
-    async () => (await app.authority.cas()).map(caView),
+    async () => (await authority.cas()).map(caView),
   );
 
   http.get(
@@ -129,7 +131,7 @@ export function certificateRoutes(
       schema: { summary: "PEM chain of the issuing CA, issuing first, root last", tags: ["cas"] },
     },
     async (_request, reply) =>
-      reply.type("application/pem-certificate-chain").send((await app.authority.chain()).pem),
+      reply.type("application/pem-certificate-chain").send((await authority.chain()).pem),
   );
 }
 

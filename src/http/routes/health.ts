@@ -1,18 +1,17 @@
 /** Liveness and readiness: ready means the database answers and the key store opens the issuing CA key. */
 import type { FastifyInstance } from "fastify";
-import type { App } from "../../app.js";
 import { problemOf } from "../problem.js";
 
-export function healthRoutes(http: FastifyInstance, app: App): void {
+/** What readiness asks, by name: each resolves when its part is usable. */
+export type ReadinessChecks = Readonly<Record<string, () => Promise<void>>>;
+
+export function healthRoutes(http: FastifyInstance, readiness: ReadinessChecks): void {
   http.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
 
   http.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
     const checks: Record<string, string> = {};
     let failure: unknown;
-    for (const [name, check] of [
-      ["database", () => app.database.ping()],
-      ["keyStore", () => app.authority.ready()],
-    ] as const) {
+    for (const [name, check] of Object.entries(readiness)) {
       try {
         await check();
         checks[name] = "ok";
