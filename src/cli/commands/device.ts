@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
+import { deviceFilterOf, withDeviceFilters, type DeviceFilterFlags } from "../device-filters.js";
 import { execute, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
 import { deviceCursorOption, integerOption, limitOption, readInput, sequenceCursorOption } from "../parse.js";
@@ -14,16 +15,9 @@ const commandHelp: Readonly<Record<OperatorCommand, string>> = {
   finalize: "end decommissioning: every certificate revoked, the hardware identity never usable again",
 };
 
-interface ListOptions {
+interface ListOptions extends DeviceFilterFlags {
   limit: string;
   after?: string;
-  state?: string;
-  tenant?: string;
-  region?: string;
-  model?: string;
-  firmware?: string;
-  group?: string;
-  label?: string;
   expiringBefore?: string;
 }
 
@@ -94,30 +88,19 @@ export function deviceCommand(io: CliIo): Command {
           .join("\n"),
       );
     });
-  device
-    .command("list")
-    .description("devices, by id; filters narrow the list, all of them together")
-    .option("--limit <n>", "page size (1–500)", "50")
-    .option("--state <state>", "in this lifecycle state")
-    .option("--tenant <tenant>")
-    .option("--region <region>")
-    .option("--model <model>")
-    .option("--firmware <version>")
-    .option("--group <name>")
-    .option("--label <key=value>")
+  withDeviceFilters(
+    device
+      .command("list")
+      .description("devices, by id; filters narrow the list, all of them together")
+      .option("--limit <n>", "page size (1–500)", "50"),
+  )
     .option("--expiring-before <time>", "with a good certificate expiring before this ISO 8601 time")
     .option("--after <id>", "continue after this device id")
     .action(async (o: ListOptions, command: Command) => {
       const list = await execute(command, io, "device.list", {
         limit: limitOption(o.limit),
         after: o.after === undefined ? undefined : deviceCursorOption(o.after),
-        state: o.state,
-        tenant: o.tenant,
-        region: o.region,
-        model: o.model,
-        firmwareVersion: o.firmware,
-        group: o.group,
-        label: o.label,
+        ...deviceFilterOf(o),
         certificateExpiringBefore: o.expiringBefore,
       });
       print(io, globals(command).json, list, () =>

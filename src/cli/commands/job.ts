@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
+import { deviceFilterOf, withDeviceFilters, type DeviceFilterFlags } from "../device-filters.js";
 import { execute, executeSession, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
 import { integerOption, limitOption, sequenceCursorOption } from "../parse.js";
@@ -39,31 +40,19 @@ export function jobCommand(io: CliIo): Command {
   const job = new KeyfleetCommand("job").description(
     "bulk jobs: a lifecycle command for every device matching a filter",
   );
-  job
-    .command("start")
-    .argument("<command>", commands.join(" | "))
-    .description("apply the command to every device the filters match (stored; resumable after a crash)")
-    .option("--state <state>")
-    .option("--tenant <tenant>")
-    .option("--region <region>")
-    .option("--model <model>")
-    .option("--firmware <version>")
-    .option("--group <name>")
-    .option("--label <key=value>")
+  withDeviceFilters(
+    job
+      .command("start")
+      .argument("<command>", commands.join(" | "))
+      .description("apply the command to every device the filters match (stored; resumable after a crash)"),
+  )
     .option("--reason <text>", "why, kept in every device's history and the audit log")
     .option("--cap <n>", "refuse if more devices than this match (default 10000)")
     .option("--dry-run", "count the devices and show a sample; change nothing")
     .action(
       async (
         name: string,
-        o: {
-          state?: string;
-          tenant?: string;
-          region?: string;
-          model?: string;
-          firmware?: string;
-          group?: string;
-          label?: string;
+        o: DeviceFilterFlags & {
           reason?: string;
           cap?: string;
           dryRun?: boolean;
@@ -72,15 +61,7 @@ export function jobCommand(io: CliIo): Command {
       ) => {
         const started = await execute(command, io, "job.start", {
           command: name as (typeof commands)[number],
-          filter: {
-            state: o.state,
-            tenant: o.tenant,
-            region: o.region,
-            model: o.model,
-            firmwareVersion: o.firmware,
-            group: o.group,
-            label: o.label,
-          },
+          filter: deviceFilterOf(o),
           dryRun: o.dryRun,
           cap: o.cap === undefined ? undefined : integerOption("--cap", o.cap, 1, 1_000_000),
           reason: o.reason,
