@@ -84,7 +84,10 @@ export function deviceCommand(io: CliIo): Command {
       const d = await execute(command, io, "device.show", { id });
       print(io, globals(command).json, d, () =>
         Object.entries(d)
-          .map(([k, v]) => `${k.padEnd(14)} ${String(v)}`)
+          .map(
+            ([k, v]) =>
+              `${k.padEnd(16)} ${v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)}`,
+          )
           .join("\n"),
       );
     });
