@@ -60,8 +60,8 @@ export const listQuerySchema = {
     label: { type: "string", maxLength: 200, description: "key=value" },
     certificateExpiringBefore: {
       type: "string",
-      format: "date-time",
-      description: "devices with a good certificate expiring before this time",
+      maxLength: 40,
+      description: "devices with a good certificate expiring before this time (RFC 3339)",
     },
   },
 } as const;
