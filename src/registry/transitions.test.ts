@@ -272,9 +272,9 @@ forEachDatabase("lifecycle transitions", (kind) => {
     test("50 simultaneous commands at one device: the allowed ones win, the others are refused, the records match the winners", async () => {
       const { id } = await activeDevice("SN-C");
       const before = await lifecycleCounts(t.database);
-      const commands = Array.from({ length: 50 }, (_, i): "suspend" | "resume" =>
-        i % 2 === 0 ? "suspend" : "resume",
-      );
+      // Commands that undo each other (suspend/resume, retire/cancel), so several can win in turn.
+      const cycle = ["suspend", "resume", "retire", "cancel", "resume"] as const;
+      const commands = Array.from({ length: 50 }, (_, i) => cycle[i % cycle.length]!);
       const settled = await Promise.allSettled(commands.map((kind) => registry.apply(id, { kind }, admin)));
       const won = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
       const lost = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as { code: string }] : []));
