@@ -24,6 +24,8 @@ type Scoping =
 interface Fixture {
   /** A fresh device in this tenant (registered, with one certificate: provisioned). */
   device(tenant: string): Promise<{ id: string; serial: string }>;
+  /** A bulk job over one fresh device of this tenant, made by an admin scoped to that tenant. */
+  job(tenant: string): Promise<string>;
   csr: string;
 }
 
@@ -202,6 +204,34 @@ const matrix: readonly Row[] = [
     request: get("/api/v1/events"),
   },
   {
+    method: "POST",
+    path: "/api/v1/jobs",
+    permission: "device.lifecycle",
+    scoping: "list",
+    request: async (f, tenant) => {
+      await f.device(tenant);
+      return {
+        method: "POST",
+        url: "/api/v1/jobs",
+        payload: { command: "retire", filter: { tenant }, dryRun: true },
+      };
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/v1/jobs",
+    permission: "device.read",
+    scoping: "list",
+    request: get("/api/v1/jobs"),
+  },
+  {
+    method: "GET",
+    path: "/api/v1/jobs/{id}",
+    permission: "device.read",
+    scoping: "resource",
+    request: async (f, tenant) => ({ method: "GET", url: `/api/v1/jobs/${await f.job(tenant)}` }),
+  },
+  {
     method: "GET",
     path: "/metrics",
     permission: "metrics.read",
@@ -238,6 +268,12 @@ forEachDatabase("authorization matrix", (kind) => {
         );
         const issued = await t.app.devices.issue({ csr, deviceId: device.id }, systemCaller);
         return { id: device.id, serial: issued.serial };
+      },
+      async job(tenant) {
+        await this.device(tenant);
+        const scoped = { actor: "token:matrix", role: "admin" as const, scopes: { tenant: [tenant] } };
+        const job = await t.app.jobs.start("retire", { tenant }, scoped);
+        return (job as { id: string }).id;
       },
     };
   });

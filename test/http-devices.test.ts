@@ -274,6 +274,27 @@ forEachDatabase("device API", (kind) => {
     }
   });
 
+  test("a bulk job over HTTP: a dry run, then a job the background task works, followed by its id", async () => {
+    for (const n of [1, 2]) await register(admin, { serialNumber: `JOB-${n}`, groups: ["http-jobs"] });
+    const start = (payload: object) =>
+      http.inject({ method: "POST", url: "/api/v1/jobs", payload, headers: as(admin) });
+    const dry = await start({ command: "retire", filter: { group: "http-jobs" }, dryRun: true });
+    expect(dry.statusCode).toBe(200);
+    expect(dry.json()).toMatchObject({ dryRun: true, count: 2 });
+    expect((await start({ command: "retire", filter: { group: "http-jobs" }, cap: 1 })).statusCode).toBe(400);
+    expect((await start({ command: "explode", filter: { group: "http-jobs" } })).statusCode).toBe(400);
+    const started = await start({ command: "retire", filter: { group: "http-jobs" }, reason: "trial over" });
+    expect(started.statusCode).toBe(202);
+    expect(started.json()).toMatchObject({ state: "running", total: 2, applied: 0 });
+    await t.app.tasks.runNow("bulk-jobs");
+    const job = await http.inject({
+      method: "GET",
+      url: `/api/v1/jobs/${started.json().id}`,
+      headers: as(auditor),
+    });
+    expect(job.json()).toMatchObject({ state: "done", applied: 2, refused: 0, refusedItems: [] });
+  });
+
   test("the OpenAPI document describes the device routes", async () => {
     const doc = (await http.inject({ method: "GET", url: "/openapi.json" })).json();
     for (const path of [

@@ -32,6 +32,7 @@ import { auditRoutes } from "./routes/audit.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { eventRoutes } from "./routes/events.js";
+import { jobRoutes } from "./routes/jobs.js";
 
 export type Surface = "full" | "public";
 
@@ -84,6 +85,7 @@ export async function buildHttpApp(
     tokenRoutes(http, app.tokens, authorize);
     deviceRoutes(http, app.devices, authorize);
     eventRoutes(http, app.events, authorize);
+    jobRoutes(http, app.jobs, authorize);
     auditRoutes(http, { audit: app.audit, checkpoints: app.checkpoints }, authorize);
   }
   return http;

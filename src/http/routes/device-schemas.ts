@@ -45,19 +45,24 @@ export const batchBodySchema = {
   },
 } as const;
 
+/** The filters a device list and a bulk job take. */
+export const deviceFilterProperties = {
+  state: { type: "string", enum: deviceStates },
+  tenant: text,
+  region: text,
+  model: text,
+  firmwareVersion: text,
+  group: { type: "string", pattern: rules.groupPattern.source },
+  label: { type: "string", maxLength: 200, description: "key=value" },
+} as const;
+
 export const listQuerySchema = {
   type: "object",
   additionalProperties: false,
   properties: {
     after: { type: "string", maxLength: 64, description: "`next` of the previous page" },
     limit: { type: "integer", minimum: 1, maximum: 500 },
-    state: { type: "string", enum: deviceStates },
-    tenant: text,
-    region: text,
-    model: text,
-    firmwareVersion: text,
-    group: { type: "string", pattern: rules.groupPattern.source },
-    label: { type: "string", maxLength: 200, description: "key=value" },
+    ...deviceFilterProperties,
     certificateExpiringBefore: {
       type: "string",
       maxLength: 40,
