@@ -249,6 +249,11 @@ describe("keyfleet CLI on PGlite", () => {
       /a job's command is one of/,
       "malformed-request",
     );
+    expectRefused(
+      await kf(["job", "start", "retire", "--group", "lot-j", "--cap", "2000000"]),
+      /a job's cap is 1–1000000 devices/,
+      "malformed-request",
+    );
   });
 
   test("the public URL is the database's: set, recorded, and in the next certificate", async () => {

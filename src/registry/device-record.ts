@@ -63,4 +63,3 @@ export function deviceJson(d: Device) {
     updatedAt: d.updatedAt.toISOString(),
   };
 }
-export type DeviceJson = ReturnType<typeof deviceJson>;

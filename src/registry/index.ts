@@ -4,7 +4,7 @@
  */
 export { deviceIdPattern } from "../domain/index.js";
 export { createRegistry, type Registry } from "./registry.js";
-export { deviceJson, type Device, type DeviceJson } from "./device-record.js";
+export { deviceJson, type Device } from "./device-record.js";
 export { maxRegistrationBatch, type DeviceRegistration, type RegistryDeps } from "./registration.js";
 export * as deviceAttributeRules from "./device-attributes.js";
 export type { CertificateRequest } from "./issuance.js";

@@ -4,23 +4,11 @@
  */
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from "kysely";
 import { KeyfleetError, type DeviceLifecycle, type DeviceState } from "../domain/index.js";
-import { duplicateAsConflict } from "./driver-errors.js";
 import { pageLimit } from "./paging.js";
 import type { DeviceRow, DevicesTable, Tables } from "./schema.js";
 
 export function deviceRepository(db: Kysely<Tables>) {
   return {
-    /** `conflict` if the tenant already has a device with this serial. */
-    async insert(device: Insertable<DevicesTable>): Promise<DeviceRow> {
-      try {
-        return await db.insertInto("devices").values(device).returningAll().executeTakeFirstOrThrow();
-      } catch (e) {
-        throw duplicateAsConflict(
-          e,
-          `a device with serial "${device.serial_number}" is already registered in tenant "${device.tenant ?? "default"}"`,
-        );
-      }
-    },
     /**
      * Inserts every row, in statements of 1,000; `conflict` naming the first row whose serial its
      * tenant already has (the transaction is then to be rolled back: some rows went in).

@@ -5,10 +5,18 @@ import { execute, executeSession, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
 import { integerOption, limitOption, sequenceCursorOption } from "../parse.js";
 import type { OutputOf } from "../operations/index.js";
+import type { OperatorCommand } from "../../registry/index.js";
 
 type JobJson = OutputOf<"job.step">;
 
-const commands = ["suspend", "resume", "retire", "cancel", "finalize"] as const;
+// Stated here for help without loading the registry at parse time; the registry checks the command.
+const commands = [
+  "suspend",
+  "resume",
+  "retire",
+  "cancel",
+  "finalize",
+] as const satisfies readonly OperatorCommand[];
 
 function jobLine(j: JobJson): string {
   const done = j.applied + j.refused;
@@ -63,7 +71,7 @@ export function jobCommand(io: CliIo): Command {
           command: name as (typeof commands)[number],
           filter: deviceFilterOf(o),
           dryRun: o.dryRun,
-          cap: o.cap === undefined ? undefined : integerOption("--cap", o.cap, 1, 1_000_000),
+          cap: o.cap === undefined ? undefined : integerOption("--cap", o.cap, 1, Number.MAX_SAFE_INTEGER),
           reason: o.reason,
         });
         if (started.dryRun) {
