@@ -10,11 +10,9 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { auditLog } from "../src/audit/index.js";
 import { systemClock } from "../src/domain/index.js";
-import { outbox } from "../src/events/index.js";
 import { operatorCaller } from "../src/policy/index.js";
-import { createRegistry, type DeviceRegistration } from "../src/registry/index.js";
+import { createRegistry, registryDeps, type DeviceRegistration } from "../src/registry/index.js";
 import { openDatabase } from "../src/store/index.js";
 
 export interface RegistryBenchResult {
@@ -55,13 +53,13 @@ export async function runRegistryBench(options: {
   await admin.query(`create schema ${schema}`);
   const database = await openDatabase({ url: options.postgresUrl, schema, poolSize: 17 });
   try {
-    const registry = createRegistry({
-      database,
-      clock: systemClock,
-      audit: auditLog({ database, clock: systemClock }),
-      outbox: outbox(database),
-      issue: () => Promise.reject(new Error("the registry bench issues no certificate")),
-    });
+    const registry = createRegistry(
+      registryDeps({
+        database,
+        clock: systemClock,
+        issue: () => Promise.reject(new Error("the registry bench issues no certificate")),
+      }),
+    );
     const ids: string[] = [];
     const start = performance.now();
     for (let n = 0; n < options.devices; n += options.batch) {

@@ -11,10 +11,10 @@ import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
 import { hasKekFile, keyEncryptionKey, removeKekFile } from "./development-kek.js";
 import { KeyfleetError, systemClock, type Clock } from "./domain/index.js";
 import type { Logger } from "./logger.js";
-import { tokenService, type TokenService } from "./policy/index.js";
+import { tokenService, type PolicyService, type TokenService } from "./policy/index.js";
 import { taskRunner, type TaskRunner } from "./tasks/index.js";
-import { outbox, type Outbox } from "./events/index.js";
-import { bulkJobs, createRegistry, type BulkJobs, type Registry } from "./registry/index.js";
+import type { Outbox } from "./events/index.js";
+import { bulkJobs, createRegistry, registryDeps, type BulkJobs, type Registry } from "./registry/index.js";
 import { databaseSealedKeyVault, openDatabase, type Database } from "./store/index.js";
 
 export interface App {
@@ -29,6 +29,8 @@ export interface App {
   readonly tokens: TokenService;
   /** The device registry: devices and their lifecycle. */
   readonly devices: Registry;
+  /** Versioned policy documents: apply, show, history, diff; the version in force. */
+  readonly policies: PolicyService;
   /** Bulk jobs: a lifecycle command for every device matching a filter. */
   readonly jobs: BulkJobs;
   /** The outbox: what dependent services follow (`GET /api/v1/events`). */
@@ -112,9 +114,8 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       log: audit,
       publicUrl: () => authority.publicUrl(),
     });
-    const events = outbox(database);
-    const registryDeps = { database, clock, audit, outbox: events, issue: authority.issue };
-    const jobs = bulkJobs(registryDeps);
+    const deps = registryDeps({ database, clock, audit, issue: authority.issue });
+    const jobs = bulkJobs(deps);
     const tasks = taskRunner({ database, clock, logger }, [
       {
         name: "audit-checkpoint",
@@ -135,9 +136,10 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       audit,
       checkpoints,
       tokens: tokenService(database, clock, audit),
-      devices: createRegistry(registryDeps),
+      devices: createRegistry(deps),
+      policies: deps.policies,
       jobs,
-      events,
+      events: deps.outbox,
       async sealKeysUnderPassphrase(passphrase) {
         if (config.databaseUrl || !(await hasKekFile(config))) {
           throw new KeyfleetError(

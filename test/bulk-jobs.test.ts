@@ -6,11 +6,9 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, inject, test } from "vitest";
-import { auditLog } from "../src/audit/index.js";
 import { systemClock } from "../src/domain/index.js";
-import { outbox } from "../src/events/index.js";
 import { operatorCaller } from "../src/policy/index.js";
-import { bulkJobs, type BulkJob, type BulkJobs, type Registry } from "../src/registry/index.js";
+import { bulkJobs, registryDeps, type BulkJob, type BulkJobs, type Registry } from "../src/registry/index.js";
 import { forEachDatabase, testDatabase, type TestDatabase } from "./support/databases.js";
 import { lifecycleCounts, testRegistry } from "./support/registry.js";
 
@@ -18,13 +16,13 @@ const admin = operatorCaller("cli:test");
 
 function jobsOn(t: TestDatabase): BulkJobs {
   const database = t.database;
-  return bulkJobs({
-    database,
-    clock: systemClock,
-    audit: auditLog({ database, clock: systemClock }),
-    outbox: outbox(database),
-    issue: () => Promise.reject(new Error("no issuance here")),
-  });
+  return bulkJobs(
+    registryDeps({
+      database,
+      clock: systemClock,
+      issue: () => Promise.reject(new Error("no issuance here")),
+    }),
+  );
 }
 
 /** `n` devices in tenant `tenant`, put straight into `active` (activation is the enrollment tests' subject). */

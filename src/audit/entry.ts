@@ -8,7 +8,7 @@
  * - `time` is RFC 3339 UTC with milliseconds, when the event was recorded,
  * - `actor` is who caused it: `token:<id>`, `cli:<user>`, `system` (first start) or `anonymous`,
  * - `subject` is what it is about: `certificate:<serial>`, `ca:<id>`, `token:<id>`, `setting:<key>`,
- *   `device:<id>`, `request:<method> <path>`,
+ *   `device:<id>`, `request:<method> <path>`, `policy:<version>`,
  * - `details` holds the event's facts; never a secret, never a private key.
  */
 import canonicalize from "canonicalize";
@@ -24,7 +24,8 @@ export type AuditEventType =
   | "setting.changed"
   | "request.refused"
   | "device.registered"
-  | "device.transitioned";
+  | "device.transitioned"
+  | "policy.applied";
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
@@ -35,6 +36,7 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "request.refused",
   "device.registered",
   "device.transitioned",
+  "policy.applied",
 ]);
 
 export type JsonValue =

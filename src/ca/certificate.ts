@@ -11,6 +11,8 @@ export interface IssuedCertificate {
   readonly keyAlgorithm: string;
   readonly deviceId: string | null;
   readonly requestId: string | null;
+  /** The policy version its issuance was decided under (null: made by Keyfleet for itself, or before versions). */
+  readonly policyVersion: number | null;
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly status: "good" | "hold" | "revoked";
@@ -30,6 +32,7 @@ export type CertificateFields = Pick<
   | "key_algorithm"
   | "device_id"
   | "request_id"
+  | "policy_version"
   | "not_before"
   | "not_after"
   | "status"
@@ -47,6 +50,7 @@ export function certificateOf(row: CertificateFields): IssuedCertificate {
     keyAlgorithm: row.key_algorithm,
     deviceId: row.device_id,
     requestId: row.request_id,
+    policyVersion: row.policy_version ?? null,
     notBefore: row.not_before,
     notAfter: row.not_after,
     status: row.status,
@@ -67,6 +71,7 @@ export function certificateJson(c: IssuedCertificate) {
     keyAlgorithm: c.keyAlgorithm,
     deviceId: c.deviceId,
     requestId: c.requestId,
+    policyVersion: c.policyVersion,
     notBefore: c.notBefore.toISOString(),
     notAfter: c.notAfter.toISOString(),
     status: c.status,

@@ -63,6 +63,8 @@ export interface IssueRequest {
   readonly device?: DeviceBinding | undefined;
   /** The policy version the decision was made under, recorded on the certificate. */
   readonly policyVersion?: number | undefined;
+  /** The key algorithms the policy allows this certificate (within the profile's), and whose rule says so. */
+  readonly allowedKeyAlgorithms?: { readonly ids: readonly string[]; readonly by: string } | undefined;
   readonly recordWith?: RecordWith | undefined;
   /**
    * Idempotency key: a retry with the same id asking for exactly the same thing (CSR contents,
@@ -141,6 +143,14 @@ export class Issuance {
     const profile = endEntityProfile(request.profile ?? defaultProfileName);
     const csr = await this.deps.csrReader.read(derOrPem(request.csr, "CERTIFICATE REQUEST"));
     checkCsr(csr, profile);
+    const allowed = request.allowedKeyAlgorithms;
+    if (allowed && !allowed.ids.includes(csr.keyAlgorithm)) {
+      throw new KeyfleetError(
+        "policy-violation",
+        `${allowed.by}: the key must be ${allowed.ids.join(" or ")}; this CSR's key is ${csr.keyAlgorithm}`,
+        { detail: { keyAlgorithm: csr.keyAlgorithm, allowed: allowed.ids } },
+      );
+    }
     const validity = validitySeconds(profile, request.validitySeconds);
     const publicKeyHash = sha256(csr.subjectPublicKeyInfo);
     const deviceId = request.device?.id ?? null;

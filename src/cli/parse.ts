@@ -68,8 +68,22 @@ export function deviceCursorOption(value: string): string {
 
 /** The bytes of a file an option names, base64 (operations carry JSON); unreadable is one line. */
 export async function readInput(path: string): Promise<string> {
+  return (await readNamedFile(path)).toString("base64");
+}
+
+/** A UTF-8 text file an argument names (a policy document); unreadable or not UTF-8 is one line. */
+export async function readText(path: string): Promise<string> {
+  const bytes = await readNamedFile(path);
   try {
-    return (await readFile(path)).toString("base64");
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new KeyfleetError("malformed-request", `${path} is not UTF-8 text`, { cause });
+  }
+}
+
+async function readNamedFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new KeyfleetError("not-found", `no file ${path}`, { cause });

@@ -89,6 +89,18 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
     remedy:
       "Check the serial or the certificate: the detail names the decommissioned device. A device that really is new needs a new hardware identity from its manufacturer.",
   },
+  "invalid-policy": {
+    meaning:
+      "The policy document was not applied: it does not parse as YAML or JSON, breaks the policy/v1 schema, has a Cedar expression or policy that does not parse or type-check against Keyfleet's Cedar schema, names a profile or key algorithm that does not exist, or permits what no role grants. The detail's problems list every problem found.",
+    remedy:
+      "Fix each problem the detail lists and apply the document again (`keyfleet policy apply FILE`). The version in force is unchanged.",
+  },
+  "policy-violation": {
+    meaning:
+      "The policy in force does not allow this request for this device: the issuance rule that applies to it asks for another profile, a shorter validity, another key algorithm, or attestation evidence. The detail names the policy version and the rule.",
+    remedy:
+      "Read the rule (`keyfleet policy show`) and send a request it allows: for a key algorithm, a CSR with a key the rule lists; for attestation, enroll the device with its evidence.",
+  },
   "key-store-locked": {
     meaning:
       "The key store that holds the CA keys cannot be opened: its key-encryption key is missing or wrong.",

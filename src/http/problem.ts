@@ -27,6 +27,8 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   "invalid-transition": 409,
   "precondition-failed": 412,
   "identity-tombstoned": 409,
+  "invalid-policy": 422,
+  "policy-violation": 422,
   "key-store-locked": 503,
   "key-not-found": 500,
   "invalid-configuration": 500,

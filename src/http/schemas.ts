@@ -69,6 +69,10 @@ export const certificateSchema = {
     keyAlgorithm: { type: "string" },
     deviceId: { type: ["string", "null"] },
     requestId: { type: ["string", "null"] },
+    policyVersion: {
+      type: ["integer", "null"],
+      description: "the policy version its issuance was decided under (0: the built-in policy)",
+    },
     notBefore: { type: "string", format: "date-time" },
     notAfter: { type: "string", format: "date-time" },
     status: { type: "string", enum: ["good", "hold", "revoked"] },

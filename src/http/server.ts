@@ -33,6 +33,7 @@ import { tokenRoutes } from "./routes/tokens.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { eventRoutes } from "./routes/events.js";
 import { jobRoutes } from "./routes/jobs.js";
+import { policyRoutes } from "./routes/policy.js";
 
 export type Surface = "full" | "public";
 
@@ -86,6 +87,7 @@ export async function buildHttpApp(
     deviceRoutes(http, app.devices, authorize);
     eventRoutes(http, app.events, authorize);
     jobRoutes(http, app.jobs, authorize);
+    policyRoutes(http, app.policies, authorize);
     auditRoutes(http, { audit: app.audit, checkpoints: app.checkpoints }, authorize);
   }
   return http;

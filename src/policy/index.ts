@@ -11,6 +11,18 @@ export {
   type Caller,
   type ScopedResource,
 } from "./authorize.js";
+export { ActivePolicy, builtInPolicyVersion, type IssuanceTerms } from "./active-policy.js";
+export { policyActions, type PolicyAction, type PolicyDevice } from "./cedar-model.js";
+export {
+  checkPolicyDocument,
+  maxPolicyBytes,
+  policyFormat,
+  type CheckedPolicy,
+  type IssuanceRule,
+  type PolicyDocument,
+  type ProfileCatalog,
+} from "./policy-document.js";
+export { policyService, type PolicyService, type PolicyVersionView } from "./policies.js";
 export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
 export {
   actorOf,

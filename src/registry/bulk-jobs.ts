@@ -12,7 +12,7 @@ import { bulkJobRepository, deviceRepository, type BulkJobRow, type DeviceQuery 
 import { checkDeviceQuery } from "./device-query.js";
 import { deviceOf, type Device } from "./device-record.js";
 import type { RegistryDeps } from "./registration.js";
-import { applyIn, operatorCommands, type OperatorCommand } from "./transitions.js";
+import { applyIn, operatorCommands, type Acting, type OperatorCommand } from "./transitions.js";
 
 /** The filter of a job: a device query without paging or scope (the caller's scope is added). */
 export type JobFilter = Omit<DeviceQuery, "after" | "limit" | "scope" | "certificateExpiringBefore">;
@@ -123,6 +123,7 @@ export function bulkJobs(deps: RegistryDeps) {
    * its item. False if another worker holds the job.
    */
   async function applyPage(job: BulkJobRow, caller: Caller, deviceIds: readonly string[]): Promise<boolean> {
+    const acting: Acting = { caller, policy: await deps.policies.current(), permission: "device.lifecycle" };
     return deps.database.transaction(async (tx) => {
       const repo = bulkJobRepository(tx);
       if (!(await repo.claim(job.id))) return false;
@@ -136,15 +137,7 @@ export function bulkJobs(deps: RegistryDeps) {
           continue;
         try {
           const command = { kind: job.command as OperatorCommand };
-          await applyIn(
-            deps,
-            tx,
-            deviceId,
-            command,
-            caller,
-            { reason: job.reason ?? undefined },
-            "device.lifecycle",
-          );
+          await applyIn(deps, tx, deviceId, command, acting, { reason: job.reason ?? undefined });
           counts.applied++;
         } catch (e) {
           // A refusal is decided before anything is written; any other failure ends the page.

@@ -1,5 +1,6 @@
 /** The registry's device, as services and routes see it (camelCase, typed state), from its row. */
 import type { CertificateSerial, DeviceLifecycle, DeviceState } from "../domain/index.js";
+import type { PolicyDevice } from "../policy/index.js";
 import type { DeviceRow } from "../store/index.js";
 
 export interface Device {
@@ -42,6 +43,20 @@ export function deviceOf(row: DeviceRow): Device {
     graceUntil: row.grace_until,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+  };
+}
+
+/** The device as a policy sees it (cedar-model.ts). */
+export function policyDeviceOf(row: DeviceRow): PolicyDevice {
+  return {
+    tenant: row.tenant,
+    region: row.region,
+    groups: row.groups,
+    labels: row.labels,
+    model: row.model,
+    manufacturer: row.manufacturer,
+    firmwareVersion: row.firmware_version,
+    state: row.state,
   };
 }
 

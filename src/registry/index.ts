@@ -4,12 +4,12 @@
  */
 export { deviceIdPattern } from "../domain/index.js";
 export { createRegistry, type Registry } from "./registry.js";
+export { registryDeps } from "./registry-deps.js";
 export { deviceJson, type Device } from "./device-record.js";
 export { maxRegistrationBatch, type DeviceRegistration, type RegistryDeps } from "./registration.js";
 export * as deviceAttributeRules from "./device-attributes.js";
 export type { CertificateRequest } from "./issuance.js";
 export {
-  builtInPolicyVersion,
   lifecycleEventJson,
   operatorCommands,
   type OperatorCommand,

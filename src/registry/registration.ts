@@ -8,7 +8,7 @@ import type { AuditLog } from "../audit/index.js";
 import { checkDeviceSerial, idevidDer, type IssueRequest, type IssuedCertificate } from "../ca/index.js";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import type { Outbox } from "../events/index.js";
-import { authorize, type Caller } from "../policy/index.js";
+import { authorize, type ActivePolicy, type Caller, type PolicyService } from "../policy/index.js";
 import { deviceRepository, tombstoneRepository, type Database } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { hardwareIdentities, refuseTombstoned } from "./hardware-identity.js";
@@ -24,6 +24,8 @@ export interface RegistryDeps {
   readonly clock: Clock;
   readonly audit: AuditLog;
   readonly outbox: Outbox;
+  /** The versioned policy: what it forbids, and which issuance rule applies to a device. */
+  readonly policies: PolicyService;
   /** The authority's signing of an authorized order. */
   readonly issue: (order: IssueRequest) => Promise<IssuedCertificate>;
 }
@@ -55,7 +57,8 @@ export async function registerDevices(
       `a registration holds 1–${maxRegistrationBatch} devices, got ${inputs.length}`,
     );
   }
-  const rows = inputs.map((input, i) => atIndex(inputs.length, i, () => checkedRow(input, caller)));
+  const policy = await deps.policies.current();
+  const rows = inputs.map((input, i) => atIndex(inputs.length, i, () => checkedRow(input, caller, policy)));
   const seen = new Map<string, number>();
   rows.forEach((r, i) => {
     const key = JSON.stringify([r.row.tenant, r.row.serial_number]);
@@ -83,6 +86,7 @@ export async function registerDevices(
       tenant: device.tenant,
       region: device.region,
       idevidSha256: rows[i]!.identities.find((x) => x.kind === "idevid-sha256")?.value ?? null,
+      policyVersion: policy.version,
     }));
     const positions = await deps.audit.append(
       tx,
@@ -107,15 +111,23 @@ export async function registerDevices(
 }
 
 /** The device row a registration asks for, checked and authorized, and its hardware identities. */
-function checkedRow(input: DeviceRegistration, caller: Caller) {
+function checkedRow(input: DeviceRegistration, caller: Caller, policy: ActivePolicy) {
   const tenant = input.tenant ?? "default";
   const region = input.region ?? null;
-  authorize(caller, "device.register", {
-    attributes: { tenant, region },
-    what: `tenant ${quoted(tenant)}, region ${quoted(region ?? "none")}`,
-    creating: true,
-  });
+  const where = `tenant ${quoted(tenant)}, region ${quoted(region ?? "none")}`;
+  authorize(caller, "device.register", { attributes: { tenant, region }, what: where, creating: true });
   checkAttributes(input);
+  const device = {
+    tenant,
+    region,
+    groups: input.groups ?? [],
+    labels: input.labels ?? {},
+    model: input.model ?? null,
+    manufacturer: input.manufacturer ?? null,
+    firmwareVersion: input.firmwareVersion ?? null,
+    state: "new",
+  };
+  policy.check(caller, "device.register", device, "register", `a device in ${where}`);
   checkDeviceSerial(input.serialNumber);
   const idevid = input.idevid === undefined ? null : idevidDer(input.idevid);
   return {

@@ -24,8 +24,8 @@ import {
   type LifecycleEventRow,
   type Tx,
 } from "../store/index.js";
-import { authorize, type Caller, type Permission } from "../policy/index.js";
-import { deviceOf, lifecycleOf, type Device } from "./device-record.js";
+import { authorize, type ActivePolicy, type Caller } from "../policy/index.js";
+import { deviceOf, lifecycleOf, policyDeviceOf, type Device } from "./device-record.js";
 import { hardwareIdentities } from "./hardware-identity.js";
 import type { RegistryDeps } from "./registration.js";
 
@@ -69,8 +69,15 @@ export interface TransitionResult {
 export const operatorCommands = ["suspend", "resume", "retire", "cancel", "finalize"] as const;
 export type OperatorCommand = (typeof operatorCommands)[number];
 
-/** The policy version of the built-in rules, until a policy document is applied. */
-export const builtInPolicyVersion = 0;
+/**
+ * Who acts, under which policy version, holding which permission: `device.lifecycle` for a
+ * command, `cert.issue` for the transition a certificate's issuance brings (applied in its batch).
+ */
+export interface Acting {
+  readonly caller: Caller;
+  readonly policy: ActivePolicy;
+  readonly permission: "device.lifecycle" | "cert.issue";
+}
 
 const maxReason = 500;
 const reasonPattern = new RegExp(`^[^\\p{Cc}\\p{Cf}]{1,${maxReason}}$`, "u");
@@ -92,30 +99,28 @@ export async function applyCommand(
 ): Promise<TransitionResult> {
   authorize(caller, "device.lifecycle");
   checkOptions(options);
-  return deps.database.transaction((tx) =>
-    applyIn(deps, tx, deviceId, command, caller, options, "device.lifecycle"),
-  );
+  // Read before the transaction: the policy is not to be looked up while the device is locked.
+  const acting: Acting = { caller, policy: await deps.policies.current(), permission: "device.lifecycle" };
+  return deps.database.transaction((tx) => applyIn(deps, tx, deviceId, command, acting, options));
 }
 
-/**
- * A transition inside `tx`, the caller holding `permission` for the device: `device.lifecycle` for a
- * command, `cert.issue` for the transition a certificate's issuance brings (applied in its batch).
- */
+/** A transition inside `tx`, authorized for `acting` (roles, scope, then the policy's forbids). */
 export async function applyIn(
   deps: RegistryDeps,
   tx: Tx,
   deviceId: string,
   command: Command,
-  caller: Caller,
+  acting: Acting,
   options: ApplyOptions,
-  permission: Permission,
 ): Promise<TransitionResult> {
+  const { caller, policy, permission } = acting;
   const digest = requestDigest(command, options);
   const devices = deviceRepository(tx);
   const events = lifecycleEventRepository(tx);
   const row = await devices.byId(deviceId, true);
   if (!row) throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
   authorize(caller, permission, { attributes: row, what: `device ${quoted(deviceId)}` });
+  policy.check(caller, permission, policyDeviceOf(row), command.kind, `device ${quoted(deviceId)}`);
   if (options.idempotencyKey !== undefined) {
     const earlier = await events.byIdempotencyKey(deviceId, options.idempotencyKey);
     if (earlier) return replay(row, earlier, digest, options.idempotencyKey);
@@ -134,7 +139,7 @@ export async function applyIn(
     actor: caller.actor,
     reason: options.reason,
     evidence: options.evidence ?? [],
-    policyVersion: builtInPolicyVersion,
+    policyVersion: policy.version,
     rules: defaultLifecycleRules,
   });
   if (!outcome.ok) {

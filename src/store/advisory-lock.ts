@@ -8,7 +8,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Tables } from "./schema.js";
 
-export type LockName = "hierarchy" | "first-admin-token" | "audit-key";
+export type LockName = "hierarchy" | "first-admin-token" | "audit-key" | "policy";
 
 export async function holdLock(tx: Kysely<Tables>, name: LockName): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ${`:keyfleet:${name}`}))`.execute(tx);

@@ -26,6 +26,7 @@ export {
   type TombstoneRepository,
 } from "./tombstone-repository.js";
 export { holdLock, type LockName } from "./advisory-lock.js";
+export { policyRepository, type PolicyRepository, type PolicyVersionRow } from "./policy-repository.js";
 export {
   auditRepository,
   type AuditCheckpointRow,

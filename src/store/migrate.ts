@@ -11,6 +11,7 @@ import * as m0007 from "./migrations/0007-device-serial-index.js";
 import * as m0008 from "./migrations/0008-device-lifecycle.js";
 import * as m0009 from "./migrations/0009-device-attributes.js";
 import * as m0010 from "./migrations/0010-bulk-jobs.js";
+import * as m0012 from "./migrations/0012-policy-versions.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   "0008-device-lifecycle": m0008,
   "0009-device-attributes": m0009,
   "0010-bulk-jobs": m0010,
+  "0012-policy-versions": m0012,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

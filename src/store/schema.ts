@@ -235,6 +235,15 @@ export interface SettingChangesTable {
   changed_at: CreatedAt;
 }
 
+export interface PolicyVersionsTable {
+  version: number;
+  document: string;
+  sha256: Uint8Array;
+  comment: string | null;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
 export interface Tables {
   keys: KeysTable;
   sealed_keys: SealedKeysTable;
@@ -254,6 +263,7 @@ export interface Tables {
   identity_tombstones: IdentityTombstonesTable;
   bulk_jobs: BulkJobsTable;
   bulk_job_items: BulkJobItemsTable;
+  policy_versions: PolicyVersionsTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;

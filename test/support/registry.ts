@@ -1,8 +1,6 @@
 /** A registry on a test database, with the audit log and outbox it writes through. */
-import { auditLog } from "../../src/audit/index.js";
 import { systemClock, type Clock } from "../../src/domain/index.js";
-import { outbox } from "../../src/events/index.js";
-import { createRegistry, type Registry } from "../../src/registry/index.js";
+import { createRegistry, registryDeps, type Registry } from "../../src/registry/index.js";
 import type { Database } from "../../src/store/index.js";
 import type { Authority } from "../../src/ca/index.js";
 import { testAuthority } from "./authority.js";
@@ -12,13 +10,7 @@ export function testRegistry(
   clock: Clock = systemClock,
   authority: Authority = testAuthority(database, clock),
 ): Registry {
-  return createRegistry({
-    database,
-    clock,
-    audit: auditLog({ database, clock }),
-    outbox: outbox(database),
-    issue: authority.issue,
-  });
+  return createRegistry(registryDeps({ database, clock, issue: authority.issue }));
 }
 
 /** Rows of each lifecycle table: what a refused command must leave as it was. */

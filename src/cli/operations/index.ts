@@ -9,6 +9,7 @@ import { deviceOperations } from "./device.js";
 import { initOperations } from "./init.js";
 import { jobOperations } from "./job.js";
 import { kekOperations } from "./kek.js";
+import { policyOperations } from "./policy.js";
 import { settingsOperations } from "./settings.js";
 import { tokenOperations } from "./token.js";
 
@@ -18,6 +19,7 @@ export const operations = {
   ...certOperations,
   ...deviceOperations,
   ...jobOperations,
+  ...policyOperations,
   ...tokenOperations,
   ...settingsOperations,
   ...kekOperations,
