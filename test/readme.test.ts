@@ -110,6 +110,8 @@ test("the README tour runs as written beside a running server", async () => {
   expect(out).toMatch(
     /^entry \d+ of \d+: \{"actor":"cli:[^"]+","details":\{[^\n]*"type":"certificate\.issued"/m,
   );
+  expect(out).toMatch(/^applied: version 1 .* sensors: 90 days$/m);
+  expect(out).toContain("-    validityDays: 90\n+    validityDays: 30\n");
   // kek seal removed the development KEK file; the server kept working under the passphrase.
   await expect(stat(join(home, "keyfleet-data", "kek"))).rejects.toMatchObject({ code: "ENOENT" });
 });

@@ -48,7 +48,18 @@ export interface Problem {
   readonly detail: string;
   readonly instance?: string;
   readonly code: ErrorCode;
+  /** Extension members (RFC 9457 §3.2), where `extensionsOf` lets an error's detail through. */
+  readonly [member: string]: unknown;
 }
+
+/**
+ * The facts of an error's detail that its problem carries as extension members, by code. Only
+ * these: a detail may hold what the caller's scope does not cover.
+ */
+const extensionsOf: Partial<Record<ErrorCode, readonly string[]>> = {
+  "invalid-policy": ["problems"],
+  "policy-violation": ["policyVersion", "rule"],
+};
 
 /**
  * Fastify's own refusals, in words that name what to fix and never repeat the request back (its
@@ -83,7 +94,12 @@ export class HttpRefusal extends Error {
 export function problemOf(error: unknown, instance?: string): Problem {
   const where = instance && instance.length > 200 ? `${instance.slice(0, 200)}…` : instance;
   if (isKeyfleetError(error)) {
-    return problem(error.code, statusOf[error.code], error.message, where);
+    const members = Object.fromEntries(
+      (extensionsOf[error.code] ?? []).flatMap((k) =>
+        error.detail?.[k] === undefined ? [] : [[k, error.detail[k]]],
+      ),
+    );
+    return { ...problem(error.code, statusOf[error.code], error.message, where), ...members };
   }
   const fastify = error as { statusCode?: number; code?: string; validation?: unknown; message?: string };
   if (typeof fastify.statusCode === "number" && fastify.statusCode >= 400 && fastify.statusCode < 500) {

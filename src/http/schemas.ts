@@ -21,6 +21,13 @@ export const problemSchema = {
     detail: { type: "string" },
     instance: { type: "string" },
     code: { type: "string", description: "the error code, the last segment of type" },
+    problems: {
+      type: "array",
+      items: { type: "string" },
+      description: "invalid-policy: every problem the document has",
+    },
+    policyVersion: { type: "integer", description: "policy-violation: the policy version in force" },
+    rule: { type: "string", description: "policy-violation: the issuance rule that applied" },
   },
   required: ["type", "title", "status", "detail", "code"],
 } as const;

@@ -139,11 +139,10 @@ export function checkPolicyDocument(text: string, catalog: ProfileCatalog): Chec
         names.set(id, what);
       }
   }
-  if (problems.length === 0) {
-    for (const p of typeCheck({ ...rules, ...forbids })) {
-      const id = p.slice(0, p.indexOf(": "));
-      problems.push(names.has(id) ? `${names.get(id)}: ${p.slice(id.length + 2)}` : p);
-    }
+  // Every policy that parsed is type-checked, so one refusal names all the document's problems.
+  for (const p of typeCheck({ ...rules, ...forbids })) {
+    const id = p.slice(0, p.indexOf(": "));
+    problems.push(names.has(id) ? `${names.get(id)}: ${p.slice(id.length + 2)}` : p);
   }
   if (problems.length > 0) refuse(problems);
   return { document, rules, forbids };
