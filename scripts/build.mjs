@@ -29,10 +29,10 @@ const entryPoints = {
 };
 
 /**
- * Left to load from node_modules at run time: PGlite finds its wasm and data files relative to its
- * own package; pg-native is pg's optional native binding, not installed.
+ * Left to load from node_modules at run time: PGlite and Cedar find their wasm files relative to
+ * their own packages; pg-native is pg's optional native binding, not installed.
  */
-const external = ["@electric-sql/pglite", "pg-native"];
+const external = ["@electric-sql/pglite", "@cedar-policy/cedar-wasm", "pg-native"];
 
 /**
  * pg 8 asks at load time whether it runs on Cloudflare Workers: without a global `navigator` (Node

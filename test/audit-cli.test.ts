@@ -101,7 +101,7 @@ describe("keyfleet audit on PostgreSQL", () => {
     );
 
     const edited = join(data, "edited.jsonl");
-    await writeFile(edited, exported.replace('"profile\\":\\"device\\"', '"profile\\":\\"tls-server\\"'));
+    await writeFile(edited, exported.replace('"profile\\":\\"client\\"', '"profile\\":\\"tls-server\\"'));
     refused(
       await offline(["audit", "verify", "--from-export", edited, "--key", key]),
       /checkpoint 11 does not match/,
@@ -156,7 +156,7 @@ describe("keyfleet audit on PostgreSQL", () => {
     const put = (idx: number, text: string) =>
       tamper(`update ${schema}.audit_leaves set entry = '${text.replace(/'/g, "''")}' where idx = ${idx}`);
 
-    await put(5, original[5].replace('"profile":"device"', '"profile":"tls-server"'));
+    await put(5, original[5].replace('"profile":"client"', '"profile":"tls-server"'));
     refused(await kf("audit", "verify"), /entry 5 was changed/, "log-inconsistent");
     await put(5, original[5]);
 

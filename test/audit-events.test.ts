@@ -84,7 +84,7 @@ forEachDatabase("audit events", (kind) => {
       details: {
         serial: issued.serial,
         sha256: createHash("sha256").update(der).digest("hex"),
-        profile: "device",
+        profile: "client",
         device: null,
         requestId: "audited-1",
       },

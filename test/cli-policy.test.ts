@@ -41,6 +41,9 @@ test("show, apply, history and diff", async () => {
   expect(applied.stdout).toMatch(
     /^applied: version 1 {2}\S+ {2}by cli:\S+ {2}sha256:[0-9a-f]{16}… {2}sensors for 30 days\n$/,
   );
+  expect((await kf(["policy", "apply", v1])).stdout).toBe(
+    "unchanged: version 1 already holds this document\n",
+  );
   const v2 = await file("v2", document.replace("30", "60"));
   expect((await kf(["policy", "apply", v2, "--json"])).stdout).toContain('"version": 2');
 

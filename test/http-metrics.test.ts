@@ -94,15 +94,15 @@ test("after an issued and a refused issuance, /metrics counts and times both und
   const counted = samples.filter((s) => s.name === "keyfleet_certificates_issued_total");
   expect(counted.map((s) => ({ ...s.labels, value: s.value }))).toEqual(
     expect.arrayContaining([
-      { profile: "device", outcome: "issued", value: 1 },
-      { profile: "device", outcome: "malformed-request", value: 1 },
+      { profile: "client", outcome: "issued", value: 1 },
+      { profile: "client", outcome: "malformed-request", value: 1 },
       { profile: "tls-server", outcome: "conflict", value: 1 },
     ]),
   );
   expect(counted).toHaveLength(3);
   for (const labels of [
-    { profile: "device", outcome: "issued" },
-    { profile: "device", outcome: "malformed-request" },
+    { profile: "client", outcome: "issued" },
+    { profile: "client", outcome: "malformed-request" },
     { profile: "tls-server", outcome: "conflict" },
   ]) {
     expect(valueOf(samples, "keyfleet_issuance_duration_seconds_count", labels), JSON.stringify(labels)).toBe(
@@ -135,7 +135,7 @@ test("two servers in one process keep their own registries", async () => {
   expect((await issue(one, { csr })).statusCode).toBe(201);
   const count = async (http: FastifyInstance) =>
     valueOf((await scrape(http)).samples, "keyfleet_certificates_issued_total", {
-      profile: "device",
+      profile: "client",
       outcome: "issued",
     });
   expect(await count(one)).toBe(1);

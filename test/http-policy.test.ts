@@ -50,6 +50,9 @@ forEachDatabase("policy API", (kind) => {
     expect(first.statusCode).toBe(201);
     const v1 = first.json<{ version: number }>();
     expect(first.headers.location).toBe(`/api/v1/policy/versions/${v1.version}`);
+    const again = await apply({ document, comment: "the same bytes" });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ version: v1.version, unchanged: true, comment: "90 days for all" });
     const second = await apply({ document: document.replace("90", "60") });
     const v2 = second.json<{ version: number }>();
 

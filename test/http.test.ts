@@ -57,7 +57,7 @@ forEachDatabase("admin API", (kind) => {
       url: `/api/v1/certificates/${body.serial}`,
       headers: { authorization: `Bearer ${auditor}` },
     });
-    expect(read.json()).toMatchObject({ serial: body.serial, status: "good", profile: "device" });
+    expect(read.json()).toMatchObject({ serial: body.serial, status: "good", profile: "client" });
     const list = await http.inject({
       url: "/api/v1/certificates?limit=1",
       headers: { authorization: `Bearer ${auditor}` },

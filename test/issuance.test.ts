@@ -46,7 +46,7 @@ forEachDatabase("issuance", (kind) => {
     const stored = await authority.certificate(issued.serial);
     expect(Buffer.from(stored.der).equals(cert.raw)).toBe(true);
     expect(stored.status).toBe("good");
-    expect(stored.profile).toBe("device");
+    expect(stored.profile).toBe("client"); // bound to no device: the client profile
   });
 
   test("finds a certificate by either serial form openssl prints (x509 -serial, x509 -text)", async () => {
@@ -116,6 +116,16 @@ forEachDatabase("issuance", (kind) => {
     });
     await expect(authority.issue({ csr, validitySeconds: 10 * 365 * 86400 })).rejects.toMatchObject({
       code: "profile-violation",
+    });
+    expect(await certificateCount()).toBe(before);
+  });
+
+  test("refuses profile device for a certificate bound to no device, recording nothing", async () => {
+    const before = await certificateCount();
+    await expect(authority.issue({ csr, profile: "device" })).rejects.toMatchObject({
+      code: "profile-violation",
+      message:
+        'profile "device" is for a registered device: name the device (deviceId, --device); a client bound to no device gets profile "client"',
     });
     expect(await certificateCount()).toBe(before);
   });

@@ -82,6 +82,12 @@ forEachDatabase("versioned policy", (kind) => {
     expect(await policies.show(admin)).toMatchObject({ version: 0, document: null });
     const v1 = await policies.apply(policyAdmin, document, "first rules");
     expect(v1).toMatchObject({ version: 1, comment: "first rules", createdBy: "token:policy" });
+    const before = await leaves();
+    expect(await policies.apply(policyAdmin, document, "again")).toMatchObject({
+      version: 1,
+      unchanged: true,
+    });
+    expect(await leaves()).toBe(before); // the same document again: no version, no leaf
     const second = document.replace("validityDays: 30", "validityDays: 60");
     const v2 = await policies.apply(policyAdmin, second);
     expect(v2.version).toBe(2);

@@ -30,7 +30,7 @@ interface HierarchySpec {
   readonly extra?: Readonly<Record<string, readonly [string, number]>>;
 }
 
-const oneSecond = "device-unbound/p256 for one second";
+const oneSecond = "client/p256 for one second";
 const hierarchies: readonly HierarchySpec[] = [
   ...caAlgorithms.map((a) => ({ label: `${a} hierarchy`, caAlgorithm: a })),
   // Made at the last second of 2049: every notAfter is GeneralizedTime (RFC 5280 §4.1.2.5).
@@ -38,7 +38,7 @@ const hierarchies: readonly HierarchySpec[] = [
     label: "p256 hierarchy made at 2049-12-31T23:59:59Z",
     caAlgorithm: "p256",
     at: "2049-12-31T23:59:59Z",
-    extra: { [oneSecond]: ["device-unbound/p256", 1] },
+    extra: { [oneSecond]: ["client/p256", 1] },
   },
 ];
 
@@ -70,7 +70,7 @@ function expectedHeaders(kind: CertificateKind): string[] {
   const ca = ["X509v3 Basic Constraints: critical", "X509v3 Key Usage: critical"];
   const ids = ["X509v3 Subject Key Identifier", "X509v3 Authority Key Identifier"];
   const urls = ["X509v3 CRL Distribution Points", "Authority Information Access"];
-  const san = `X509v3 Subject Alternative Name${kind === "device-san-only" ? ": critical" : ""}`;
+  const san = `X509v3 Subject Alternative Name${kind === "client-san-only" ? ": critical" : ""}`;
   switch (kind) {
     case "root":
       return [...ca, ...ids];

@@ -7,7 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Authority } from "../src/ca/index.js";
+import { systemClock } from "../src/domain/index.js";
+import { systemCaller } from "../src/policy/index.js";
 import { initializedAuthority } from "./support/authority.js";
+import { testRegistry } from "./support/registry.js";
 import { runCli } from "./support/cli.js";
 import { testDatabase, type TestDatabase } from "./support/databases.js";
 import { openssl, opensslVerifyChain, opensslCsr, workdir, type Workdir } from "./support/openssl.js";
@@ -44,14 +47,27 @@ describe("RSA-2048 device keys", () => {
       "-addext",
       "subjectAltName=DNS:tpm-meter-0001.devices.acme.test",
     ]);
-    const issued = await authority.issue({ csr });
+    const registry = testRegistry(t.database, systemClock, authority);
+    const device = await registry.register({ serialNumber: "TPM-METER-0001" }, systemCaller);
+    const issued = await registry.issue({ csr, deviceId: device.id }, systemCaller);
     expect(issued).toMatchObject({ profile: "device", keyAlgorithm: "rsa2048", status: "good" });
     const leaf = await dir.write("tpm-leaf.pem", issued.pem);
     const { stdout } = await opensslVerifyChain(dir, leaf, ["-purpose", "sslclient"]);
     expect(stdout.trim()).toBe(`${leaf}: OK`);
     const text = (await openssl(["x509", "-in", leaf, "-noout", "-text"])).stdout;
     expect(text).toContain("Public-Key: (2048 bit)");
+    expect(text).toContain(`URI:urn:keyfleet:device:${device.id}`);
     expect((await authority.certificate(issued.serial)).keyAlgorithm).toBe("rsa2048");
+  });
+
+  test("an RSA-2048 key is refused for a client bound to no device: a software key (unsupported-algorithm)", async () => {
+    const csr = await opensslCsr(dir, "rsa2048", "/CN=reporting-service");
+    const before = await certificateCount();
+    await expect(authority.issue({ csr })).rejects.toMatchObject({
+      code: "unsupported-algorithm",
+      message: expect.stringContaining("RSA-2048 is for device keys only"),
+    });
+    expect(await certificateCount()).toBe(before);
   });
 
   test("an RSA-2048 key is refused for tls-server (unsupported-algorithm), and nothing is recorded", async () => {

@@ -37,7 +37,11 @@ import type { ActiveIssuer } from "./active-issuer.js";
 import type { CsrReader } from "./csr-reader.js";
 
 /** The profile of a request that names none. */
-export const defaultProfileName: ProfileName = "device";
+/**
+ * The profile an order that names none gets: `device` for a registered device's certificate,
+ * `client` for one bound to no device.
+ */
+export const defaultProfileFor = (bound: boolean): ProfileName => (bound ? "device" : "client");
 
 /** The device a certificate is bound to, as the registry authorized it. */
 export interface DeviceBinding {
@@ -140,7 +144,13 @@ export class Issuance {
   }
 
   async issue(request: IssueRequest): Promise<IssuedCertificate> {
-    const profile = endEntityProfile(request.profile ?? defaultProfileName);
+    const profile = endEntityProfile(request.profile ?? defaultProfileFor(request.device !== undefined));
+    if (profile.name === "device" && !request.device) {
+      throw new KeyfleetError(
+        "profile-violation",
+        'profile "device" is for a registered device: name the device (deviceId, --device); a client bound to no device gets profile "client"',
+      );
+    }
     const csr = await this.deps.csrReader.read(derOrPem(request.csr, "CERTIFICATE REQUEST"));
     checkCsr(csr, profile);
     const allowed = request.allowedKeyAlgorithms;

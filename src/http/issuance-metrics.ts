@@ -4,7 +4,7 @@
  * ErrorCode), so no request can grow the number of series.
  */
 import { Counter, Histogram, type Registry } from "prom-client";
-import { defaultProfileName } from "../ca/index.js";
+import { defaultProfileFor } from "../ca/index.js";
 import type { ErrorCode } from "../domain/index.js";
 import { problemOf } from "./problem.js";
 import { endEntityProfileNames } from "./schemas.js";
@@ -12,8 +12,8 @@ import { endEntityProfileNames } from "./schemas.js";
 export type IssuanceOutcome = "issued" | ErrorCode;
 
 export interface IssuanceMetrics {
-  /** Runs one issuance request, counting and timing it under its profile and outcome. */
-  measure<T>(profile: string | undefined, issue: () => Promise<T>): Promise<T>;
+  /** Runs one issuance request, counting and timing it under its profile (bound: for a device) and outcome. */
+  measure<T>(profile: string | undefined, bound: boolean, issue: () => Promise<T>): Promise<T>;
 }
 
 export function issuanceMetrics(registry: Registry): IssuanceMetrics {
@@ -33,8 +33,8 @@ export function issuanceMetrics(registry: Registry): IssuanceMetrics {
     registers: [registry],
   });
   return {
-    async measure(profile, issue) {
-      const labels = { profile: profileLabel(profile ?? defaultProfileName), outcome: "issued" };
+    async measure(profile, bound, issue) {
+      const labels = { profile: profileLabel(profile ?? defaultProfileFor(bound)), outcome: "issued" };
       const stop = duration.startTimer();
       try {
         return await issue();

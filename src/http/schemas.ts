@@ -1,5 +1,5 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
-import { defaultProfileName, requestIdPattern } from "../ca/index.js";
+import { requestIdPattern } from "../ca/index.js";
 import { profiles } from "../pki/index.js";
 import { deviceIdPattern } from "../registry/index.js";
 
@@ -52,7 +52,7 @@ export const issueBodySchema = {
     profile: {
       type: "string",
       enum: endEntityProfileNames,
-      description: `the certificate profile (default ${defaultProfileName})`,
+      description: "the certificate profile (default: device with a deviceId, client without)",
     },
     deviceId: deviceIdSchema,
     requestId: {

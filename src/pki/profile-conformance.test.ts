@@ -148,9 +148,9 @@ const named = [...caExtensions, OID.extKeyUsage, OID.subjectAltName, ...revocati
 const expectedExtensions: Readonly<Record<Kind, readonly string[]>> = {
   root: caExtensions,
   issuing: [...caExtensions, ...revocationUrls],
-  "device-unbound": named,
+  client: named,
   "device-bound": named,
-  "device-san-only": named,
+  "client-san-only": named,
   "tls-server": named,
   "tls-server-own": named,
   "ocsp-responder": [...caExtensions, OID.extKeyUsage, ...revocationUrls, OID.ocspNoCheck],
@@ -161,6 +161,7 @@ const expectedKeyUsage: Readonly<Record<ProfileName, readonly number[]>> = {
   "root-ca": [0, 5, 6], // digitalSignature, keyCertSign, cRLSign
   "issuing-ca": [0, 5, 6],
   device: [0],
+  client: [0],
   "tls-server": [0],
   "ocsp-responder": [0],
 };
@@ -174,6 +175,7 @@ const expectedEku: Readonly<Record<ProfileName, readonly string[]>> = {
   "root-ca": [],
   "issuing-ca": [],
   device: [OID.clientAuth],
+  client: [OID.clientAuth],
   "tls-server": [OID.serverAuth],
   "ocsp-responder": [OID.ocspSigning],
 };
@@ -184,6 +186,7 @@ const lifetime: Readonly<Record<ProfileName, number>> = {
   "root-ca": 20 * 365 * DAY,
   "issuing-ca": 10 * 365 * DAY,
   device: 365 * DAY,
+  client: 90 * DAY,
   "tls-server": 90 * DAY,
   "ocsp-responder": 30 * DAY,
 };
@@ -205,7 +208,7 @@ interface HierarchySpec {
   readonly extra?: Readonly<Record<string, readonly [string, number]>>;
 }
 
-const oneSecond = "device-unbound/p256, one second before 2050";
+const oneSecond = "client/p256, one second before 2050";
 const hierarchies: readonly HierarchySpec[] = [
   ...caAlgorithms.map((a) => ({ label: `${a} hierarchy`, caAlgorithm: a })),
   // RFC 5280 §4.1.2.5: made one second before 2050, so notBefore is UTCTime and every notAfter
@@ -214,7 +217,7 @@ const hierarchies: readonly HierarchySpec[] = [
     label: "p256 hierarchy made at 2049-12-31T23:59:59Z",
     caAlgorithm: "p256",
     at: "2049-12-31T23:59:59Z",
-    extra: { [oneSecond]: ["device-unbound/p256", 1] },
+    extra: { [oneSecond]: ["client/p256", 1] },
   },
 ];
 
@@ -606,7 +609,7 @@ const extensionRules: Rule[] = [
     name: (c) =>
       isCa(c)
         ? "RFC 5280 §4.2.1.12: a CA certificate carries no extKeyUsage"
-        : `RFC 5280 §4.2.1.12: extKeyUsage is ${{ device: "clientAuth", "tls-server": "serverAuth", "ocsp-responder": "OCSPSigning (RFC 6960 §4.2.2.2)", "root-ca": "", "issuing-ca": "" }[c.profile]} alone, non-critical`,
+        : `RFC 5280 §4.2.1.12: extKeyUsage is ${{ device: "clientAuth", client: "clientAuth", "tls-server": "serverAuth", "ocsp-responder": "OCSPSigning (RFC 6960 §4.2.2.2)", "root-ca": "", "issuing-ca": "" }[c.profile]} alone, non-critical`,
     check: (e) => {
       const x = extensionOf(e, OID.extKeyUsage);
       if (!expectedEku[e.c.profile].length) return expect(x).toBeUndefined();
@@ -646,7 +649,7 @@ const extensionRules: Rule[] = [
     name: (c) =>
       isCa(c) || c.kind === "ocsp-responder"
         ? "RFC 5280 §4.2.1.6: no subjectAltName (the profile carries none)"
-        : c.kind === "device-san-only"
+        : c.kind === "client-san-only"
           ? "RFC 5280 §4.2.1.6: the subject is empty, so subjectAltName is critical; its names as asked"
           : "RFC 5280 §4.2.1.6: the subject is not empty, so subjectAltName is non-critical; its names as asked",
     check: (e) => {

@@ -84,7 +84,7 @@ describe("profiles", () => {
     }
     expect(isKeyfleetError(error, "unknown-profile")).toBe(true);
     expect(String(error)).toMatch(
-      /unknown profile "toString"; use one of root-ca, issuing-ca, device, tls-server, ocsp-responder/,
+      /unknown profile "toString"; use one of root-ca, issuing-ca, device, client, tls-server, ocsp-responder/,
     );
   });
 });

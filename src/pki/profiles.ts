@@ -13,7 +13,7 @@ import type { DistinguishedName } from "./name.js";
 import { oid } from "./oids.js";
 import { checkSanSyntax, formatSan, type SanEntry, type SanType } from "./san.js";
 
-export type ProfileName = "root-ca" | "issuing-ca" | "device" | "tls-server" | "ocsp-responder";
+export type ProfileName = "root-ca" | "issuing-ca" | "device" | "client" | "tls-server" | "ocsp-responder";
 export type KeyUsageName = "digitalSignature" | "keyEncipherment" | "keyCertSign" | "cRLSign";
 
 export interface SanRules {
@@ -87,6 +87,20 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
     defaultValiditySeconds: YEAR,
     maxValiditySeconds: 2 * YEAR,
     sanRules: { allowed: ["uri", "dns", "hardwareModuleName"], requireOneOf: [], max: 16 },
+  },
+  // A TLS client that is no registered device (a service, an operator's tool): bound to nothing, so
+  // it names itself by DNS name or URI and may claim no device identity (issuance refuses a
+  // registered serial and every urn:keyfleet: name). A software key: no RSA-2048, as for servers.
+  client: {
+    name: "client",
+    ca: false,
+    keyUsage: ["digitalSignature"],
+    extendedKeyUsage: [oid.clientAuth],
+    ocspNoCheck: false,
+    ...keys("service"),
+    defaultValiditySeconds: 90 * DAY,
+    maxValiditySeconds: 397 * DAY,
+    sanRules: { allowed: ["uri", "dns"], requireOneOf: [], max: 16 },
   },
   // CA/Browser Forum BR §7.1.2.7: a server certificate names its hosts in the SAN; max 397 days.
   "tls-server": {

@@ -14,8 +14,15 @@
  * Policies name devices by their attributes, never by id (the document check refuses a device
  * literal), so a decision is a function of what the request carries and can be cached by it.
  */
-import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import type * as Cedar from "@cedar-policy/cedar-wasm/nodejs";
+import { createRequire } from "node:module";
 import { KeyfleetError } from "../domain/index.js";
+
+let loaded: typeof Cedar | undefined;
+/** Cedar's WebAssembly, loaded on first use (≈ 45 ms): a command that decides nothing never pays it. */
+function cedar(): typeof Cedar {
+  return (loaded ??= createRequire(import.meta.url)("@cedar-policy/cedar-wasm/nodejs") as typeof Cedar);
+}
 
 /** What a policy document decides about: what is done to a device. Reads are the scope's business. */
 export const policyActions = ["device.register", "device.lifecycle", "cert.issue"] as const;
@@ -84,7 +91,7 @@ export function requestKey(r: PolicyRequest): string {
 // One uid for every device: policies see attributes, so the id would only defeat the cache.
 const deviceUid = { type: deviceType, id: "" };
 
-function entities(r: PolicyRequest): cedar.EntityJson[] {
+function entities(r: PolicyRequest): Cedar.EntityJson[] {
   const d = r.device;
   return [
     {
@@ -119,7 +126,7 @@ export interface Decision {
 
 /** Registers a policy set once under `id` (its content's hash) so that requests need not parse it. */
 export function preparse(id: string, policies: Readonly<Record<string, string>>): void {
-  const answer = cedar.preparsePolicySet(id, { staticPolicies: { ...policies } });
+  const answer = cedar().preparsePolicySet(id, { staticPolicies: { ...policies } });
   if (answer.type === "failure") {
     throw new KeyfleetError("internal", `a checked policy set did not parse: ${answer.errors[0]?.message}`);
   }
@@ -131,11 +138,11 @@ const schemaName = "keyfleet";
 /** Asks Cedar about a request against a preparsed policy set. */
 export function evaluate(policySetId: string, r: PolicyRequest): Decision {
   if (!schemaPreparsed) {
-    const answer = cedar.preparseSchema(schemaName, cedarSchema);
+    const answer = cedar().preparseSchema(schemaName, cedarSchema);
     if (answer.type === "failure") throw new KeyfleetError("internal", "the Cedar schema did not parse");
     schemaPreparsed = true;
   }
-  const answer = cedar.statefulIsAuthorized({
+  const answer = cedar().statefulIsAuthorized({
     principal: { type: "Keyfleet::Principal", id: r.principal.actor },
     action: { type: "Keyfleet::Action", id: r.action },
     resource: deviceUid,
@@ -161,7 +168,7 @@ export function evaluate(policySetId: string, r: PolicyRequest): Decision {
 
 /** Cedar's type check of policies against the schema: each problem as "<policy id>: <message>". */
 export function typeCheck(policies: Readonly<Record<string, string>>): string[] {
-  const answer = cedar.validate({
+  const answer = cedar().validate({
     schema: cedarSchema,
     policies: { staticPolicies: { ...policies } },
     validationSettings: { mode: "strict" },
@@ -172,7 +179,7 @@ export function typeCheck(policies: Readonly<Record<string, string>>): string[] 
 
 /** Splits Cedar text into its policies; parse errors as messages. */
 export function splitPolicies(text: string): { policies: string[] } | { errors: string[] } {
-  const answer = cedar.policySetTextToParts(text);
+  const answer = cedar().policySetTextToParts(text);
   if (answer.type === "failure") return { errors: answer.errors.map(describeError(text)) };
   if (answer.policy_templates.length > 0)
     return { errors: ["templates are not supported; write static policies"] };
@@ -180,8 +187,8 @@ export function splitPolicies(text: string): { policies: string[] } | { errors: 
 }
 
 /** A policy's JSON form (effect, scope, conditions, annotations), for the document's structural rules. */
-export function policyJson(text: string): cedar.PolicyJson {
-  const answer = cedar.policyToJson(text);
+export function policyJson(text: string): Cedar.PolicyJson {
+  const answer = cedar().policyToJson(text);
   if (answer.type === "failure") {
     throw new KeyfleetError("internal", `a parsed policy has no JSON form: ${answer.errors[0]?.message}`);
   }
@@ -201,7 +208,7 @@ export function namesDevice(json: unknown): boolean {
 export const lineAt = (text: string, offset: number) => text.slice(0, offset).split("\n").length;
 
 function describeError(text: string) {
-  return (e: cedar.DetailedError): string => {
+  return (e: Cedar.DetailedError): string => {
     const at = e.sourceLocations?.[0];
     if (!at) return e.message;
     return `line ${lineAt(text, at.start)}: ${e.message}${at.label ? ` (${at.label})` : ""}`;

@@ -90,8 +90,15 @@ export function policyService(deps: PolicyServiceDeps) {
       checkPolicyDocument(document, deps.catalog);
     },
 
-    /** Makes `document` the next version; a document that fails any check changes nothing. */
-    async apply(caller: Caller, document: string, comment?: string): Promise<PolicyVersionView> {
+    /**
+     * Makes `document` the next version; a document that fails any check changes nothing, and one
+     * the latest version already holds (byte for byte) is that version again (`unchanged`).
+     */
+    async apply(
+      caller: Caller,
+      document: string,
+      comment?: string,
+    ): Promise<PolicyVersionView & { readonly unchanged: boolean }> {
       fleetWide(caller, "policy.write");
       if (comment !== undefined && (comment.length > maxComment || /[\p{Cc}\p{Cf}]/u.test(comment))) {
         throw new KeyfleetError(
@@ -101,13 +108,15 @@ export function policyService(deps: PolicyServiceDeps) {
       }
       const checked = checkPolicyDocument(document, deps.catalog);
       const sha256 = createHash("sha256").update(document, "utf8").digest();
-      const row = await deps.database.transaction(async (tx) => {
-        const applied = await policyRepository(tx).append({
+      const { row, appended } = await deps.database.transaction(async (tx) => {
+        const outcome = await policyRepository(tx).append({
           document,
           sha256,
           comment: comment ?? null,
           created_by: caller.actor,
         });
+        if (!outcome.appended) return outcome;
+        const applied = outcome.row;
         await deps.audit.append(tx, [
           {
             type: "policy.applied",
@@ -122,10 +131,10 @@ export function policyService(deps: PolicyServiceDeps) {
             },
           },
         ]);
-        return applied;
+        return outcome;
       });
       cached = { policy: new ActivePolicy(row.version, checked), checkedAt: Date.now() };
-      return viewOf(row, false);
+      return { ...viewOf(row, false), unchanged: !appended };
     },
 
     /**

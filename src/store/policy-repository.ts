@@ -22,17 +22,22 @@ export function policyRepository(db: Kysely<Tables>) {
     },
 
     /**
-     * Appends the next version inside `db` (a transaction): the lock makes concurrent applies take
+     * Appends the next version inside `db` (a transaction), unless the latest already holds this
+     * very document (then that one, and `appended` false). The lock makes concurrent applies take
      * turns, so each gets the number after the one it saw.
      */
-    async append(row: Omit<PolicyVersionRow, "version" | "created_at">): Promise<PolicyVersionRow> {
+    async append(
+      row: Omit<PolicyVersionRow, "version" | "created_at">,
+    ): Promise<{ row: PolicyVersionRow; appended: boolean }> {
       await holdLock(db, "policy");
-      const version = (await this.latestVersion()) + 1;
-      return db
+      const latest = await this.byVersion(await this.latestVersion());
+      if (latest && Buffer.from(latest.sha256).equals(row.sha256)) return { row: latest, appended: false };
+      const appended = await db
         .insertInto("policy_versions")
-        .values({ ...row, version })
+        .values({ ...row, version: (latest?.version ?? 0) + 1 })
         .returningAll()
         .executeTakeFirstOrThrow();
+      return { row: appended, appended: true };
     },
 
     /** Versions newest first, before `before` when given. */

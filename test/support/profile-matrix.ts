@@ -22,15 +22,16 @@ export const serviceAlgorithms: readonly KeyAlgorithmId[] = keyAlgorithmsFor("se
 
 /**
  * What each end-entity case is:
- * - device-unbound: the CSR speaks for itself (a rich subject, URI, DNS and hardwareModuleName SANs);
- * - device-bound: issued for a registered device, so the registry names it;
- * - device-san-only: an empty subject, named by its SAN alone (RFC 5280 §4.2.1.6: SAN critical);
+ * - client: bound to no device, so the CSR speaks for itself (a rich subject, URI and DNS SANs);
+ * - device-bound: issued for a registered device, so the registry names it (its CSR's DNS name and
+ *   hardwareModuleName, which carries the device's own serial, follow the registry's URN);
+ * - client-san-only: an empty subject, named by its SAN alone (RFC 5280 §4.2.1.6: SAN critical);
  * - tls-server: DNS and IP names, domainComponents in the subject;
  * - tls-server-own: the HTTPS server's own identity (`serverTlsIdentity`, its P-256 key);
  * - ocsp-responder: a delegated responder (RFC 6960 §4.2.2.2).
  */
 export type EndEntityKind =
-  "device-unbound" | "device-bound" | "device-san-only" | "tls-server" | "tls-server-own" | "ocsp-responder";
+  "client" | "device-bound" | "client-san-only" | "tls-server" | "tls-server-own" | "ocsp-responder";
 
 export interface EndEntityCase {
   /** Unique within a hierarchy, e.g. "device-bound/rsa2048". */
@@ -53,9 +54,9 @@ const endEntity = (
 
 /** Every end-entity profile with every algorithm it allows (RSA-2048 for devices only). */
 export const endEntityCases: readonly EndEntityCase[] = [
-  ...deviceAlgorithms.map((a) => endEntity("device-unbound", "device", a)),
+  ...serviceAlgorithms.map((a) => endEntity("client", "client", a)),
   ...deviceAlgorithms.map((a) => endEntity("device-bound", "device", a)),
-  ...deviceAlgorithms.map((a) => endEntity("device-san-only", "device", a)),
+  ...serviceAlgorithms.map((a) => endEntity("client-san-only", "client", a)),
   ...serviceAlgorithms.map((a) => endEntity("tls-server", "tls-server", a)),
   endEntity("tls-server-own", "tls-server", "p256"),
   ...serviceAlgorithms.map((a) => endEntity("ocsp-responder", "ocsp-responder", a)),
@@ -69,11 +70,15 @@ export const deviceSerial = (a: KeyAlgorithmId): string => `KF-${a.toUpperCase()
 export const unboundSubject = (a: KeyAlgorithmId): string =>
   `/C=DE/ST=Bayern/L=München/O=Acme Güter/OU=Meters/CN=sensor-${a}/serialNumber=SN-${a.toUpperCase()}-0042`;
 export const unboundSans = (a: KeyAlgorithmId): string =>
-  `URI:urn:example:acme:meter:${a},DNS:sensor-${a}.devices.acme.test,otherName:1.3.6.1.5.5.7.8.4;SEQUENCE:hwmn`;
-/** RFC 4108 §5 HardwareModuleName: hwType and hwSerialNum ("SN-0042"), as the openssl config says. */
-export const hardwareModule = { hwType: "1.3.6.1.4.1.99999.1", hwSerialNum: "534e2d30303432" };
+  `URI:urn:example:acme:meter:${a},DNS:sensor-${a}.devices.acme.test`;
+/** RFC 4108 §5 HardwareModuleName: hwType, and hwSerialNum the device's serial (hex), as the openssl config says. */
+export const hardwareModule = (a: KeyAlgorithmId) => ({
+  hwType: "1.3.6.1.4.1.99999.1",
+  hwSerialNum: Buffer.from(deviceSerial(a)).toString("hex"),
+});
 export const boundCsrSubject = "/O=Elsewhere/CN=what-the-device-claims";
-export const boundCsrSan = (a: KeyAlgorithmId): string => `DNS:${a}.devices.acme.test`;
+export const boundCsrSan = (a: KeyAlgorithmId): string =>
+  `DNS:${a}.devices.acme.test,otherName:1.3.6.1.5.5.7.8.4;SEQUENCE:hwmn-${a}`;
 export const sanOnlySan = (a: KeyAlgorithmId): string => `DNS:meter-${a}.devices.acme.test`;
 export const serverSubject = "/DC=test/DC=acme/CN=api.acme.test";
 export const serverSans = "DNS:api.acme.test,IP:127.0.0.1,IP:::1";
@@ -91,10 +96,14 @@ const genpkeyArgs: Record<KeyAlgorithmId, string[]> = {
 const requestConfig = `[req]
 distinguished_name = dn
 [dn]
-[hwmn]
-hwType = OID:${hardwareModule.hwType}
-hwSerialNum = FORMAT:HEX,OCTETSTRING:${hardwareModule.hwSerialNum}
-`;
+${deviceAlgorithms
+  .map(
+    (a) => `[hwmn-${a}]
+hwType = OID:${hardwareModule(a).hwType}
+hwSerialNum = FORMAT:HEX,OCTETSTRING:${hardwareModule(a).hwSerialNum}
+`,
+  )
+  .join("")}`;
 
 /** Each case's CSR (PEM), from one `openssl genpkey` key per algorithm. */
 export async function endEntityRequests(dir: Workdir): Promise<ReadonlyMap<string, string>> {
@@ -132,11 +141,11 @@ export async function endEntityRequests(dir: Workdir): Promise<ReadonlyMap<strin
 function requestNames(c: EndEntityCase): [subject: string, sans: string | undefined] {
   const a = c.keyAlgorithm;
   switch (c.kind) {
-    case "device-unbound":
+    case "client":
       return [unboundSubject(a), unboundSans(a)];
     case "device-bound":
       return [boundCsrSubject, boundCsrSan(a)];
-    case "device-san-only":
+    case "client-san-only":
       return ["/", sanOnlySan(a)];
     case "tls-server":
     case "tls-server-own":
@@ -165,7 +174,7 @@ export function expectedSubject(
         ["O", "Keyfleet"],
         ["CN", /^Keyfleet Issuing CA [0-9a-f]{8}$/],
       ];
-    case "device-unbound":
+    case "client":
       return [
         ["C", "DE"],
         ["ST", "Bayern"],
@@ -180,7 +189,7 @@ export function expectedSubject(
         ["CN", device!.serialNumber],
         ["serialNumber", device!.serialNumber],
       ];
-    case "device-san-only":
+    case "client-san-only":
       return [];
     case "tls-server":
       return [
@@ -206,15 +215,15 @@ export function expectedSans(
 ): string[] {
   const v6loopback = "IP:0000:0000:0000:0000:0000:0000:0000:0001";
   switch (kind) {
-    case "device-unbound":
-      return [
-        `URI:urn:example:acme:meter:${a}`,
-        `DNS:sensor-${a}.devices.acme.test`,
-        `otherName:1.3.6.1.5.5.7.8.4:${hardwareModule.hwType}:${hardwareModule.hwSerialNum}`,
-      ];
+    case "client":
+      return [`URI:urn:example:acme:meter:${a}`, `DNS:sensor-${a}.devices.acme.test`];
     case "device-bound":
-      return [`URI:urn:keyfleet:device:${device!.id}`, `DNS:${a}.devices.acme.test`];
-    case "device-san-only":
+      return [
+        `URI:urn:keyfleet:device:${device!.id}`,
+        `DNS:${a}.devices.acme.test`,
+        `otherName:1.3.6.1.5.5.7.8.4:${hardwareModule(a).hwType}:${hardwareModule(a).hwSerialNum}`,
+      ];
+    case "client-san-only":
       return [`DNS:meter-${a}.devices.acme.test`];
     case "tls-server":
       return ["DNS:api.acme.test", "IP:127.0.0.1", v6loopback];
@@ -248,7 +257,7 @@ export interface Hierarchy {
 export interface HierarchyOptions {
   /** The app's clock, as an ISO instant: a hierarchy made then (2049, to cross into GeneralizedTime). */
   readonly at?: string;
-  /** Extra certificates: name → [a device-unbound case to issue again, with this validitySeconds]. */
+  /** Extra certificates: name → [a client case to issue again, with this validitySeconds]. */
   readonly extra?: Readonly<Record<string, readonly [caseId: string, validitySeconds: number]>>;
 }
 
@@ -287,7 +296,7 @@ export async function issueHierarchy(
     for (const c of endEntityCases) endEntities.set(c.id, await issue(c));
     const extra = new Map<string, IssuedEntity>();
     for (const [name, [caseId, validity]] of Object.entries(options.extra ?? {})) {
-      const base = endEntityCases.find((c) => c.id === caseId && c.kind === "device-unbound")!;
+      const base = endEntityCases.find((c) => c.id === caseId && c.kind === "client")!;
       extra.set(name, { ...(await issue(base, validity)), case: { ...base, id: name } });
     }
     return {

@@ -14,7 +14,10 @@ export function certCommand(io: CliIo): Command {
     .description("issue a certificate from a PKCS#10 CSR; prints the PEM certificate")
     .requiredOption("--csr <file>", "the CSR, PEM or DER")
     .option("--device <id>", "bind the certificate to a registered device")
-    .option("--profile <name>", "device | tls-server | ocsp-responder", "device")
+    .option(
+      "--profile <name>",
+      "device | client | tls-server | ocsp-responder (default: device with --device, client without)",
+    )
     .option(
       "--request-id <id>",
       "idempotency key (1–200 printable ASCII characters): the same id never yields two certificates",
@@ -22,7 +25,13 @@ export function certCommand(io: CliIo): Command {
     .option("--validity-days <days>", "validity in whole days (default: the profile's)")
     .action(
       async (
-        options: { csr: string; device?: string; profile: string; requestId?: string; validityDays?: string },
+        options: {
+          csr: string;
+          device?: string;
+          profile?: string;
+          requestId?: string;
+          validityDays?: string;
+        },
         command: Command,
       ) => {
         const validitySeconds =

@@ -32,9 +32,11 @@ export function policyCommand(io: CliIo): Command {
         dryRun: o.dryRun,
       });
       print(io, globals(command).json, result, () =>
-        result.applied
-          ? `applied: ${versionLine(result.version)}`
-          : `${file}: the policy is valid (not applied)`,
+        !result.applied
+          ? `${file}: the policy is valid (not applied)`
+          : result.version.unchanged
+            ? `unchanged: version ${result.version.version} already holds this document`
+            : `applied: ${versionLine(result.version)}`,
       );
     });
   policy

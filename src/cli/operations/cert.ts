@@ -9,7 +9,7 @@ export const certOperations = {
       input: {
         /** The CSR file's bytes, base64 (PEM or DER). */
         csr: string;
-        profile: string;
+        profile?: string | undefined;
         deviceId?: string | undefined;
         requestId?: string | undefined;
         validitySeconds?: number | undefined;

@@ -40,15 +40,19 @@ export function certificateRoutes(
     async (request, reply) => {
       // Counted and timed from here: a request refused earlier (token, body schema) is no
       // issuance, and keyfleet_http_problems_total counts it.
-      const certificate = await metrics.measure(request.body.profile, async () => {
-        return registry.issue(
-          {
-            ...request.body,
-            requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
-          },
-          callerOf(request.principal!),
-        );
-      });
+      const certificate = await metrics.measure(
+        request.body.profile,
+        request.body.deviceId !== undefined,
+        async () => {
+          return registry.issue(
+            {
+              ...request.body,
+              requestId: requestIdOf(request.body.requestId, request.headers["idempotency-key"]),
+            },
+            callerOf(request.principal!),
+          );
+        },
+      );
       return reply.code(201).send(certificateJson(certificate));
     },
   );

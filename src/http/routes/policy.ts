@@ -58,8 +58,20 @@ export function policyRoutes(http: FastifyInstance, policies: PolicyService, aut
           },
         },
         response: {
-          200: { type: "object", properties: { valid: { type: "boolean" } } },
-          201: versionSchema,
+          200: {
+            description:
+              "a dry run ({valid: true}), or the latest version already holding this document (unchanged)",
+            type: "object",
+            properties: {
+              valid: { type: "boolean" },
+              unchanged: { type: "boolean" },
+              ...versionSchema.properties,
+            },
+          },
+          201: {
+            type: "object",
+            properties: { unchanged: { type: "boolean" }, ...versionSchema.properties },
+          },
           ...problemResponses,
         },
       },
@@ -70,6 +82,8 @@ export function policyRoutes(http: FastifyInstance, policies: PolicyService, aut
         return { valid: true };
       }
       const applied = await policies.apply(caller(request), request.body.document, request.body.comment);
+      // The latest version already holds this document: that version again, and nothing written.
+      if (applied.unchanged) return applied;
       return reply.code(201).header("location", `/api/v1/policy/versions/${applied.version}`).send(applied);
     },
   );
