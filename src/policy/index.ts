@@ -1,5 +1,5 @@
 /**
- * Who may do what: principals (API tokens) with roles and scopes. Versioned policy documents join
+ * Who may do what: principals (API tokens, OIDC bearer JWTs) with roles and scopes. Versioned policy documents join
  * this module with the registry; issuance never decides who a caller is.
  */
 export {
@@ -12,8 +12,17 @@ export {
   type ScopedResource,
 } from "./authorize.js";
 export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
+export { bearerAuthenticator, type BearerAuthenticator } from "./bearer.js";
 export {
-  actorOf,
+  looksLikeJwt,
+  oidcAlgorithms,
+  oidcClockToleranceSeconds,
+  oidcVerifier,
+  type OidcSettings,
+  type OidcVerifier,
+} from "./oidc.js";
+export { actorOf, type OidcPrincipal, type Principal, type TokenPrincipal } from "./principal.js";
+export {
   checkMayManageTokens,
   checkMayReadAuditLog,
   checkMayReadEvents,
@@ -23,7 +32,6 @@ export {
   tokenIdPattern,
   tokenService,
   type CreatedToken,
-  type Principal,
   type TokenOptions,
   type TokenService,
   type TokenView,
