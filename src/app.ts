@@ -11,7 +11,7 @@ import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
 import { hasKekFile, keyEncryptionKey, removeKekFile } from "./development-kek.js";
 import { KeyfleetError, systemClock, type Clock } from "./domain/index.js";
 import type { Logger } from "./logger.js";
-import { tokenService, type TokenService } from "./policy/index.js";
+import { oidcVerifier, tokenService, type OidcVerifier, type TokenService } from "./policy/index.js";
 import { taskRunner, type TaskRunner } from "./tasks/index.js";
 import { outbox, type Outbox } from "./events/index.js";
 import { bulkJobs, createRegistry, type BulkJobs, type Registry } from "./registry/index.js";
@@ -27,6 +27,8 @@ export interface App {
   readonly audit: AuditLog;
   readonly checkpoints: AuditCheckpoints;
   readonly tokens: TokenService;
+  /** Verifies OIDC bearer JWTs; undefined when no issuer is configured (JWTs are then refused). */
+  readonly oidc: OidcVerifier | undefined;
   /** The device registry: devices and their lifecycle. */
   readonly devices: Registry;
   /** Bulk jobs: a lifecycle command for every device matching a filter. */
@@ -135,6 +137,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       audit,
       checkpoints,
       tokens: tokenService(database, clock, audit),
+      oidc: config.oidc ? oidcVerifier(config.oidc, { clock }) : undefined,
       devices: createRegistry(registryDeps),
       jobs,
       events,
