@@ -5,6 +5,7 @@
  */
 import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
 import type { OidcSettings } from "./oidc.js";
+import { shown } from "./oidc-refusals.js";
 import type { OidcPrincipal } from "./principal.js";
 import { parseRole, roles, type Role } from "./roles.js";
 import { checkScopes, scopeKeys, type Scopes } from "./scopes.js";
@@ -14,11 +15,6 @@ const subjectPattern = /^[\x21-\x7e]{1,255}$/;
 /** As a token's scope value (scopes.ts parseScopes). */
 const scopeValuePattern = /^[\x21-\x7e]{1,128}$/;
 const maxScopeValues = 100;
-
-const shown = (value: unknown) => {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
-};
 
 export function oidcPrincipalOf(
   payload: Readonly<Record<string, unknown>>,
@@ -31,13 +27,18 @@ export function oidcPrincipalOf(
       `the JWT's sub ${shown(sub)} is not 1 to 255 printable ASCII characters`,
     );
   }
+  // jose checked that exp is a number in the future; a Date must be able to hold it too.
+  const expiresAt = new Date((exp as number) * 1000);
+  if (Number.isNaN(expiresAt.getTime())) {
+    throw new KeyfleetError("unauthorized", `the JWT's exp ${shown(exp)} is past any date Keyfleet can hold`);
+  }
   return {
     kind: "oidc",
     issuer: settings.issuer,
     subject: sub,
     role: roleOf(payload, settings.roleClaim),
     scopes: scopesOf(payload, settings.scopesClaim),
-    expiresAt: new Date((exp as number) * 1000),
+    expiresAt,
   };
 }
 

@@ -114,6 +114,8 @@ describe("OIDC verifier", () => {
   });
 
   test.each([
+    ["valid only from a time no Date holds", { nbf: 1e300 }, /^the JWT is not valid before 1e\+300$/],
+    ["expiring past any date", { exp: 1e300 }, /^the JWT's exp 1e\+300 is past any date/],
     [
       "from another issuer",
       { iss: "https://evil.example" },

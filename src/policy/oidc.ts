@@ -7,15 +7,15 @@
  */
 import {
   createRemoteJWKSet,
-  decodeProtectedHeader,
   errors,
   jwtVerify,
   type JWTPayload,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from "jose";
-import { KeyfleetError, isKeyfleetError, type Clock } from "../domain/index.js";
+import { KeyfleetError, type Clock } from "../domain/index.js";
 import { oidcPrincipalOf } from "./oidc-claims.js";
+import { fetchFailure, refusal } from "./oidc-refusals.js";
 import type { OidcPrincipal } from "./principal.js";
 
 export interface OidcSettings {
@@ -41,7 +41,7 @@ export const oidcAlgorithms = ["ES256", "ES384", "EdDSA", "RS256", "PS256"] as c
 export const oidcClockToleranceSeconds = 30;
 
 /** How long a JWKS fetch may take before the request is answered `unavailable`. */
-const jwksTimeoutMs = 5_000;
+export const jwksTimeoutMs = 5_000;
 
 export interface OidcVerifier {
   readonly settings: OidcSettings;
@@ -74,7 +74,7 @@ export function oidcVerifier(
       if (e instanceof errors.JOSENotSupported) throw e;
       throw new KeyfleetError(
         "unavailable",
-        `the identity provider's key set (JWKS) at ${settings.jwksUrl} could not be fetched (${fetchFailure(e)}); retry later`,
+        `the identity provider's key set (JWKS) at ${settings.jwksUrl} could not be fetched (${fetchFailure(e, jwksTimeoutMs)}); retry later`,
         { cause: e },
       );
     }
@@ -94,7 +94,7 @@ export function oidcVerifier(
       try {
         payload = await verifyWithAnyKey(jwt, keys, options);
       } catch (e) {
-        throw refusal(e, jwt, settings);
+        throw refusal(e, jwt, settings, oidcAlgorithms);
       }
       return oidcPrincipalOf(payload, settings);
     },
@@ -119,80 +119,5 @@ async function verifyWithAnyKey(
       }
     }
     throw new errors.JWSSignatureVerificationFailed();
-  }
-}
-
-function fetchFailure(e: unknown): string {
-  if (e instanceof errors.JWKSTimeout) return `no answer within ${jwksTimeoutMs / 1000} s`;
-  const cause = (e as { cause?: { code?: unknown } } | undefined)?.cause;
-  if (typeof cause?.code === "string") return cause.code; // fetch's TypeError: ECONNREFUSED, ENOTFOUND…
-  return e instanceof Error ? e.message : String(e);
-}
-
-const iso = (seconds: unknown) =>
-  typeof seconds === "number" && Number.isFinite(seconds)
-    ? new Date(seconds * 1000).toISOString()
-    : JSON.stringify(seconds);
-/** A claim or header value from the token, for a message: JSON, cut short (never the token). */
-const shown = (value: unknown) => {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
-};
-
-/** jose's throw, as the refusal that names the check that failed. */
-function refusal(e: unknown, jwt: string, settings: OidcSettings): KeyfleetError {
-  if (isKeyfleetError(e)) return e;
-  const header = safeHeader(jwt);
-  const unauthorized = (message: string) => new KeyfleetError("unauthorized", message, { cause: e });
-  if (e instanceof errors.JWTExpired) {
-    return unauthorized(`the JWT expired at ${iso(e.payload.exp)}`);
-  }
-  if (e instanceof errors.JWTClaimValidationFailed) {
-    const value = e.payload[e.claim];
-    if (e.reason === "missing") {
-      return unauthorized(`the JWT has no "${e.claim}" claim; Keyfleet requires iss, aud, sub and exp`);
-    }
-    switch (e.claim) {
-      case "iss":
-        return unauthorized(`the JWT's issuer ${shown(value)} is not ${shown(settings.issuer)}`);
-      case "aud":
-        return unauthorized(
-          `the JWT's audience ${shown(value)} does not include ${shown(settings.audience)}`,
-        );
-      case "nbf":
-        if (typeof value === "number") return unauthorized(`the JWT is not valid before ${iso(value)}`);
-        break;
-    }
-    return unauthorized(`the JWT's "${e.claim}" claim is not valid: ${e.message}`);
-  }
-  if (e instanceof errors.JOSEAlgNotAllowed) {
-    return unauthorized(
-      `the JWT's algorithm ${shown(header?.alg)} is not allowed; Keyfleet accepts ${oidcAlgorithms.join(", ")}`,
-    );
-  }
-  if (e instanceof errors.JWKSNoMatchingKey) {
-    return unauthorized(
-      header?.kid === undefined
-        ? `no key in the JWKS fits the JWT (it names no kid; algorithm ${shown(header?.alg)})`
-        : `no key in the JWKS has kid ${shown(header.kid)} (algorithm ${shown(header.alg)})`,
-    );
-  }
-  if (e instanceof errors.JWSSignatureVerificationFailed) {
-    return unauthorized(
-      `the JWT's signature does not verify with ${header?.kid === undefined ? "any key of the JWKS" : `the JWKS key ${shown(header.kid)}`}`,
-    );
-  }
-  if (e instanceof errors.JOSEError) {
-    // JWSInvalid, JWTInvalid, JOSENotSupported…: jose's messages are fixed text, never the token.
-    return unauthorized(`the bearer token is not a JWT Keyfleet accepts: ${e.message}`);
-  }
-  return new KeyfleetError("internal", "the JWT could not be verified", { cause: e });
-}
-
-function safeHeader(jwt: string): { alg?: unknown; kid?: unknown } | undefined {
-  try {
-    return decodeProtectedHeader(jwt);
-  } catch {
-    return undefined; // the header is only for the message; jose's own error says what is wrong
   }
 }
