@@ -11,7 +11,13 @@ import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
 import { hasKekFile, keyEncryptionKey, removeKekFile } from "./development-kek.js";
 import { KeyfleetError, systemClock, type Clock } from "./domain/index.js";
 import type { Logger } from "./logger.js";
-import { tokenService, type PolicyService, type TokenService } from "./policy/index.js";
+import {
+  oidcVerifier,
+  tokenService,
+  type OidcVerifier,
+  type PolicyService,
+  type TokenService,
+} from "./policy/index.js";
 import { taskRunner, type TaskRunner } from "./tasks/index.js";
 import type { Outbox } from "./events/index.js";
 import { bulkJobs, createRegistry, registryDeps, type BulkJobs, type Registry } from "./registry/index.js";
@@ -27,6 +33,8 @@ export interface App {
   readonly audit: AuditLog;
   readonly checkpoints: AuditCheckpoints;
   readonly tokens: TokenService;
+  /** Verifies OIDC bearer JWTs; undefined when no issuer is configured (JWTs are then refused). */
+  readonly oidc: OidcVerifier | undefined;
   /** The device registry: devices and their lifecycle. */
   readonly devices: Registry;
   /** Versioned policy documents: apply, show, history, diff; the version in force. */
@@ -136,6 +144,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       audit,
       checkpoints,
       tokens: tokenService(database, clock, audit),
+      oidc: config.oidc ? oidcVerifier(config.oidc, { clock }) : undefined,
       devices: createRegistry(deps),
       policies: deps.policies,
       jobs,

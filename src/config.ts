@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { checkDataDirectory, readOwnFile } from "./data-directory.js";
 import { KeyfleetError, checkPublicUrl, quoted } from "./domain/index.js";
+import type { OidcSettings } from "./policy/index.js";
 
 export interface Config {
   readonly dataDir: string;
@@ -29,16 +30,32 @@ export interface Config {
   readonly httpsPort: number;
   readonly httpPort: number;
   readonly logLevel: string;
+  /** OIDC bearer JWTs on the admin API; undefined (none accepted) unless an issuer is configured. */
+  readonly oidc: OidcSettings | undefined;
 }
 
+/** The OIDC settings as flags and yaml keys (KEYFLEET_OIDC_ISSUER… in the environment). */
+const oidcKeys = {
+  oidcIssuer: "KEYFLEET_OIDC_ISSUER",
+  oidcAudience: "KEYFLEET_OIDC_AUDIENCE",
+  oidcJwksUrl: "KEYFLEET_OIDC_JWKS_URL",
+  oidcRoleClaim: "KEYFLEET_OIDC_ROLE_CLAIM",
+  oidcScopesClaim: "KEYFLEET_OIDC_SCOPES_CLAIM",
+} as const;
+type OidcKey = keyof typeof oidcKeys;
+
 /** What a flag may set; undefined means "not given". */
-export type ConfigFlags = Partial<Record<Exclude<keyof Config, "listenerUrl">, string | number | undefined>>;
+export type ConfigFlags = Partial<
+  Record<Exclude<keyof Config, "listenerUrl" | "oidc"> | OidcKey, string | number | undefined>
+>;
 
 const defaults = {
   host: "127.0.0.1",
   httpsPort: 8443,
   httpPort: 8080,
   logLevel: "info",
+  oidcRoleClaim: "keyfleet_role",
+  oidcScopesClaim: "keyfleet_scopes",
 } as const;
 
 /** The keys keyfleet.yaml may hold (the data directory is where the file is, so not among them). */
@@ -50,6 +67,7 @@ const fileKeys = [
   "httpsPort",
   "httpPort",
   "logLevel",
+  ...(Object.keys(oidcKeys) as OidcKey[]),
 ] as const;
 type FileKey = (typeof fileKeys)[number];
 
@@ -74,7 +92,77 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     httpsPort: port(pick("httpsPort", "KEYFLEET_HTTPS_PORT") ?? defaults.httpsPort, "httpsPort"),
     httpPort,
     logLevel: pick("logLevel", "KEYFLEET_LOG_LEVEL") ?? defaults.logLevel,
+    oidc: oidcSettings((key) => pick(key, oidcKeys[key])),
   };
+}
+
+/**
+ * Issuer, audience and JWKS URL go together: all three, or none (no JWT is accepted). The claim
+ * names have defaults; given without an issuer they would configure nothing, so they are refused.
+ */
+function oidcSettings(pick: (key: OidcKey) => string | undefined): OidcSettings | undefined {
+  const required = ["oidcIssuer", "oidcAudience", "oidcJwksUrl"] as const;
+  const given = (Object.keys(oidcKeys) as OidcKey[]).filter((k) => pick(k) !== undefined);
+  if (given.length === 0) return undefined;
+  const missing = required.filter((k) => pick(k) === undefined);
+  if (missing.length > 0) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `OIDC needs ${required.map((k) => oidcKeys[k]).join(", ")} together; missing: ${missing.map((k) => oidcKeys[k]).join(", ")}`,
+    );
+  }
+  const claim = (key: "oidcRoleClaim" | "oidcScopesClaim", fallback: string): string => {
+    const value = pick(key) ?? fallback;
+    if (!/^[\x21-\x7e]{1,64}$/.test(value)) {
+      throw new KeyfleetError(
+        "invalid-configuration",
+        `${oidcKeys[key]} must be a claim name of 1 to 64 printable characters, got ${quoted(value)}`,
+      );
+    }
+    return value;
+  };
+  const settings: OidcSettings = {
+    issuer: oidcUrl(pick("oidcIssuer")!, "KEYFLEET_OIDC_ISSUER", true),
+    audience: pick("oidcAudience")!,
+    jwksUrl: oidcUrl(pick("oidcJwksUrl")!, "KEYFLEET_OIDC_JWKS_URL", false),
+    roleClaim: claim("oidcRoleClaim", defaults.oidcRoleClaim),
+    scopesClaim: claim("oidcScopesClaim", defaults.oidcScopesClaim),
+  };
+  if (settings.roleClaim === settings.scopesClaim) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `KEYFLEET_OIDC_ROLE_CLAIM and KEYFLEET_OIDC_SCOPES_CLAIM must differ, both are ${quoted(settings.roleClaim)}`,
+    );
+  }
+  return settings;
+}
+
+/**
+ * An https URL, or http on a loopback host (a JWKS over plain HTTP from elsewhere lets anyone on
+ * the path substitute the keys). An issuer has no query or fragment (OpenID Connect Core 1.0 §2)
+ * and is kept exactly as given: JWTs' `iss` is compared with it as a string.
+ */
+function oidcUrl(value: string, name: string, issuer: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new KeyfleetError("invalid-configuration", `${name} must be a URL, got ${quoted(value)}`);
+  }
+  const loopback = /^(localhost|127(\.[0-9]{1,3}){3}|\[::1\])$/.test(url.hostname);
+  if (!(url.protocol === "https:" || (url.protocol === "http:" && loopback))) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `${name} must be an https URL (http only on a loopback host), got ${quoted(value)}`,
+    );
+  }
+  if (issuer && (url.search !== "" || url.hash !== "" || value.includes("#") || value.includes("?"))) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `${name} must have no query or fragment, got ${quoted(value)}`,
+    );
+  }
+  return value;
 }
 
 /** The process's environment, for the CLI to hand to `loadConfig` (tests hand their own). */

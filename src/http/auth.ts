@@ -1,13 +1,20 @@
 /**
- * Bearer-token authentication and role checks for the admin API. They run on request, before the
- * body is read or validated: a caller without the right token learns nothing about the route. A
- * refusal (no token, an unknown, expired or revoked one, a role that may not) is an audit leaf, as
- * often as refusal-limiter.ts allows.
+ * Bearer authentication (an API token, or an OIDC JWT when configured) and role checks for the
+ * admin API. They run on request, before the body is read or validated: a caller without the right
+ * credential learns nothing about the route. A refusal (no credential, an unknown, expired or
+ * revoked one, a JWT that does not verify or whose key set cannot be fetched, a role that may not)
+ * is an audit leaf, as often as refusal-limiter.ts allows.
  */
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { AuditLog } from "../audit/index.js";
 import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
-import { actorOf, allows, type Permission, type Principal, type TokenService } from "../policy/index.js";
+import {
+  actorOf,
+  allows,
+  type BearerAuthenticator,
+  type Permission,
+  type Principal,
+} from "../policy/index.js";
 import { refusalLimiter, type RefusalLimiter } from "./refusal-limiter.js";
 
 declare module "fastify" {
@@ -49,20 +56,30 @@ export function refusalRecorder(audit: AuditLog, limiter: RefusalLimiter = refus
 
 export type RefusalRecorder = ReturnType<typeof refusalRecorder>;
 
-export function authorizer(tokens: TokenService, recordRefusal: RefusalRecorder) {
+export function authorizer(bearer: BearerAuthenticator, recordRefusal: RefusalRecorder) {
   return (permission: Permission): onRequestAsyncHookHandler =>
     async function authorize(request: FastifyRequest, _reply: FastifyReply) {
       let principal: Principal | undefined;
       try {
         const header = request.headers.authorization;
         const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-        if (!m) throw new KeyfleetError("unauthorized", "send an API token: Authorization: Bearer <token>");
-        principal = await tokens.authenticate(m[1]!);
+        if (!m) {
+          throw new KeyfleetError(
+            "unauthorized",
+            "send an API token or an OIDC JWT: Authorization: Bearer <token>",
+          );
+        }
+        principal = await bearer.authenticate(m[1]!);
         if (!allows(principal.role, permission)) {
           throw new KeyfleetError("forbidden", `role "${principal.role}" may not ${permission}`);
         }
       } catch (e) {
-        if (isKeyfleetError(e, "unauthorized") || isKeyfleetError(e, "forbidden")) {
+        // `unavailable`: the identity provider's key set could not be fetched; refused all the same.
+        if (
+          isKeyfleetError(e, "unauthorized") ||
+          isKeyfleetError(e, "forbidden") ||
+          isKeyfleetError(e, "unavailable")
+        ) {
           await recordRefusal(request, e, principal);
         }
         throw e;

@@ -124,9 +124,9 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
   },
   unauthorized: {
     meaning:
-      "The request carries no API token, or one the server does not know, or one that has expired or was revoked.",
+      "The request carries no API token, or one the server does not know, or one that has expired or was revoked; or an OIDC JWT that does not verify: expired or not yet valid, from another issuer or for another audience, signed with a key the issuer's JWKS does not hold or with an algorithm Keyfleet does not accept, or without a valid Keyfleet role or scopes claim. The detail names the check that failed.",
     remedy:
-      "Send a valid token as `Authorization: Bearer <token>`. An operator makes one with `keyfleet token create`.",
+      "Send a valid token as `Authorization: Bearer <token>`. An operator makes one with `keyfleet token create`; a JWT comes from the identity provider the server is configured with (KEYFLEET_OIDC_ISSUER).",
   },
   forbidden: {
     meaning:
@@ -141,7 +141,7 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
   },
   unavailable: {
     meaning:
-      "The server cannot take the request now: it is shutting down, or a part it needs (a worker) has stopped.",
+      "The server cannot take the request now: it is shutting down, a part it needs (a worker) has stopped, or the identity provider's key set (JWKS), needed to verify an OIDC JWT, could not be fetched.",
     remedy: "Retry the request, after a short wait, on this server or another.",
   },
   internal: {

@@ -36,6 +36,10 @@ export async function startServers(app: App): Promise<RunningServers> {
     { serial: identity.serial, notAfter: identity.notAfter.toISOString() },
     "server TLS certificate",
   );
+  if (app.oidc) {
+    const { issuer, audience, jwksUrl } = app.oidc.settings;
+    app.logger.info({ issuer, audience, jwksUrl }, "admin API accepts OIDC bearer JWTs");
+  }
   const renewal = tlsRenewal({
     authority: app.authority,
     hostnames,

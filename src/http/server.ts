@@ -15,6 +15,7 @@ import Fastify, {
 } from "fastify";
 import type { App } from "../app.js";
 import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
+import { bearerAuthenticator } from "../policy/index.js";
 import { authorizer, refusalRecorder } from "./auth.js";
 import { createMetrics, instrument, metricsRoute, type Metrics } from "./metrics.js";
 import { problemOf } from "./problem.js";
@@ -74,7 +75,7 @@ export async function buildHttpApp(
   problemRoutes(http);
   if (surface === "full") {
     const recordRefusal = refusalRecorder(app.audit);
-    const authorize = authorizer(app.tokens, recordRefusal);
+    const authorize = authorizer(bearerAuthenticator(app.tokens, app.oidc), recordRefusal);
     // Refusals after authentication (a scope that does not cover the request) are audited too.
     http.addHook("onError", async (request, _reply, error: unknown) => {
       if (request.principal && isKeyfleetError(error, "forbidden")) {

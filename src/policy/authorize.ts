@@ -7,11 +7,11 @@
 import { KeyfleetError } from "../domain/index.js";
 import { allows, type Permission, type Role } from "./roles.js";
 import { describeScopes, isScoped, scopeCovers, type ScopedAttributes, type Scopes } from "./scopes.js";
-import { actorOf, type Principal } from "./tokens.js";
+import { actorOf, type Principal } from "./principal.js";
 
 /** Who asks a service to act. */
 export interface Caller {
-  /** How the audit log names it: `token:<id>`, `cli:<user>`, `system`. */
+  /** How the audit log names it: `token:<id>`, `oidc:<issuer>#<sub>`, `cli:<user>`, `system`. */
   readonly actor: string;
   readonly role: Role;
   readonly scopes: Scopes;

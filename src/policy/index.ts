@@ -1,5 +1,5 @@
 /**
- * Who may do what: principals (API tokens) with roles and scopes. Versioned policy documents join
+ * Who may do what: principals (API tokens, OIDC bearer JWTs) with roles and scopes. Versioned policy documents join
  * this module with the registry; issuance never decides who a caller is.
  */
 export {
@@ -24,8 +24,17 @@ export {
 } from "./policy-document.js";
 export { policyService, type PolicyService, type PolicyVersionView } from "./policies.js";
 export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
+export { bearerAuthenticator, type BearerAuthenticator } from "./bearer.js";
 export {
-  actorOf,
+  looksLikeJwt,
+  oidcAlgorithms,
+  oidcClockToleranceSeconds,
+  oidcVerifier,
+  type OidcSettings,
+  type OidcVerifier,
+} from "./oidc.js";
+export { actorOf, type OidcPrincipal, type Principal, type TokenPrincipal } from "./principal.js";
+export {
   checkMayManageTokens,
   checkMayReadAuditLog,
   checkMayReadEvents,
@@ -35,7 +44,6 @@ export {
   tokenIdPattern,
   tokenService,
   type CreatedToken,
-  type Principal,
   type TokenOptions,
   type TokenService,
   type TokenView,

@@ -7,19 +7,9 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypt
 import type { AuditEvent, AuditLog } from "../audit/index.js";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import { holdLock, tokenRepository, type ApiTokenRow, type Database } from "../store/index.js";
+import type { Principal, TokenPrincipal } from "./principal.js";
 import { parseRole, type Role } from "./roles.js";
 import { checkScopes, isScoped, type Scopes } from "./scopes.js";
-
-export interface Principal {
-  readonly tokenId: string;
-  readonly role: Role;
-  readonly scopes: Scopes;
-}
-
-/** How a principal is named in the audit log. */
-export function actorOf(principal: Principal): string {
-  return `token:${principal.tokenId}`;
-}
 
 /** A token as it may be shown: everything but the secret (which is not kept). */
 export interface TokenView {
@@ -272,7 +262,7 @@ export function tokenService(database: Database, clock: Clock, audit: AuditLog) 
       });
     },
 
-    async authenticate(token: string): Promise<Principal> {
+    async authenticate(token: string): Promise<TokenPrincipal> {
       if (!token.startsWith(PREFIX))
         throw new KeyfleetError("unauthorized", "the bearer token is not a Keyfleet token");
       const hash = hashSecret(token);
@@ -289,7 +279,7 @@ export function tokenService(database: Database, clock: Clock, audit: AuditLog) 
       if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= lastUseResolutionMs) {
         await tokens.touch(row.id, now);
       }
-      return { tokenId: row.id, role: parseRole(row.role), scopes: scopesOf(row) };
+      return { kind: "token", tokenId: row.id, role: parseRole(row.role), scopes: scopesOf(row) };
     },
 
     count: () => tokens.count(),
