@@ -144,7 +144,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       audit,
       checkpoints,
       tokens: tokenService(database, clock, audit),
-      oidc: config.oidc ? oidcVerifier(config.oidc, { clock }) : undefined,
+      oidc: config.oidc ? oidcVerifier(config.oidc, { clock, policy: deps.policies.current }) : undefined,
       devices: createRegistry(deps),
       policies: deps.policies,
       jobs,

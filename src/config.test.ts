@@ -29,6 +29,7 @@ describe("OIDC configuration", () => {
       jwksUrl: "https://idp.example.com/realms/ops/certs",
       roleClaim: "keyfleet_role",
       scopesClaim: "keyfleet_scopes",
+      groupsClaim: "groups",
     });
     expect(
       load({ ...env, KEYFLEET_OIDC_ROLE_CLAIM: "kf/role", KEYFLEET_OIDC_SCOPES_CLAIM: "kf/scopes" }).oidc,

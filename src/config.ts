@@ -41,6 +41,7 @@ const oidcKeys = {
   oidcJwksUrl: "KEYFLEET_OIDC_JWKS_URL",
   oidcRoleClaim: "KEYFLEET_OIDC_ROLE_CLAIM",
   oidcScopesClaim: "KEYFLEET_OIDC_SCOPES_CLAIM",
+  oidcGroupsClaim: "KEYFLEET_OIDC_GROUPS_CLAIM",
 } as const;
 type OidcKey = keyof typeof oidcKeys;
 
@@ -56,6 +57,7 @@ const defaults = {
   logLevel: "info",
   oidcRoleClaim: "keyfleet_role",
   oidcScopesClaim: "keyfleet_scopes",
+  oidcGroupsClaim: "groups",
 } as const;
 
 /** The keys keyfleet.yaml may hold (the data directory is where the file is, so not among them). */
@@ -111,7 +113,7 @@ function oidcSettings(pick: (key: OidcKey) => string | undefined): OidcSettings 
       `OIDC needs ${required.map((k) => oidcKeys[k]).join(", ")} together; missing: ${missing.map((k) => oidcKeys[k]).join(", ")}`,
     );
   }
-  const claim = (key: "oidcRoleClaim" | "oidcScopesClaim", fallback: string): string => {
+  const claim = (key: "oidcRoleClaim" | "oidcScopesClaim" | "oidcGroupsClaim", fallback: string): string => {
     const value = pick(key) ?? fallback;
     if (!/^[\x21-\x7e]{1,64}$/.test(value)) {
       throw new KeyfleetError(
@@ -127,11 +129,13 @@ function oidcSettings(pick: (key: OidcKey) => string | undefined): OidcSettings 
     jwksUrl: oidcUrl(pick("oidcJwksUrl")!, "KEYFLEET_OIDC_JWKS_URL", false),
     roleClaim: claim("oidcRoleClaim", defaults.oidcRoleClaim),
     scopesClaim: claim("oidcScopesClaim", defaults.oidcScopesClaim),
+    groupsClaim: claim("oidcGroupsClaim", defaults.oidcGroupsClaim),
   };
-  if (settings.roleClaim === settings.scopesClaim) {
+  const claims = [settings.roleClaim, settings.scopesClaim, settings.groupsClaim];
+  if (new Set(claims).size < claims.length) {
     throw new KeyfleetError(
       "invalid-configuration",
-      `KEYFLEET_OIDC_ROLE_CLAIM and KEYFLEET_OIDC_SCOPES_CLAIM must differ, both are ${quoted(settings.roleClaim)}`,
+      `KEYFLEET_OIDC_ROLE_CLAIM, KEYFLEET_OIDC_SCOPES_CLAIM and KEYFLEET_OIDC_GROUPS_CLAIM must differ, got ${claims.map((c) => quoted(c)).join(", ")}`,
     );
   }
   return settings;

@@ -260,6 +260,43 @@ forEachDatabase("admin API: OIDC bearer JWTs", (kind) => {
     },
   );
 
+  test("a JWT without a role claim gets the role and scopes the policy binds to its subject or group, or none", async () => {
+    await t.app.policies.apply(
+      systemCaller,
+      `keyfleet: policy/v1
+bindings:
+  - subject: bob@ops
+    role: viewer
+  - group: acme-provisioners
+    role: provisioner
+    scopes: { tenant: [acme] }
+`,
+    );
+    const { keyfleet_role: _role, keyfleet_scopes: _scopes, ...roleless } = claims();
+    const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
+    const bob = await sign({ ...roleless, sub: "bob@ops" });
+    const read = await http.inject({
+      method: "GET",
+      url: `/api/v1/devices/${globexDevice}`,
+      headers: bearer(bob),
+    });
+    expect(read.statusCode).toBe(200);
+    expect((await register(http, bob, "acme", "OIDC-BOB-1")).statusCode).toBe(403);
+
+    const carol = await sign({ ...roleless, sub: "carol@ops", groups: ["staff", "acme-provisioners"] });
+    expect((await register(http, carol, "acme", "OIDC-CAROL-1")).statusCode).toBe(201);
+    expect((await register(http, carol, "globex", "OIDC-CAROL-2")).statusCode).toBe(403);
+
+    const before = await deviceCount();
+    const dave = await sign({ ...roleless, sub: "dave@ops", groups: ["staff"] });
+    const refused = await register(http, dave, "acme", "OIDC-DAVE-1");
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json<{ detail: string }>().detail).toMatch(
+      /^the JWT has no role claim "keyfleet_role", and policy version \d+ binds no role to its subject "dave@ops" or its groups; there is no default role$/,
+    );
+    expect(await deviceCount()).toBe(before);
+  });
+
   test("a JWKS that cannot be fetched is 503 unavailable (the JWT may be good: retry), an audit leaf", async () => {
     const jwt = await sign(claims());
     for (const jwksUrl of [await closedUrl(), `${idp.url}/broken`]) {

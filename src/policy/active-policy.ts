@@ -16,7 +16,7 @@ import {
   type PolicyDevice,
   type PolicyRequest,
 } from "./cedar-model.js";
-import type { CheckedPolicy, IssuanceRule } from "./policy-document.js";
+import type { CheckedPolicy, IssuanceRule, RoleBinding } from "./policy-document.js";
 import { isScoped } from "./scopes.js";
 
 /** The version that is in force before any document was applied: roles and scopes, profile defaults. */
@@ -40,6 +40,7 @@ export interface IssuanceTerms {
 
 export class ActivePolicy {
   readonly #rules: readonly IssuanceRule[];
+  readonly #bindings: readonly RoleBinding[];
   readonly #forbidSet: string | undefined;
   readonly #ruleSet: string | undefined;
   readonly #decisions = new Map<string, Decision>();
@@ -49,6 +50,7 @@ export class ActivePolicy {
     checked: CheckedPolicy | undefined,
   ) {
     this.#rules = checked?.document.issuance ?? [];
+    this.#bindings = checked?.document.bindings ?? [];
     this.#forbidSet =
       checked && Object.keys(checked.forbids).length > 0 ? setOf(checked.forbids, true) : undefined;
     this.#ruleSet = this.#rules.length > 0 ? setOf(checked!.rules, false) : undefined;
@@ -109,6 +111,17 @@ export class ActivePolicy {
       attestation: rule.attestation,
       rotationDays: rule.rotationDays,
     };
+  }
+
+  /**
+   * The role this version binds to an OIDC principal whose JWT names none: the binding of its
+   * subject, else the first binding of one of its groups; undefined when none binds it.
+   */
+  roleFor(subject: string, groups: readonly string[]): RoleBinding | undefined {
+    return (
+      this.#bindings.find((b) => b.subject === subject) ??
+      this.#bindings.find((b) => b.group !== undefined && groups.includes(b.group))
+    );
   }
 
   #decide(set: string, r: PolicyRequest, kind: string): Decision {

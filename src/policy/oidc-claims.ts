@@ -1,24 +1,25 @@
 /**
- * A verified JWT's claims as a principal: `sub` names it, the role claim gives its Keyfleet role
- * (required: a JWT gets no role by default), the scopes claim narrows it (absent: unscoped, as an
- * unscoped API token). Pure; the claims come from oidc.ts after the signature and the times hold.
+ * A verified JWT's claims as a principal: `sub` names it, the role claim gives its Keyfleet role and
+ * the scopes claim narrows it (absent: unscoped, as an unscoped API token). A JWT without a role
+ * claim gets the role and scopes the policy in force binds to its subject or one of its groups, or
+ * none at all: there is no default role. Pure; the claims come from oidc.ts after the signature and
+ * the times hold.
  */
 import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
+import type { ActivePolicy } from "./active-policy.js";
 import type { OidcSettings } from "./oidc.js";
 import { shown } from "./oidc-refusals.js";
 import type { OidcPrincipal } from "./principal.js";
 import { parseRole, roles, type Role } from "./roles.js";
-import { checkScopes, scopeKeys, type Scopes } from "./scopes.js";
+import { checkScopes, maxScopeValues, scopeKeys, scopeValuePattern, type Scopes } from "./scopes.js";
 
 /** OpenID Connect Core 1.0 §2: `sub` is at most 255 ASCII characters; we take printable ones. */
 const subjectPattern = /^[\x21-\x7e]{1,255}$/;
-/** As a token's scope value (scopes.ts parseScopes). */
-const scopeValuePattern = /^[\x21-\x7e]{1,128}$/;
-const maxScopeValues = 100;
 
 export function oidcPrincipalOf(
   payload: Readonly<Record<string, unknown>>,
   settings: OidcSettings,
+  policy?: ActivePolicy,
 ): OidcPrincipal {
   const { sub, exp } = payload;
   if (typeof sub !== "string" || !subjectPattern.test(sub)) {
@@ -32,6 +33,23 @@ export function oidcPrincipalOf(
   if (Number.isNaN(expiresAt.getTime())) {
     throw new KeyfleetError("unauthorized", `the JWT's exp ${shown(exp)} is past any date Keyfleet can hold`);
   }
+  if (!Object.hasOwn(payload, settings.roleClaim) && policy) {
+    const bound = policy.roleFor(sub, groupsOf(payload, settings.groupsClaim));
+    if (!bound) {
+      throw new KeyfleetError(
+        "unauthorized",
+        `the JWT has no role claim "${settings.roleClaim}", and policy version ${policy.version} binds no role to its subject ${shown(sub)} or its groups; there is no default role`,
+      );
+    }
+    return {
+      kind: "oidc",
+      issuer: settings.issuer,
+      subject: sub,
+      role: bound.role,
+      scopes: bound.scopes,
+      expiresAt,
+    };
+  }
   return {
     kind: "oidc",
     issuer: settings.issuer,
@@ -40,6 +58,12 @@ export function oidcPrincipalOf(
     scopes: scopesOf(payload, settings.scopesClaim),
     expiresAt,
   };
+}
+
+/** The groups claim's strings (absent, or not a list of strings: none). */
+function groupsOf(payload: Readonly<Record<string, unknown>>, claim: string): string[] {
+  const value = payload[claim];
+  return Array.isArray(value) ? value.filter((g): g is string => typeof g === "string") : [];
 }
 
 function roleOf(payload: Readonly<Record<string, unknown>>, claim: string): Role {

@@ -21,6 +21,7 @@ const settings: OidcSettings = {
   jwksUrl: "https://idp.example.com/realms/ops/certs",
   roleClaim: "keyfleet_role",
   scopesClaim: "keyfleet_scopes",
+  groupsClaim: "groups",
 };
 const now = Date.parse("2026-06-01T12:00:00Z") / 1000;
 

@@ -14,6 +14,7 @@ import {
   type JWTVerifyOptions,
 } from "jose";
 import { KeyfleetError, type Clock } from "../domain/index.js";
+import type { ActivePolicy } from "./active-policy.js";
 import { oidcPrincipalOf } from "./oidc-claims.js";
 import { fetchFailure, refusal } from "./oidc-refusals.js";
 import type { OidcPrincipal } from "./principal.js";
@@ -29,6 +30,11 @@ export interface OidcSettings {
   readonly roleClaim: string;
   /** The claim holding the scopes (`{"tenant":["acme"],"region":["eu-1"]}`; absent: unscoped); `keyfleet_scopes` by default. */
   readonly scopesClaim: string;
+  /**
+   * The claim listing the subject's groups (an array of strings), which the policy's role bindings
+   * match when the JWT names no role; `groups` by default.
+   */
+  readonly groupsClaim: string;
 }
 
 /**
@@ -60,7 +66,12 @@ export function looksLikeJwt(bearer: string): boolean {
  */
 export function oidcVerifier(
   settings: OidcSettings,
-  deps: { readonly clock: Clock; readonly keys?: JWTVerifyGetKey },
+  deps: {
+    readonly clock: Clock;
+    readonly keys?: JWTVerifyGetKey;
+    /** The policy in force, whose role bindings give a role to a JWT that names none. */
+    readonly policy?: () => Promise<ActivePolicy>;
+  },
 ): OidcVerifier {
   const remote =
     deps.keys ?? createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: jwksTimeoutMs });
@@ -96,7 +107,11 @@ export function oidcVerifier(
       } catch (e) {
         throw refusal(e, jwt, settings, oidcAlgorithms);
       }
-      return oidcPrincipalOf(payload, settings);
+      const bindings =
+        deps.policy === undefined || Object.hasOwn(payload, settings.roleClaim)
+          ? undefined
+          : await deps.policy();
+      return oidcPrincipalOf(payload, settings, bindings);
     },
   };
 }

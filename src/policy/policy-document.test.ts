@@ -136,6 +136,36 @@ describe("policy documents", () => {
       /ca\.manage/,
     ],
     [
+      "a binding without subject or group",
+      "keyfleet: policy/v1\nbindings: [{role: operator}]",
+      /bindings\.0 must match exactly one schema in oneOf/,
+    ],
+    [
+      "a binding with both",
+      "keyfleet: policy/v1\nbindings: [{subject: a, group: b, role: operator}]",
+      /bindings\.0 must match exactly one schema in oneOf/,
+    ],
+    [
+      "a binding to a role that does not exist",
+      "keyfleet: policy/v1\nbindings: [{subject: a, role: root}]",
+      /bindings\.0\.role must be equal to one of the allowed values/,
+    ],
+    [
+      "a binding scoped by a key scopes do not have",
+      "keyfleet: policy/v1\nbindings: [{subject: a, role: operator, scopes: {site: [x]}}]",
+      /bindings\.0\.scopes must NOT have additional properties \("site"\)/,
+    ],
+    [
+      "a binding with an empty scope",
+      "keyfleet: policy/v1\nbindings: [{subject: a, role: operator, scopes: {tenant: []}}]",
+      /bindings\.0\.scopes\.tenant must NOT have fewer than 1 items/,
+    ],
+    [
+      "a subject bound twice",
+      "keyfleet: policy/v1\nbindings: [{subject: a, role: operator}, {subject: a, role: viewer}]",
+      /bindings: subject "a" is bound twice/,
+    ],
+    [
       "Cedar that does not parse",
       "keyfleet: policy/v1\nauthorization: 'forbid (principal, action, resource'",
       /authorization: line 1/,
@@ -200,6 +230,28 @@ describe("a policy in force", () => {
       expect(() => policy.check(operator, "device.lifecycle", critical, "suspend", "d")).toThrow(/forbids/);
       expect(() => policy.check(operator, "device.lifecycle", sensor, "suspend", "d")).not.toThrow();
     }
+  });
+
+  it("binds roles to OIDC subjects and groups: the subject's binding first, then the first group's", () => {
+    const bound = new ActivePolicy(
+      5,
+      check(`keyfleet: policy/v1
+bindings:
+  - group: emea
+    role: operator
+    scopes: { region: [eu-1] }
+  - subject: alice
+    role: security-officer
+  - group: auditors
+    role: auditor
+`),
+    );
+    expect(bound.roleFor("alice", ["emea"])).toMatchObject({ role: "security-officer", scopes: {} });
+    expect(bound.roleFor("bob", ["auditors", "emea"])).toMatchObject({
+      role: "operator",
+      scopes: { region: ["eu-1"] },
+    });
+    expect(bound.roleFor("carol", ["sales"])).toBeUndefined();
   });
 
   it("under the built-in version (no document), forbids nothing and lets the profile decide", () => {

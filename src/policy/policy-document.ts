@@ -13,6 +13,12 @@
  *     keyAlgorithms: [p256]      # the device key algorithms allowed (default: the profile's)
  *     attestation: required      # whether issuance needs attestation evidence (default: optional)
  *     rotationDays: 60           # how often the device's credential is to be rotated
+ * bindings:                      # roles for OIDC principals whose JWT names none: by sub, or by group
+ *   - subject: alice@ops
+ *     role: security-officer
+ *   - group: emea-operators      # an entry of the JWT's groups claim
+ *     role: operator
+ *     scopes: { region: [eu-1, eu-2] }
  * authorization: |               # Cedar forbid policies: roles grant, a policy only narrows
  *   @id("critical-needs-officer")
  *   forbid (principal, action == Keyfleet::Action::"device.lifecycle", resource)
@@ -28,12 +34,15 @@ import { Ajv } from "ajv";
 import { createRequire } from "node:module";
 import { KeyfleetError, quoted } from "../domain/index.js";
 import { lineAt, namesDevice, policyJson, splitPolicies, typeCheck } from "./cedar-model.js";
+import { roles, type Role } from "./roles.js";
+import { maxScopeValues, scopeKeys, scopeValuePattern, type Scopes } from "./scopes.js";
 
 export const policyFormat = "policy/v1";
 export const maxPolicyBytes = 256 * 1024;
 /** Bounds `policy diff` (a line diff is quadratic in the lines). */
 export const maxPolicyLines = 2_000;
 const maxRules = 100;
+const maxBindings = 1_000;
 const maxDays = 3_650;
 
 export interface IssuanceRule {
@@ -46,10 +55,19 @@ export interface IssuanceRule {
   readonly rotationDays?: number | undefined;
 }
 
+/** A role for an OIDC principal whose JWT carries no role claim: by its `sub`, or by one of its groups. */
+export interface RoleBinding {
+  readonly subject?: string | undefined;
+  readonly group?: string | undefined;
+  readonly role: Role;
+  readonly scopes: Scopes;
+}
+
 export interface PolicyDocument {
   readonly keyfleet: typeof policyFormat;
   readonly description?: string | undefined;
   readonly issuance: readonly IssuanceRule[];
+  readonly bindings: readonly RoleBinding[];
   readonly authorization?: string | undefined;
 }
 
@@ -97,11 +115,45 @@ const documentSchema = {
         },
       },
     },
+    bindings: {
+      type: "array",
+      maxItems: maxBindings,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["role"],
+        oneOf: [{ required: ["subject"] }, { required: ["group"] }],
+        properties: {
+          subject: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
+          group: { type: "string", minLength: 1, maxLength: 255 },
+          role: { enum: roles },
+          scopes: {
+            type: "object",
+            additionalProperties: false,
+            minProperties: 1,
+            properties: Object.fromEntries(
+              scopeKeys.map((k) => [
+                k,
+                {
+                  type: "array",
+                  minItems: 1,
+                  maxItems: maxScopeValues,
+                  uniqueItems: true,
+                  items: { type: "string", pattern: scopeValuePattern.source },
+                },
+              ]),
+            ),
+          },
+        },
+      },
+    },
     authorization: { type: "string", maxLength: maxPolicyBytes },
   },
 } as const;
 
-const validateShape = new Ajv({ allErrors: true, strict: true }).compile(documentSchema);
+const validateShape = new Ajv({ allErrors: true, strict: true, strictRequired: false }).compile(
+  documentSchema,
+);
 
 /** Checks a document's text whole; `invalid-policy` names every problem found. */
 export function checkPolicyDocument(text: string, catalog: ProfileCatalog): CheckedPolicy {
@@ -118,6 +170,12 @@ export function checkPolicyDocument(text: string, catalog: ProfileCatalog): Chec
     if (typeof compiled !== "string") problems.push(`${what}: ${compiled.problem}`);
     else rules[id] = compiled;
     names.set(id, `${what} (issuance[${i}])`);
+  }
+  const bound = new Set<string>();
+  for (const b of document.bindings) {
+    const who = b.subject !== undefined ? `subject ${quoted(b.subject)}` : `group ${quoted(b.group!)}`;
+    if (bound.has(who)) problems.push(`bindings: ${who} is bound twice`);
+    bound.add(who);
   }
   const forbids: Record<string, string> = {};
   if (document.authorization !== undefined) {
@@ -178,6 +236,7 @@ function parseShape(text: string): PolicyDocument {
     keyfleet: typeof policyFormat;
     description?: string;
     issuance?: Array<Omit<IssuanceRule, "profile" | "attestation"> & Partial<IssuanceRule>>;
+    bindings?: Array<Omit<RoleBinding, "scopes"> & { scopes?: Scopes }>;
     authorization?: string;
   };
   return {
@@ -188,6 +247,7 @@ function parseShape(text: string): PolicyDocument {
       profile: r.profile ?? "device",
       attestation: r.attestation ?? "optional",
     })),
+    bindings: (shape.bindings ?? []).map((b) => ({ ...b, scopes: b.scopes ?? {} })),
     authorization: shape.authorization,
   };
 }

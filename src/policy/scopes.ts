@@ -11,6 +11,11 @@ export type Scopes = Readonly<Record<string, readonly string[]>>;
 export const scopeKeys = ["tenant", "region"] as const;
 export type ScopeKey = (typeof scopeKeys)[number];
 
+/** A scope value: 1–128 printable ASCII characters, as a tenant or region name is. */
+export const scopeValuePattern = /^[\x21-\x7e]{1,128}$/;
+/** The values one scope key may list (a token, a JWT's claim, a policy binding). */
+export const maxScopeValues = 100;
+
 export interface ScopedAttributes {
   readonly tenant: string;
   readonly region: string | null;
@@ -20,7 +25,7 @@ export interface ScopedAttributes {
 export function parseScopes(pairs: readonly string[]): Scopes {
   const scopes: Record<string, string[]> = {};
   for (const pair of pairs) {
-    const m = /^([a-z]+)=([\x21-\x7e]{1,128})$/.exec(pair);
+    const m = new RegExp(`^([a-z]+)=(${scopeValuePattern.source.slice(1, -1)})$`).exec(pair);
     if (!m) {
       throw new KeyfleetError(
         "malformed-request",
