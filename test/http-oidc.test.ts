@@ -272,7 +272,9 @@ bindings:
     scopes: { tenant: [acme] }
 `,
     );
-    const { keyfleet_role: _role, keyfleet_scopes: _scopes, ...roleless } = claims();
+    const roleless = claims();
+    delete roleless.keyfleet_role;
+    delete roleless.keyfleet_scopes;
     const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
     const bob = await sign({ ...roleless, sub: "bob@ops" });
     const read = await http.inject({
