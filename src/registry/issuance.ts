@@ -80,6 +80,10 @@ export async function issueCertificate(
   });
 }
 
+/** "7 days" for whole days, "90061 seconds" otherwise. */
+const duration = (seconds: number) =>
+  seconds % 86_400 === 0 ? `${seconds / 86_400} days` : `${seconds} seconds`;
+
 /** The order's profile, validity and key algorithms as the issuance rule has them; `policy-violation` otherwise. */
 function withinTerms(
   asked: Pick<IssueRequest, "profile" | "validitySeconds">,
@@ -103,7 +107,7 @@ function withinTerms(
   const max = terms.maxValiditySeconds;
   if (max !== undefined && asked.validitySeconds !== undefined && asked.validitySeconds > max) {
     throw violation(
-      `a certificate for ${what} is valid at most ${max} seconds, not ${asked.validitySeconds}`,
+      `a certificate for ${what} is valid at most ${duration(max)}, not ${duration(asked.validitySeconds)}`,
     );
   }
   return {
