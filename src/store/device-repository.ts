@@ -4,30 +4,36 @@
  */
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from "kysely";
 import { KeyfleetError, type DeviceLifecycle, type DeviceState } from "../domain/index.js";
+import { hexCell, jsonRows } from "./json-rows.js";
 import { pageLimit } from "./paging.js";
 import type { DeviceRow, DevicesTable, Tables } from "./schema.js";
 
 export function deviceRepository(db: Kysely<Tables>) {
   return {
     /**
-     * Inserts every row in one statement (columns as arrays through `unnest`: ten parameters, not
-     * ten per row); `conflict` naming the first row whose serial its tenant already has (the
+     * Inserts every row in one statement (one jsonb parameter, not ten per row:
+     * json-rows.ts); `conflict` naming the first row whose serial its tenant already has (the
      * transaction is then to be rolled back: the other rows went in). Returns the rows as stored:
      * what was given, the column defaults, and the transaction's time as created/updated.
      */
     async insertMany(rows: readonly Insertable<DevicesTable>[]): Promise<DeviceRow[]> {
       if (rows.length === 0) return [];
-      const column = <K extends keyof Insertable<DevicesTable>>(key: K) => rows.map((r) => r[key] ?? null);
-      const hex = rows.map((r) => (r.idevid ? Buffer.from(r.idevid).toString("hex") : null));
+      const cells = rows.map((r) => [
+        r.id,
+        r.serial_number,
+        r.model ?? null,
+        r.manufacturer ?? null,
+        r.tenant ?? "default",
+        r.region ?? null,
+        hexCell(r.idevid),
+        r.firmware_version ?? null,
+        r.groups ?? "[]",
+        r.labels ?? "{}",
+      ]);
       const done = await sql<{ id: string }>`
         insert into devices (id, serial_number, model, manufacturer, tenant, region, idevid, firmware_version, groups, labels)
-        select id, serial_number, model, manufacturer, coalesce(tenant, 'default'), region, decode(idevid, 'hex'),
-               firmware_version, coalesce(groups, '[]')::jsonb, coalesce(labels, '{}')::jsonb
-        from unnest(${column("id")}::text[], ${column("serial_number")}::text[], ${column("model")}::text[],
-                    ${column("manufacturer")}::text[], ${column("tenant")}::text[], ${column("region")}::text[],
-                    ${hex}::text[], ${column("firmware_version")}::text[], ${column("groups")}::text[],
-                    ${column("labels")}::text[])
-          as r (id, serial_number, model, manufacturer, tenant, region, idevid, firmware_version, groups, labels)
+        select r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, decode(r->>6, 'hex'), r->>7, (r->>8)::jsonb, (r->>9)::jsonb
+        from ${jsonRows(cells)}
         on conflict (tenant, serial_number) do nothing
         returning id`.execute(db);
       if (done.rows.length < rows.length) {
