@@ -22,6 +22,15 @@ import {
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
+/** Entries encoded and hashed, not yet appended (`prepare`). */
+export interface PreparedEntries {
+  readonly prepared: readonly {
+    readonly entry: string;
+    readonly hash: Uint8Array;
+    readonly subject: string;
+  }[];
+}
+
 export interface InclusionProof {
   readonly index: number;
   readonly size: number;
@@ -71,14 +80,22 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
     }
   }
 
-  async function append(tx: Tx, events: readonly AuditEvent[]): Promise<number[]> {
-    if (events.length === 0) return [];
-    const head = await repository.lockHead(tx);
+  /** The events' entries and leaf hashes: the pure half of an append, which needs no lock. */
+  function prepare(events: readonly AuditEvent[]): PreparedEntries {
     const now = deps.clock.now();
-    const leaves = events.map((event, i) => {
-      const entry = encodeEntry(entryOf(event, now));
-      return { index: head.size + i, entry, hash: leafHash(utf8(entry)), subject: event.subject };
-    });
+    return {
+      prepared: events.map((event) => {
+        const entry = encodeEntry(entryOf(event, now));
+        return { entry, hash: leafHash(utf8(entry)), subject: event.subject };
+      }),
+    };
+  }
+
+  async function append(tx: Tx, events: readonly AuditEvent[] | PreparedEntries): Promise<number[]> {
+    const { prepared } = "prepared" in events ? events : prepare(events);
+    if (prepared.length === 0) return [];
+    const head = await repository.lockHead(tx);
+    const leaves = prepared.map((p, i) => ({ ...p, index: head.size + i }));
     const { nodes, frontier } = appendLeaves(
       head.size,
       head.frontier,
@@ -89,8 +106,17 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
   }
 
   return {
-    /** Appends the events' entries in order, inside `tx`; returns their indexes. */
+    /**
+     * Appends the events' entries (or entries `prepare`d from them) in order, inside `tx`; returns
+     * their indexes.
+     */
     append,
+
+    /**
+     * Encodes and hashes entries ahead of `append`, e.g. while the change they record is in flight
+     * to the database; their time is the time of this call.
+     */
+    prepare,
 
     /** Appends events in a transaction of their own (an event that changes nothing else: a refusal). */
     record(events: readonly AuditEvent[]): Promise<number[]> {

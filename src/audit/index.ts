@@ -17,7 +17,13 @@ export {
   type NoteVerifier,
 } from "./signed-note.js";
 export { verifyLog, type LeafToVerify, type Verdict } from "./verify-log.js";
-export { auditLog, maxEntriesPerRead, type AuditLog, type InclusionProof } from "./audit-log.js";
+export {
+  auditLog,
+  maxEntriesPerRead,
+  type AuditLog,
+  type InclusionProof,
+  type PreparedEntries,
+} from "./audit-log.js";
 export {
   decodeEntry,
   encodeEntry,

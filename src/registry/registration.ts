@@ -76,27 +76,25 @@ export async function registerDevices(
       tombstoneRepository(tx),
       rows.flatMap((r) => r.identities),
     );
-    const inserted = await deviceRepository(tx).insertMany(rows.map((r) => r.row));
+    // The rows go in while their audit entries are encoded and hashed (which needs no lock: the
+    // head is locked by append, after the device rows, as DESIGN §6 orders).
+    const facts = rows.map((r) => factsOf(r, policy.version));
+    const inserting = deviceRepository(tx).insertMany(rows.map((r) => r.row));
+    const [inserted, entries] = await Promise.all([
+      inserting,
+      inFlight(inserting, () =>
+        deps.audit.prepare(
+          facts.map((f) => ({
+            type: "device.registered",
+            actor: caller.actor,
+            subject: `device:${f.device}`,
+            details: f,
+          })),
+        ),
+      ),
+    ]);
     const devices = inserted.map(deviceOf);
-    const facts = devices.map((device, i) => ({
-      device: device.id,
-      serialNumber: device.serialNumber,
-      model: device.model,
-      manufacturer: device.manufacturer,
-      tenant: device.tenant,
-      region: device.region,
-      idevidSha256: rows[i]!.identities.find((x) => x.kind === "idevid-sha256")?.value ?? null,
-      policyVersion: policy.version,
-    }));
-    const positions = await deps.audit.append(
-      tx,
-      facts.map((f) => ({
-        type: "device.registered",
-        actor: caller.actor,
-        subject: `device:${f.device}`,
-        details: f,
-      })),
-    );
+    const positions = await deps.audit.append(tx, entries);
     await deps.outbox.publish(
       tx,
       facts.map((f, i) => ({
@@ -108,6 +106,30 @@ export async function registerDevices(
     );
     return devices;
   });
+}
+
+/** What a registration's audit entry and outbox event say (the row as it goes in). */
+function factsOf(r: ReturnType<typeof checkedRow>, policyVersion: number) {
+  return {
+    device: r.row.id,
+    serialNumber: r.row.serial_number,
+    model: r.row.model,
+    manufacturer: r.row.manufacturer,
+    tenant: r.row.tenant,
+    region: r.row.region,
+    idevidSha256: r.identities.find((x) => x.kind === "idevid-sha256")?.value ?? null,
+    policyVersion,
+  };
+}
+
+/**
+ * Runs `work` once `query` has been sent (a macrotask later: the driver writes it to the socket in
+ * the microtasks before), so CPU work overlaps the database's.
+ */
+async function inFlight<T>(query: Promise<unknown>, work: () => T): Promise<T> {
+  void query;
+  await new Promise((resolve) => setImmediate(resolve));
+  return work();
 }
 
 /** The device row a registration asks for, checked and authorized, and its hardware identities. */

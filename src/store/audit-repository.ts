@@ -3,7 +3,8 @@
  * every append) and checkpoints. Made for an executor, so appends join the caller's transaction.
  * The tree math lives in `audit`; this file only moves hashes and entries in and out.
  */
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
+import { hexCell, jsonRows } from "./json-rows.js";
 import type { Tables } from "./schema.js";
 
 export interface AuditHead {
@@ -38,9 +39,6 @@ const splitHashes = (bytes: Uint8Array): Uint8Array[] =>
   Array.from({ length: bytes.length / HASH }, (_, i) => bytes.slice(i * HASH, (i + 1) * HASH));
 const joinHashes = (hashes: readonly Uint8Array[]): Uint8Array => Buffer.concat(hashes);
 
-// Inserts per statement: PostgreSQL takes at most 65,535 parameters in one statement.
-const CHUNK = 5_000;
-
 export function auditRepository(db: Kysely<Tables>) {
   return {
     /** The head, locked until the transaction ends: the one writer sequence of the log. */
@@ -61,23 +59,20 @@ export function auditRepository(db: Kysely<Tables>) {
       nodes: readonly { level: number; index: number; hash: Uint8Array }[],
       head: AuditHead,
     ): Promise<void> {
-      for (let i = 0; i < leaves.length; i += CHUNK) {
-        await tx
-          .insertInto("audit_leaves")
-          .values(
-            leaves
-              .slice(i, i + CHUNK)
-              .map((l) => ({ idx: l.index, entry: l.entry, hash: l.hash, subject: l.subject })),
-          )
-          .execute();
+      // One statement each for leaves and nodes, however many (json-rows.ts).
+      if (leaves.length > 0) {
+        const cells = leaves.map((l) => [l.index, l.entry, hexCell(l.hash), l.subject]);
+        await sql`insert into audit_leaves (idx, entry, hash, subject)
+          select (r->>0)::bigint, r->>1, decode(r->>2, 'hex'), r->>3 from ${jsonRows(cells)}`.execute(tx);
       }
       // Level 0 is the leaves' own hash column; level 1 is two leaf hashes away (audit-log.ts).
       const inner = nodes.filter((n) => n.level > 1);
-      for (let i = 0; i < inner.length; i += CHUNK) {
-        await tx
-          .insertInto("audit_nodes")
-          .values(inner.slice(i, i + CHUNK).map((n) => ({ level: n.level, idx: n.index, hash: n.hash })))
-          .execute();
+      if (inner.length > 0) {
+        const cells = inner.map((n) => [n.level, n.index, hexCell(n.hash)]);
+        await sql`insert into audit_nodes (level, idx, hash)
+          select (r->>0)::smallint, (r->>1)::bigint, decode(r->>2, 'hex') from ${jsonRows(cells)}`.execute(
+          tx,
+        );
       }
       await tx
         .updateTable("audit_head")

@@ -4,39 +4,72 @@
  */
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from "kysely";
 import { KeyfleetError, type DeviceLifecycle, type DeviceState } from "../domain/index.js";
+import { hexCell, jsonRows } from "./json-rows.js";
 import { pageLimit } from "./paging.js";
 import type { DeviceRow, DevicesTable, Tables } from "./schema.js";
 
 export function deviceRepository(db: Kysely<Tables>) {
   return {
     /**
-     * Inserts every row, in statements of 1,000; `conflict` naming the first row whose serial its
-     * tenant already has (the transaction is then to be rolled back: some rows went in).
+     * Inserts every row in one statement (one jsonb parameter, not ten per row:
+     * json-rows.ts); `conflict` naming the first row whose serial its tenant already has (the
+     * transaction is then to be rolled back: the other rows went in). Returns the rows as stored:
+     * what was given, the column defaults, and the transaction's time as created/updated.
      */
     async insertMany(rows: readonly Insertable<DevicesTable>[]): Promise<DeviceRow[]> {
-      const inserted: DeviceRow[] = [];
-      for (let i = 0; i < rows.length; i += 1000) {
-        const chunk = rows.slice(i, i + 1000);
-        const done = await db
-          .insertInto("devices")
-          .values([...chunk])
-          .onConflict((oc) => oc.columns(["tenant", "serial_number"]).doNothing())
-          .returningAll()
-          .execute();
-        if (done.length < chunk.length) {
-          const ids = new Set(done.map((d) => d.id));
-          const at = chunk.findIndex((r) => !ids.has(r.id));
-          const taken = chunk[at]!;
-          const where = rows.length > 1 ? `device ${i + at} of the batch: ` : "";
-          throw new KeyfleetError(
-            "conflict",
-            `${where}a device with serial "${taken.serial_number}" is already registered in tenant "${taken.tenant ?? "default"}"`,
-            rows.length > 1 ? { detail: { index: i + at } } : undefined,
-          );
-        }
-        inserted.push(...done);
+      if (rows.length === 0) return [];
+      const cells = rows.map((r) => [
+        r.id,
+        r.serial_number,
+        r.model ?? null,
+        r.manufacturer ?? null,
+        r.tenant ?? "default",
+        r.region ?? null,
+        hexCell(r.idevid),
+        r.firmware_version ?? null,
+        r.groups ?? "[]",
+        r.labels ?? "{}",
+      ]);
+      const done = await sql<{ id: string }>`
+        insert into devices (id, serial_number, model, manufacturer, tenant, region, idevid, firmware_version, groups, labels)
+        select r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, decode(r->>6, 'hex'), r->>7, (r->>8)::jsonb, (r->>9)::jsonb
+        from ${jsonRows(cells)}
+        on conflict (tenant, serial_number) do nothing
+        returning id`.execute(db);
+      if (done.rows.length < rows.length) {
+        const ids = new Set(done.rows.map((d) => d.id));
+        const at = rows.findIndex((r) => !ids.has(r.id));
+        const taken = rows[at]!;
+        const where = rows.length > 1 ? `device ${at} of the batch: ` : "";
+        throw new KeyfleetError(
+          "conflict",
+          `${where}a device with serial "${taken.serial_number}" is already registered in tenant "${taken.tenant ?? "default"}"`,
+          rows.length > 1 ? { detail: { index: at } } : undefined,
+        );
       }
-      return inserted;
+      // The columns' defaults (migrations 0001, 0008, 0009); created_at and updated_at default to
+      // now(), the transaction's start, read once rather than parsed back from every row.
+      const {
+        rows: [{ now }],
+      } = (await sql<{ now: Date }>`select now() as now`.execute(db)) as { rows: [{ now: Date }] };
+      return rows.map((r) => ({
+        id: r.id,
+        serial_number: r.serial_number,
+        model: r.model ?? null,
+        manufacturer: r.manufacturer ?? null,
+        tenant: r.tenant ?? "default",
+        region: r.region ?? null,
+        state: "registered",
+        idevid: r.idevid ?? null,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        successor_serial: null,
+        grace_until: null,
+        firmware_version: r.firmware_version ?? null,
+        groups: r.groups === undefined ? [] : (JSON.parse(r.groups) as string[]),
+        labels: r.labels === undefined ? {} : (JSON.parse(r.labels) as Record<string, string>),
+      }));
     },
     /** `lock`: inside a transaction, hold the row until it ends (a transition reads, decides, writes). */
     async byId(id: string, lock = false): Promise<DeviceRow | undefined> {
