@@ -11,6 +11,7 @@ import * as m0007 from "./migrations/0007-device-serial-index.js";
 import * as m0008 from "./migrations/0008-device-lifecycle.js";
 import * as m0009 from "./migrations/0009-device-attributes.js";
 import * as m0010 from "./migrations/0010-bulk-jobs.js";
+import * as m0011 from "./migrations/0011-manufacturers.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   "0008-device-lifecycle": m0008,
   "0009-device-attributes": m0009,
   "0010-bulk-jobs": m0010,
+  "0011-manufacturers": m0011,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
