@@ -1,7 +1,8 @@
 /**
- * Pure X.509 work: certificate profiles, CSR parsing and checks, and certificate encoding with a
- * purpose-built DER writer (issuer constants precomputed once). No I/O beyond node:crypto; the CA
- * decides what to issue and records it, this module only reads and writes the bytes.
+ * Pure X.509 work: certificate profiles, CSR parsing and checks, certificate encoding with a
+ * purpose-built DER writer (issuer constants precomputed once), and certification path validation
+ * (RFC 5280 §6). No I/O beyond node:crypto; the CA decides what to issue and records it, this
+ * module only reads and writes the bytes.
  */
 export { toPem, fromPem, derOrPem } from "./pem.js";
 export * as der from "./der.js";
@@ -36,3 +37,11 @@ export type { RequestedExtension } from "./csr-attributes.js";
 export { checkCsr } from "./csr-check.js";
 export { checkPublicKey, checkSubjectPublicKeyInfo } from "./key-check.js";
 export { limits } from "./limits.js";
+export { readCertificate, type ReadCertificate } from "./certificate-reader.js";
+export {
+  validatePath,
+  subjectText,
+  type PathFailureReason,
+  type PathValidation,
+  type PathValidationOptions,
+} from "./path-validation.js";

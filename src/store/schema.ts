@@ -138,6 +138,23 @@ export interface IdentityTombstonesTable {
   at: Date;
 }
 
+export interface ManufacturersTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: CreatedAt;
+}
+
+export interface ManufacturerCertificatesTable {
+  manufacturer_id: string;
+  fingerprint_sha256: string;
+  certificate: Uint8Array;
+  subject: string;
+  not_after: Date;
+  added_by: string;
+  added_at: CreatedAt;
+}
+
 export type CertificateStatus = "good" | "hold" | "revoked";
 
 export interface CertificatesTable {
@@ -264,6 +281,8 @@ export interface Tables {
   bulk_jobs: BulkJobsTable;
   bulk_job_items: BulkJobItemsTable;
   policy_versions: PolicyVersionsTable;
+  manufacturers: ManufacturersTable;
+  manufacturer_certificates: ManufacturerCertificatesTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;
@@ -274,4 +293,6 @@ export type DeviceRow = Selectable<DevicesTable>;
 export type LifecycleEventRow = Selectable<LifecycleEventsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type BulkJobRow = Selectable<BulkJobsTable>;
+export type ManufacturerRow = Selectable<ManufacturersTable>;
+export type ManufacturerCertificateRow = Selectable<ManufacturerCertificatesTable>;
 export type ApiTokenRow = Selectable<ApiTokensTable>;
