@@ -20,7 +20,14 @@ import {
 } from "./policy/index.js";
 import { taskRunner, type TaskRunner } from "./tasks/index.js";
 import type { Outbox } from "./events/index.js";
-import { bulkJobs, createRegistry, registryDeps, type BulkJobs, type Registry } from "./registry/index.js";
+import {
+  bulkJobs,
+  createRegistry,
+  registryDeps,
+  type BulkJobs,
+  type ManufacturerService,
+  type Registry,
+} from "./registry/index.js";
 import { databaseSealedKeyVault, openDatabase, type Database } from "./store/index.js";
 
 export interface App {
@@ -37,6 +44,8 @@ export interface App {
   readonly oidc: OidcVerifier | undefined;
   /** The device registry: devices and their lifecycle. */
   readonly devices: Registry;
+  /** Manufacturers and the CA certificates their devices' IDevIDs must validate to. */
+  readonly manufacturers: ManufacturerService;
   /** Versioned policy documents: apply, show, history, diff; the version in force. */
   readonly policies: PolicyService;
   /** Bulk jobs: a lifecycle command for every device matching a filter. */
@@ -147,6 +156,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       oidc: config.oidc ? oidcVerifier(config.oidc, { clock, policy: deps.policies.current }) : undefined,
       devices: createRegistry(deps),
       policies: deps.policies,
+      manufacturers: deps.manufacturers,
       jobs,
       events: deps.outbox,
       async sealKeysUnderPassphrase(passphrase) {

@@ -12,7 +12,8 @@ import { openDatabase } from "../src/store/database.js";
 import type { DatabaseKind } from "../src/store/index.js";
 import { adminQuery, databaseKinds } from "./support/databases.js";
 import { runCli, type CliResult } from "./support/cli.js";
-import { opensslCsr, opensslSelfSigned, workdir, type Workdir } from "./support/openssl.js";
+import { testManufacturer } from "./support/idevid.js";
+import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
 const passphrase = { KEYFLEET_PASSPHRASE: "cli bad input passphrase" };
 const tables = ["api_tokens", "devices", "certificates"] as const;
@@ -168,9 +169,29 @@ for (const kind of databaseKinds) {
       expect(await t.counts()).toEqual(before);
     });
 
-    test("registers a device with a manufacturer and a real IDevID", async () => {
-      const { der } = await opensslSelfSigned(dir, "idevid", "/CN=SN-IDEVID");
-      await dir.write("idevid.der", der);
+    test("registers a device with a manufacturer and a real IDevID; an unregistered manufacturer is one line", async () => {
+      const maker = testManufacturer("Acme Devices");
+      await dir.write("acme-ca.der", maker.ca.der);
+      await dir.write("idevid.der", maker.idevid("SN-IDEVID"));
+      const unknown = [
+        "device",
+        "register",
+        "--serial",
+        "SN-IDEVID",
+        "--manufacturer",
+        "Acme Devices",
+        "--idevid",
+        dir.file("idevid.der"),
+      ];
+      expectRefused(
+        await kf(unknown),
+        /manufacturer "Acme Devices" is not registered/,
+        "unknown-manufacturer",
+      );
+      const added = await kf(["manufacturer", "add", "Acme Devices", "--ca", dir.file("acme-ca.der")]);
+      expect(added.stdout).toMatch(
+        /^Acme Devices {2}[0-9a-f-]{36}\n {2}CA O=Keyfleet Path Test, CN=Acme Devices IDevID CA {2}until /,
+      );
       const res = await kf([
         "--json",
         "device",

@@ -8,7 +8,7 @@
  * - `time` is RFC 3339 UTC with milliseconds, when the event was recorded,
  * - `actor` is who caused it: `token:<id>`, `cli:<user>`, `system` (first start) or `anonymous`,
  * - `subject` is what it is about: `certificate:<serial>`, `ca:<id>`, `token:<id>`, `setting:<key>`,
- *   `device:<id>`, `request:<method> <path>`, `policy:<version>`,
+ *   `device:<id>`, `request:<method> <path>`, `policy:<version>`, `manufacturer:<id>`,
  * - `details` holds the event's facts; never a secret, never a private key.
  */
 import canonicalize from "canonicalize";
@@ -25,7 +25,9 @@ export type AuditEventType =
   | "request.refused"
   | "device.registered"
   | "device.transitioned"
-  | "policy.applied";
+  | "policy.applied"
+  | "manufacturer.added"
+  | "manufacturer.certificate-added";
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
@@ -37,6 +39,8 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "device.registered",
   "device.transitioned",
   "policy.applied",
+  "manufacturer.added",
+  "manufacturer.certificate-added",
 ]);
 
 export type JsonValue =

@@ -16,6 +16,7 @@ import { helpCommand } from "./commands/help.js";
 import { initCommand } from "./commands/init.js";
 import { jobCommand } from "./commands/job.js";
 import { kekCommand } from "./commands/kek.js";
+import { manufacturerCommand } from "./commands/manufacturer.js";
 import { policyCommand } from "./commands/policy.js";
 import { serveCommand } from "./commands/serve.js";
 import { tokenCommand } from "./commands/token.js";
@@ -35,6 +36,7 @@ export function program(io: CliIo = processIo): Command {
     caCommand,
     certCommand,
     deviceCommand,
+    manufacturerCommand,
     jobCommand,
     policyCommand,
     tokenCommand,

@@ -16,6 +16,8 @@ export type ErrorCode =
   | "invalid-transition" // a lifecycle command the device's state (or the evidence given) does not allow
   | "precondition-failed" // an If-Match that names another version than the current one
   | "identity-tombstoned" // a hardware identity of a decommissioned device: it never comes back
+  | "unknown-manufacturer" // an IDevID whose manufacturer is not registered (or not named)
+  | "untrusted-idevid" // an IDevID that does not validate to a CA certificate of its manufacturer
   | "invalid-policy" // a policy document that does not parse, type-check or fit the profiles: not applied
   | "policy-violation" // a request the policy in force does not allow (validity, key algorithm, attestation)
   | "key-store-locked" // the key-encryption key is missing or wrong

@@ -89,6 +89,18 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
     remedy:
       "Check the serial or the certificate: the detail names the decommissioned device. A device that really is new needs a new hardware identity from its manufacturer.",
   },
+  "unknown-manufacturer": {
+    meaning:
+      "A device with an IDevID names no manufacturer, or one that is not registered: an IDevID is only accepted from a manufacturer whose CA certificates Keyfleet holds.",
+    remedy:
+      "Name the device's manufacturer, and have a ca-admin register it with its CA certificates first (`keyfleet manufacturer add NAME --ca FILE`).",
+  },
+  "untrusted-idevid": {
+    meaning:
+      "The device's IDevID does not validate (RFC 5280 path validation) to a CA certificate of the manufacturer it names: another maker's certificate, expired or not yet valid, a bad signature, a CA certificate missing, or a path the CAs' constraints forbid. The detail names the reason.",
+    remedy:
+      "Check that the IDevID is the device's own and that its manufacturer's CA certificates (root and intermediates) are registered (`keyfleet manufacturer show NAME`); add a missing one with `keyfleet manufacturer add-ca`.",
+  },
   "invalid-policy": {
     meaning:
       "The policy document was not applied: it does not parse as YAML or JSON, breaks the policy/v1 schema, has a Cedar expression or policy that does not parse or type-check against Keyfleet's Cedar schema, names a profile or key algorithm that does not exist, or permits what no role grants. The detail's problems list every problem found.",

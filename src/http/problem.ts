@@ -27,6 +27,8 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   "invalid-transition": 409,
   "precondition-failed": 412,
   "identity-tombstoned": 409,
+  "unknown-manufacturer": 422,
+  "untrusted-idevid": 422,
   "invalid-policy": 422,
   "policy-violation": 422,
   "key-store-locked": 503,

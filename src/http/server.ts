@@ -14,7 +14,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from "fastify";
 import type { App } from "../app.js";
-import { KeyfleetError, isKeyfleetError } from "../domain/index.js";
+import { KeyfleetError, isKeyfleetError, type ErrorCode } from "../domain/index.js";
 import { bearerAuthenticator } from "../policy/index.js";
 import { authorizer, refusalRecorder } from "./auth.js";
 import { createMetrics, instrument, metricsRoute, type Metrics } from "./metrics.js";
@@ -42,6 +42,12 @@ export type Surface = "full" | "public";
  * `options` may carry `https` (node:https options: the HTTPS listener); `metrics` is the registry
  * the server counts into (one for both listeners of a running server; a new one by default).
  */
+const auditedRefusals: ReadonlySet<string> = new Set<ErrorCode>([
+  "forbidden",
+  "unknown-manufacturer",
+  "untrusted-idevid",
+]);
+
 export async function buildHttpApp(
   app: App,
   surface: Surface,
@@ -76,9 +82,10 @@ export async function buildHttpApp(
   if (surface === "full") {
     const recordRefusal = refusalRecorder(app.audit);
     const authorize = authorizer(bearerAuthenticator(app.tokens, app.oidc), recordRefusal);
-    // Refusals after authentication (a scope that does not cover the request) are audited too.
+    // Refusals after authentication are audited too: a scope or policy that does not cover the
+    // request, and a hardware identity nobody vouches for.
     http.addHook("onError", async (request, _reply, error: unknown) => {
-      if (request.principal && isKeyfleetError(error, "forbidden")) {
+      if (request.principal && isKeyfleetError(error) && auditedRefusals.has(error.code)) {
         await recordRefusal(request, error, request.principal);
       }
     });

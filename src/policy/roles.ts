@@ -8,7 +8,9 @@
  * - operator runs the fleet: registers, issues, and gives lifecycle commands;
  * - security-officer suspends, resumes and decommissions, and reads the audit log; issues nothing;
  * - policy-admin changes policy, and neither issues nor changes a device's state;
- * - ca-admin manages the CAs and their keys, and touches no device;
+ * - ca-admin manages the CAs and their keys, and the manufacturers' CAs IDevIDs are checked
+ *   against (trust anchors: a role that registers devices must not also choose what vouches for
+ *   them), and touches no device;
  * - metrics reads /metrics and nothing else (a Prometheus scraper's token);
  * - admin may do everything: the first token, for setting the others up.
  */
@@ -28,6 +30,8 @@ export const permissions = [
   "event.read",
   "policy.read",
   "policy.write",
+  "manufacturer.read",
+  "manufacturer.manage",
 ] as const;
 export type Permission = (typeof permissions)[number];
 
@@ -44,7 +48,7 @@ export const roles = [
 ] as const;
 export type Role = (typeof roles)[number];
 
-const reads: readonly Permission[] = ["ca.read", "cert.read", "device.read"];
+const reads: readonly Permission[] = ["ca.read", "cert.read", "device.read", "manufacturer.read"];
 
 const grants: Readonly<Record<Role, readonly Permission[]>> = {
   admin: permissions,
@@ -52,8 +56,15 @@ const grants: Readonly<Record<Role, readonly Permission[]>> = {
   operator: [...reads, "device.register", "device.lifecycle", "cert.issue", "event.read", "metrics.read"],
   provisioner: [...reads, "device.register", "cert.issue"],
   "security-officer": [...reads, "device.lifecycle", "event.read", "audit.read"],
-  "policy-admin": ["ca.read", "device.read", "policy.read", "policy.write"],
-  "ca-admin": ["ca.read", "ca.manage", "cert.read", "metrics.read"],
+  "policy-admin": ["ca.read", "device.read", "manufacturer.read", "policy.read", "policy.write"],
+  "ca-admin": [
+    "ca.read",
+    "ca.manage",
+    "cert.read",
+    "manufacturer.read",
+    "manufacturer.manage",
+    "metrics.read",
+  ],
   auditor: [...reads, "audit.read", "event.read", "policy.read", "metrics.read"],
   metrics: ["metrics.read"],
 };

@@ -5,6 +5,7 @@
 export { deviceIdPattern } from "../domain/index.js";
 export { createRegistry, type Registry } from "./registry.js";
 export { registryDeps } from "./registry-deps.js";
+export { type Manufacturer, type ManufacturerService } from "./manufacturers.js";
 export { deviceJson, type Device } from "./device-record.js";
 export { maxRegistrationBatch, type DeviceRegistration, type RegistryDeps } from "./registration.js";
 export * as deviceAttributeRules from "./device-attributes.js";

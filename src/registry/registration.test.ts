@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
-import { opensslSelfSigned, workdir } from "../../test/support/openssl.js";
+import { registeredManufacturer } from "../../test/support/idevid.js";
 import { lifecycleCounts, testRegistry } from "../../test/support/registry.js";
 import { operatorCaller } from "../policy/index.js";
 import type { Registry } from "./registry.js";
@@ -44,25 +44,16 @@ forEachDatabase("device registration", (kind) => {
     expect(await devices.list({}, admin)).toEqual([]);
   });
 
-  test("keeps a manufacturer of printable ASCII and a parsed IDevID", async () => {
-    const dir = await workdir();
-    try {
-      const { pem } = await opensslSelfSigned(dir, "idevid", "/CN=SN-5", [], "ed25519");
-      const d = await devices.register(
-        {
-          serialNumber: "SN-5",
-          manufacturer: "Acme Devices, Inc.",
-          idevid: pem,
-        },
-        admin,
-      );
-      expect(await devices.get(d.id, admin)).toMatchObject({
-        manufacturer: "Acme Devices, Inc.",
-        hasIdevid: true,
-      });
-    } finally {
-      await dir.dispose();
-    }
+  test("keeps a manufacturer of printable ASCII and an IDevID that validates to its CA", async () => {
+    const maker = await registeredManufacturer(t.database, "Acme Devices, Inc.");
+    const d = await devices.register(
+      { serialNumber: "SN-5", manufacturer: "Acme Devices, Inc.", idevid: maker.idevid("SN-5") },
+      admin,
+    );
+    expect(await devices.get(d.id, admin)).toMatchObject({
+      manufacturer: "Acme Devices, Inc.",
+      hasIdevid: true,
+    });
   });
 
   test("refuses a second device with the same serial in a tenant", async () => {

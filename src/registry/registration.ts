@@ -12,6 +12,8 @@ import { authorize, type ActivePolicy, type Caller, type PolicyService } from ".
 import { deviceRepository, tombstoneRepository, type Database } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { hardwareIdentities, refuseTombstoned } from "./hardware-identity.js";
+import { anchorsFor, checkIdevidTrust } from "./idevid-trust.js";
+import type { ManufacturerService } from "./manufacturers.js";
 import { checkAttributes, type DeviceAttributes } from "./device-attributes.js";
 
 export interface DeviceRegistration extends DeviceAttributes {
@@ -26,6 +28,8 @@ export interface RegistryDeps {
   readonly outbox: Outbox;
   /** The versioned policy: what it forbids, and which issuance rule applies to a device. */
   readonly policies: PolicyService;
+  /** Manufacturers, whose CA certificates a device's IDevID must validate to. */
+  readonly manufacturers: ManufacturerService;
   /** The authority's signing of an authorized order. */
   readonly issue: (order: IssueRequest) => Promise<IssuedCertificate>;
 }
@@ -71,6 +75,12 @@ export async function registerDevices(
     }
     seen.set(key, i);
   });
+  const anchors = await anchorsFor(
+    deps.manufacturers,
+    rows.map((r) => r.row),
+  );
+  const now = deps.clock.now();
+  rows.forEach((r, i) => atIndex(rows.length, i, () => checkIdevidTrust(r.row, anchors, now)));
   return deps.database.transaction(async (tx) => {
     await refuseTombstoned(
       tombstoneRepository(tx),

@@ -5,6 +5,7 @@ import type { Clock } from "../domain/index.js";
 import { outbox } from "../events/index.js";
 import { policyService } from "../policy/index.js";
 import type { Database } from "../store/index.js";
+import { manufacturerService } from "./manufacturers.js";
 import { profileCatalog } from "./profile-catalog.js";
 import type { RegistryDeps } from "./registration.js";
 
@@ -24,6 +25,7 @@ export function registryDeps(parts: {
     audit,
     outbox: outbox(database),
     policies: policyService({ database, audit, catalog: profileCatalog }),
+    manufacturers: manufacturerService({ database, audit }),
     issue: parts.issue,
   };
 }

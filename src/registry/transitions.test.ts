@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
 import { initializedAuthority } from "../../test/support/authority.js";
-import { opensslCsr, opensslSelfSigned, workdir, type Workdir } from "../../test/support/openssl.js";
+import { opensslCsr, workdir, type Workdir } from "../../test/support/openssl.js";
+import { registeredManufacturer } from "../../test/support/idevid.js";
 import { lifecycleCounts, testRegistry } from "../../test/support/registry.js";
 import type { Authority } from "../ca/index.js";
 import { fixedClock, type CertificateSerial, type EvidenceRef } from "../domain/index.js";
@@ -96,8 +97,9 @@ forEachDatabase("lifecycle transitions", (kind) => {
   });
 
   test("finalize revokes every certificate with cessationOfOperation and tombstones the hardware identity", async () => {
-    const idevid = (await opensslSelfSigned(dir, "idevid-1", "/CN=SN-T", [], "p256")).pem;
-    const device = await registry.register({ serialNumber: "SN-T", idevid }, admin);
+    const maker = await registeredManufacturer(t.database, "Acme", clock.now());
+    const idevid = maker.idevid("SN-T");
+    const device = await registry.register({ serialNumber: "SN-T", manufacturer: "Acme", idevid }, admin);
     const serial = (await registry.issue({ csr, deviceId: device.id }, admin)).serial;
     await registry.apply(device.id, { kind: "retire" }, admin);
     expect((await authority.certificate(serial)).status).toBe("hold");
@@ -107,7 +109,7 @@ forEachDatabase("lifecycle transitions", (kind) => {
     // Never again, in any tenant, by serial or by IDevID.
     for (const again of [
       { serialNumber: "SN-T", tenant: "other" },
-      { serialNumber: "SN-U", idevid },
+      { serialNumber: "SN-U", manufacturer: "Acme", idevid },
     ]) {
       const before = await lifecycleCounts(t.database);
       await expect(registry.register(again, admin)).rejects.toMatchObject({ code: "identity-tombstoned" });

@@ -9,6 +9,7 @@ import { deviceOperations } from "./device.js";
 import { initOperations } from "./init.js";
 import { jobOperations } from "./job.js";
 import { kekOperations } from "./kek.js";
+import { manufacturerOperations } from "./manufacturer.js";
 import { policyOperations } from "./policy.js";
 import { settingsOperations } from "./settings.js";
 import { tokenOperations } from "./token.js";
@@ -20,6 +21,7 @@ export const operations = {
   ...deviceOperations,
   ...jobOperations,
   ...policyOperations,
+  ...manufacturerOperations,
   ...tokenOperations,
   ...settingsOperations,
   ...kekOperations,
