@@ -4,6 +4,7 @@
  * only (outside, they do not exist for it: 404), never the fleet-wide routes (403), and creates
  * nothing outside its scope (403). A route added without a row here fails the test.
  */
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -11,6 +12,7 @@ import { ensureInitialized } from "../src/first-run.js";
 import { buildHttpApp } from "../src/http/index.js";
 import { allows, roles, systemCaller, type Permission, type Role } from "../src/policy/index.js";
 import { forEachDatabase } from "./support/databases.js";
+import { testManufacturer } from "./support/idevid.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 
@@ -271,6 +273,45 @@ const matrix: readonly Row[] = [
     request: get("/api/v1/policy/diff?from=1&to=1"),
   },
   {
+    method: "POST",
+    path: "/api/v1/manufacturers",
+    permission: "manufacturer.manage",
+    scoping: "unscoped-only",
+    request: async () => {
+      const maker = testManufacturer(`Maker ${randomUUID()}`);
+      return {
+        method: "POST",
+        url: "/api/v1/manufacturers",
+        payload: { name: maker.name, certificates: [Buffer.from(maker.ca.der).toString("base64")] },
+      };
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/v1/manufacturers",
+    permission: "manufacturer.read",
+    scoping: "list",
+    request: get("/api/v1/manufacturers"),
+  },
+  {
+    method: "GET",
+    path: "/api/v1/manufacturers/{id}",
+    permission: "manufacturer.read",
+    scoping: "list",
+    request: get("/api/v1/manufacturers/Matrix%20Maker"),
+  },
+  {
+    method: "POST",
+    path: "/api/v1/manufacturers/{id}/certificates",
+    permission: "manufacturer.manage",
+    scoping: "unscoped-only",
+    request: async () => ({
+      method: "POST",
+      url: "/api/v1/manufacturers/Matrix%20Maker/certificates",
+      payload: { certificate: Buffer.from(testManufacturer(`CA ${randomUUID()}`).ca.der).toString("base64") },
+    }),
+  },
+  {
     method: "GET",
     path: "/metrics",
     permission: "metrics.read",
@@ -294,6 +335,10 @@ forEachDatabase("authorization matrix", (kind) => {
       if (role !== "admin") tokens.set(role, (await t.app.tokens.create({ role })).token);
       tokens.set(`${role}@acme`, (await t.app.tokens.create({ role, scopes: { tenant: ["acme"] } })).token);
     }
+    await t.app.manufacturers.add(systemCaller, {
+      name: "Matrix Maker",
+      certificates: [testManufacturer("Matrix Maker").ca.der],
+    });
     http = await buildHttpApp(t.app, "full");
     dir = await workdir();
     const csr = await opensslCsr(dir, "p256", "/CN=matrix");

@@ -35,6 +35,7 @@ import { deviceRoutes } from "./routes/devices.js";
 import { eventRoutes } from "./routes/events.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { policyRoutes } from "./routes/policy.js";
+import { manufacturerRoutes } from "./routes/manufacturers.js";
 
 export type Surface = "full" | "public";
 
@@ -96,6 +97,7 @@ export async function buildHttpApp(
     eventRoutes(http, app.events, authorize);
     jobRoutes(http, app.jobs, authorize);
     policyRoutes(http, app.policies, authorize);
+    manufacturerRoutes(http, app.manufacturers, authorize);
     auditRoutes(http, { audit: app.audit, checkpoints: app.checkpoints }, authorize);
   }
   return http;
