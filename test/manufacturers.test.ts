@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { auditLog } from "../src/audit/index.js";
-import { fixedClock, isKeyfleetError, systemClock, type KeyfleetError } from "../src/domain/index.js";
+import { fixedClock, systemClock } from "../src/domain/index.js";
 import type { Caller } from "../src/policy/index.js";
 import {
   createRegistry,
@@ -15,19 +15,10 @@ import {
 import { forEachDatabase, testDatabase, type TestDatabase } from "./support/databases.js";
 import { registeredManufacturer, testManufacturer } from "./support/idevid.js";
 import { lifecycleCounts } from "./support/registry.js";
+import { refusal } from "./support/refusal.js";
 
 const caAdmin: Caller = { actor: "token:ca-admin", role: "ca-admin", scopes: {} };
 const operator: Caller = { actor: "token:operator", role: "operator", scopes: {} };
-
-async function refusal(work: Promise<unknown>): Promise<KeyfleetError> {
-  try {
-    await work;
-  } catch (e) {
-    if (isKeyfleetError(e)) return e;
-    throw e;
-  }
-  throw new Error("it was not refused");
-}
 
 forEachDatabase("manufacturers and IDevIDs", (kind) => {
   let t: TestDatabase;

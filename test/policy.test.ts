@@ -7,13 +7,14 @@ import { X509Certificate } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "vitest";
 import type { Authority } from "../src/ca/index.js";
-import { isKeyfleetError, systemClock, type KeyfleetError } from "../src/domain/index.js";
+import { systemClock } from "../src/domain/index.js";
 import { systemCaller, type Caller, type PolicyService } from "../src/policy/index.js";
 import { createRegistry, registryDeps, type Registry } from "../src/registry/index.js";
 import { initializedAuthority } from "./support/authority.js";
 import { forEachDatabase, testDatabase, type TestDatabase } from "./support/databases.js";
 import { opensslCsr, workdir, type Workdir } from "./support/openssl.js";
 import { lifecycleCounts } from "./support/registry.js";
+import { refusal } from "./support/refusal.js";
 
 const admin: Caller = { actor: "token:admin", role: "admin", scopes: {} };
 const policyAdmin: Caller = { actor: "token:policy", role: "policy-admin", scopes: {} };
@@ -49,16 +50,6 @@ beforeAll(async () => {
   rsa = await opensslCsr(dir, "rsa2048", "/CN=policy");
 });
 afterAll(() => dir.dispose());
-
-async function refusal(work: Promise<unknown>): Promise<KeyfleetError> {
-  try {
-    await work;
-  } catch (e) {
-    if (isKeyfleetError(e)) return e;
-    throw e;
-  }
-  throw new Error("it was not refused");
-}
 
 forEachDatabase("versioned policy", (kind) => {
   let t: TestDatabase;
