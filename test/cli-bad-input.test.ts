@@ -173,7 +173,7 @@ for (const kind of databaseKinds) {
       const maker = testManufacturer("Acme Devices");
       await dir.write("acme-ca.der", maker.ca.der);
       await dir.write("idevid.der", maker.idevid("SN-IDEVID"));
-      const unknown = [
+      const register = [
         "device",
         "register",
         "--serial",
@@ -184,7 +184,7 @@ for (const kind of databaseKinds) {
         dir.file("idevid.der"),
       ];
       expectRefused(
-        await kf(unknown),
+        await kf(register),
         /manufacturer "Acme Devices" is not registered/,
         "unknown-manufacturer",
       );
@@ -192,17 +192,7 @@ for (const kind of databaseKinds) {
       expect(added.stdout).toMatch(
         /^Acme Devices {2}[0-9a-f-]{36}\n {2}CA O=Keyfleet Path Test, CN=Acme Devices IDevID CA {2}until /,
       );
-      const res = await kf([
-        "--json",
-        "device",
-        "register",
-        "--serial",
-        "SN-IDEVID",
-        "--manufacturer",
-        "Acme Devices",
-        "--idevid",
-        dir.file("idevid.der"),
-      ]);
+      const res = await kf(["--json", ...register]);
       expect(res.code).toBe(0);
       expect(JSON.parse(res.stdout)).toMatchObject({ manufacturer: "Acme Devices", hasIdevid: true });
     });
