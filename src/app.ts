@@ -19,6 +19,13 @@ import {
   type TokenService,
 } from "./policy/index.js";
 import { taskRunner, type TaskRunner } from "./tasks/index.js";
+import {
+  bootstrapTokens,
+  enrollment,
+  enrollmentNonces,
+  type BootstrapTokens,
+  type Enrollment,
+} from "./enrollment/index.js";
 import type { Outbox } from "./events/index.js";
 import {
   bulkJobs,
@@ -52,6 +59,10 @@ export interface App {
   readonly jobs: BulkJobs;
   /** The outbox: what dependent services follow (`GET /api/v1/events`). */
   readonly events: Outbox;
+  /** One-time bootstrap tokens for devices without an IDevID. */
+  readonly bootstrapTokens: BootstrapTokens;
+  /** Devices enrolling (EST, the native API): authentication, nonces, certificates. */
+  readonly enrollment: Enrollment;
   /**
    * Leaves the development KEK file: re-seals every key under the passphrase in one transaction,
    * switches this app's key store to it, then removes the file.
@@ -88,6 +99,8 @@ export interface AppOptions {
 const auditCheckpointSeconds = 60;
 /** How often a server looks for bulk jobs to work on (a job started through it runs at once). */
 const bulkJobSeconds = 5;
+/** How often a server forgets expired enrollment nonces. */
+const nonceSweepSeconds = 600;
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -133,6 +146,9 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
     });
     const deps = registryDeps({ database, clock, audit, issue: authority.issue });
     const jobs = bulkJobs(deps);
+    const devices = createRegistry(deps);
+    const tokensForBootstrap = bootstrapTokens({ database, clock, audit });
+    const nonces = enrollmentNonces({ database, clock });
     const tasks = taskRunner({ database, clock, logger }, [
       {
         name: "audit-checkpoint",
@@ -142,6 +158,13 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         },
       },
       { name: "bulk-jobs", everySeconds: bulkJobSeconds, run: () => jobs.runPending() },
+      {
+        name: "nonce-sweep",
+        everySeconds: nonceSweepSeconds,
+        run: async () => {
+          await nonces.sweep();
+        },
+      },
     ]);
     return {
       config,
@@ -154,11 +177,13 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       checkpoints,
       tokens: tokenService(database, clock, audit),
       oidc: config.oidc ? oidcVerifier(config.oidc, { clock, policy: deps.policies.current }) : undefined,
-      devices: createRegistry(deps),
+      devices,
       policies: deps.policies,
       manufacturers: deps.manufacturers,
       jobs,
       events: deps.outbox,
+      bootstrapTokens: tokensForBootstrap,
+      enrollment: enrollment({ registry: devices, bootstrapTokens: tokensForBootstrap, nonces, clock }),
       async sealKeysUnderPassphrase(passphrase) {
         if (config.databaseUrl || !(await hasKekFile(config))) {
           throw new KeyfleetError(

@@ -6,9 +6,11 @@
  * Version 1: `{"v":1,"type":…,"time":…,"actor":…,"subject":…,"details":{…}}` where
  * - `type` names the event (the union below; new types may be added, none is ever renamed),
  * - `time` is RFC 3339 UTC with milliseconds, when the event was recorded,
- * - `actor` is who caused it: `token:<id>`, `cli:<user>`, `system` (first start) or `anonymous`,
+ * - `actor` is who caused it: `token:<id>`, `oidc:<issuer>#<sub>`, `cli:<user>`, `device:<id>` (a
+ *   device enrolling, authenticated), `system` (first start) or `anonymous`,
  * - `subject` is what it is about: `certificate:<serial>`, `ca:<id>`, `token:<id>`, `setting:<key>`,
  *   `device:<id>`, `request:<method> <path>`, `policy:<version>`, `manufacturer:<id>`,
+ *   `enrollment:<method> <path>` (a refused enrollment),
  * - `details` holds the event's facts; never a secret, never a private key.
  */
 import canonicalize from "canonicalize";
@@ -27,7 +29,9 @@ export type AuditEventType =
   | "device.transitioned"
   | "policy.applied"
   | "manufacturer.added"
-  | "manufacturer.certificate-added";
+  | "manufacturer.certificate-added"
+  | "bootstrap-token.created"
+  | "enrollment.refused";
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
@@ -41,6 +45,8 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "policy.applied",
   "manufacturer.added",
   "manufacturer.certificate-added",
+  "bootstrap-token.created",
+  "enrollment.refused",
 ]);
 
 export type JsonValue =

@@ -5,7 +5,13 @@
 export { createAuthority, type Authority, type AuthorityDeps, type CaSummary } from "./authority.js";
 export type { IssuedCertificate } from "./certificate.js";
 export type { ServerTlsIdentity } from "./server-identity.js";
-export { defaultProfileFor, requestIdPattern, type IssueRequest } from "./issuance.js";
+export {
+  defaultProfileFor,
+  requestIdPattern,
+  type InspectCsr,
+  type IssueRequest,
+  type RecordWith,
+} from "./issuance.js";
 export type { InitOptions } from "./hierarchy.js";
 export { issuerUrls } from "./urls.js";
 export { inlineCsrReader, type CsrReader } from "./csr-reader.js";

@@ -56,6 +56,12 @@ export interface DeviceBinding {
 export type RecordWith = (tx: Tx, certificate: { readonly serial: string }) => Promise<void>;
 
 /**
+ * What enrollment checks in the parsed, profile-checked CSR before anything is signed: the nonce in
+ * its challengePassword, a re-enrollment's unchanged names. A throw refuses the request.
+ */
+export type InspectCsr = (csr: ParsedCsr) => Promise<void>;
+
+/**
  * An order to sign. Who may ask, for which device and in which state, is decided before it gets
  * here (DESIGN §6, authorize then sign): `ca` checks the order against the profile and signs.
  */
@@ -70,6 +76,7 @@ export interface IssueRequest {
   /** The key algorithms the policy allows this certificate (within the profile's), and whose rule says so. */
   readonly allowedKeyAlgorithms?: { readonly ids: readonly string[]; readonly by: string } | undefined;
   readonly recordWith?: RecordWith | undefined;
+  readonly inspect?: InspectCsr | undefined;
   /**
    * Idempotency key: a retry with the same id asking for exactly the same thing (CSR contents,
    * profile, device, validity) gets the same certificate; anything else under that id is a `conflict`.
@@ -161,6 +168,7 @@ export class Issuance {
         { detail: { keyAlgorithm: csr.keyAlgorithm, allowed: allowed.ids } },
       );
     }
+    await request.inspect?.(csr);
     const validity = validitySeconds(profile, request.validitySeconds);
     const publicKeyHash = sha256(csr.subjectPublicKeyInfo);
     const deviceId = request.device?.id ?? null;

@@ -8,6 +8,7 @@ import { CommanderError, type Command } from "commander";
 import { isKeyfleetError } from "../domain/index.js";
 import { auditCommand } from "./commands/audit.js";
 import { benchCommand } from "./commands/bench.js";
+import { bootstrapCommand } from "./commands/bootstrap.js";
 import { caCommand } from "./commands/ca.js";
 import { certCommand } from "./commands/cert.js";
 import { configCommand } from "./commands/config.js";
@@ -37,6 +38,7 @@ export function program(io: CliIo = processIo): Command {
     certCommand,
     deviceCommand,
     manufacturerCommand,
+    bootstrapCommand,
     jobCommand,
     policyCommand,
     tokenCommand,

@@ -92,3 +92,18 @@ async function readNamedFile(path: string): Promise<Buffer> {
     });
   }
 }
+
+const durationUnits: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `--ttl 15m`: a whole number with a unit, s, m, h or d. */
+export function durationOption(flag: string, value: string): number {
+  const m = /^([0-9]{1,9})([smhd])$/.exec(value);
+  const seconds = m ? Number(m[1]) * durationUnits[m[2]!]! : 0;
+  if (seconds <= 0) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `${flag} must be a whole number with a unit (s, m, h or d), as 15m or 2h, got ${quoted(value)}`,
+    );
+  }
+  return seconds;
+}

@@ -25,10 +25,13 @@ export type ErrorCode =
   | "invalid-configuration"
   | "not-initialized" // the authority has no CA yet: run `keyfleet init`
   | "unauthorized" // no or bad credentials
+  | "invalid-nonce" // an enrollment nonce that is unknown, another device's, spent or expired
   | "forbidden" // credentials without the right role or scope
   | "store-unavailable"
   | "unavailable" // the server cannot take the request now (shutting down, a worker stopped): retry
   | "log-inconsistent" // the audit log does not verify: an entry or checkpoint was changed, removed or reordered
+  | "unsupported-media-type" // a body in a content type the endpoint does not take
+  | "not-offered" // a protocol operation Keyfleet does not offer, on purpose (EST serverkeygen)
   | "internal";
 
 export class KeyfleetError extends Error {

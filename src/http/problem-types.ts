@@ -136,9 +136,26 @@ export const problemTypes: Readonly<Record<ErrorCode, ProblemType>> = {
   },
   unauthorized: {
     meaning:
-      "The request carries no API token, or one the server does not know, or one that has expired or was revoked; or an OIDC JWT that does not verify: expired or not yet valid, from another issuer or for another audience, signed with a key the issuer's JWKS does not hold or with an algorithm Keyfleet does not accept, or without a valid Keyfleet role or scopes claim. The detail names the check that failed.",
+      "The request carries no API token, or one the server does not know, or one that has expired or was revoked; or, at enrollment, no device credential, or one that does not authenticate the device (a client certificate that is neither its registered IDevID nor its good Keyfleet certificate, a bootstrap token that is unknown, another device's, spent or expired); or an OIDC JWT that does not verify: expired or not yet valid, from another issuer or for another audience, signed with a key the issuer's JWKS does not hold or with an algorithm Keyfleet does not accept, or without a valid Keyfleet role or scopes claim. The detail names the check that failed.",
     remedy:
       "Send a valid token as `Authorization: Bearer <token>`. An operator makes one with `keyfleet token create`; a JWT comes from the identity provider the server is configured with (KEYFLEET_OIDC_ISSUER).",
+  },
+  "unsupported-media-type": {
+    meaning:
+      "The request body is in a content type this endpoint does not take: EST enrollment takes a CSR as application/pkcs10 (base64 of its DER), the admin API takes application/json.",
+    remedy: "Send the body with the Content-Type the detail names.",
+  },
+  "not-offered": {
+    meaning:
+      "The request asks for a protocol operation Keyfleet does not offer on purpose: EST serverkeygen, where the server would make the device's private key and send it over the network. A device's key is made on the device and never leaves it.",
+    remedy:
+      "Make the key on the device (its secure element, TPM or key store) and send a CSR to simpleenroll.",
+  },
+  "invalid-nonce": {
+    meaning:
+      "The nonce in the request (a CSR's challengePassword, or the nonce signed in enrollment evidence) is not one Keyfleet handed this device, or it was used already, or it expired. Each nonce is good for one enrollment, for five minutes: a request sent twice finds it spent, which is how a replay is refused.",
+    remedy:
+      "Ask for a new nonce (GET /api/v1/enroll/nonce, or EST csrattrs), build a new CSR or evidence with it, and send that. The detail says which check failed.",
   },
   forbidden: {
     meaning:

@@ -36,10 +36,13 @@ export const statusOf: Readonly<Record<ErrorCode, number>> = {
   "invalid-configuration": 500,
   "not-initialized": 503,
   unauthorized: 401,
+  "invalid-nonce": 400,
   forbidden: 403,
   "store-unavailable": 503,
   unavailable: 503,
   "log-inconsistent": 500,
+  "unsupported-media-type": 415,
+  "not-offered": 501,
   internal: 500,
 };
 

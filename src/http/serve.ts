@@ -23,7 +23,16 @@ export async function startServers(app: App): Promise<RunningServers> {
   const hostnames = [host, new URL(await app.authority.publicUrl()).hostname];
   const identity = await app.authority.serverTlsIdentity(hostnames);
   const metrics = createMetrics(); // one registry: HTTPS /metrics counts both listeners
-  const https = await buildHttpApp(app, "full", { https: secureContextOptions(identity) }, metrics);
+  // EST devices authenticate with a TLS client certificate (their IDevID, or their Keyfleet
+  // certificate to renew it), so the handshake asks for one; a client without one still connects
+  // (admin API, bootstrap tokens). The certificate is judged by enrollment, not by node:tls: an
+  // IDevID chains to a manufacturer's CA, which no one trust store here holds.
+  const https = await buildHttpApp(
+    app,
+    "full",
+    { https: { ...secureContextOptions(identity), requestCert: true, rejectUnauthorized: false } },
+    metrics,
+  );
   const http = await buildHttpApp(app, "public", {}, metrics);
   try {
     await listen(https, host, httpsPort, "--https-port");

@@ -36,6 +36,7 @@ import { eventRoutes } from "./routes/events.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { policyRoutes } from "./routes/policy.js";
 import { manufacturerRoutes } from "./routes/manufacturers.js";
+import { estRoutes } from "./routes/est.js";
 
 export type Surface = "full" | "public";
 
@@ -99,6 +100,7 @@ export async function buildHttpApp(
     policyRoutes(http, app.policies, authorize);
     manufacturerRoutes(http, app.manufacturers, authorize);
     auditRoutes(http, { audit: app.audit, checkpoints: app.checkpoints }, authorize);
+    estRoutes(http, { enrollment: app.enrollment, authority: app.authority, audit: app.audit });
   }
   return http;
 }

@@ -7,6 +7,7 @@
 export { toPem, fromPem, derOrPem } from "./pem.js";
 export * as der from "./der.js";
 export {
+  decodeNameDer,
   encodeName,
   formatName,
   checkName,
@@ -33,6 +34,8 @@ export {
 } from "./issuer-template.js";
 export { writeCertificate, type CertificateOrder } from "./certificate-writer.js";
 export { parseCsr, type ParsedCsr } from "./csr.js";
+export { certsOnly } from "./cms-certs-only.js";
+export { csrAttrs } from "./csr-attrs.js";
 export type { RequestedExtension } from "./csr-attributes.js";
 export { checkCsr } from "./csr-check.js";
 export { checkPublicKey, checkSubjectPublicKeyInfo } from "./key-check.js";

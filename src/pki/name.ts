@@ -13,7 +13,7 @@
  */
 import { KeyfleetError, quoted } from "../domain/index.js";
 import { ia5String, isPrintableString, oid, printableString, sequence, set, tag, utf8String } from "./der.js";
-import { boundedChildren, children, expect, readOid, readString, type Tlv } from "./der-reader.js";
+import { boundedChildren, children, expect, readOid, readOnly, readString, type Tlv } from "./der-reader.js";
 import { limits } from "./limits.js";
 import { isDnsLabel } from "./san.js";
 
@@ -139,6 +139,11 @@ export function formatName(dn: DistinguishedName): string {
  * `profile-violation` naming the OID: Keyfleet re-encodes every subject it signs, and will not drop
  * or guess at an attribute a requester asked for.
  */
+/** A Name given as its own DER (a certificate's subject, as readCertificate returns it). */
+export function decodeNameDer(der: Uint8Array, what: string): DistinguishedName {
+  return decodeName(readOnly(der, tag.sequence, what), what);
+}
+
 export function decodeName(t: Tlv, what: string): DistinguishedName {
   expect(t, tag.sequence, what);
   return boundedChildren(t, limits.rdns, "RDNs", what).map((rdn) => {

@@ -40,4 +40,9 @@ export const oid = {
   p384: "1.3.132.0.34",
   p521: "1.3.132.0.35",
   secp256k1: "1.3.132.0.10",
+  // Signature algorithms (RFC 5758 §3.2)
+  ecdsaWithSha256: "1.2.840.10045.4.3.2",
+  // CMS content types (RFC 5652 §4, §5)
+  data: "1.2.840.113549.1.7.1",
+  signedData: "1.2.840.113549.1.7.2",
 } as const;

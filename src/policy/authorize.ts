@@ -15,6 +15,8 @@ export interface Caller {
   readonly actor: string;
   readonly role: Role;
   readonly scopes: Scopes;
+  /** A device acting for itself (role `device`): the one device it may act on. */
+  readonly device?: string | undefined;
 }
 
 export function callerOf(principal: Principal): Caller {
@@ -32,9 +34,16 @@ export function operatorCaller(actor: string): Caller {
 /** Keyfleet itself (a first start, a background task): unscoped, every permission an admin has. */
 export const systemCaller: Caller = { actor: "system", role: "admin", scopes: {} };
 
+/** A device at enrollment, authenticated as `deviceId` (by its IDevID, a bootstrap token or its certificate). */
+export function deviceCaller(deviceId: string): Caller {
+  return { actor: `device:${deviceId}`, role: "device", scopes: {}, device: deviceId };
+}
+
 /** What a permission is asked for: the attributes scopes are matched against. */
 export interface ScopedResource {
   readonly attributes: ScopedAttributes;
+  /** The device it is or belongs to, if any: a device caller may act on its own only. */
+  readonly deviceId?: string | undefined;
   /** Names it in a refusal: `device "…"`. */
   readonly what: string;
   /**
@@ -49,7 +58,9 @@ export function authorize(caller: Caller, permission: Permission, resource?: Sco
   if (!allows(caller.role, permission)) {
     throw new KeyfleetError("forbidden", `role "${caller.role}" may not ${permission}`);
   }
-  if (resource && !scopeCovers(caller.scopes, resource.attributes)) {
+  // A device may act on its own record only (its role grants nothing that lists or reads others).
+  const foreign = caller.device !== undefined && resource?.deviceId !== caller.device;
+  if (resource && (foreign || !scopeCovers(caller.scopes, resource.attributes))) {
     if (resource.creating) {
       throw new KeyfleetError(
         "forbidden",

@@ -5,6 +5,7 @@
 export {
   authorize,
   callerOf,
+  deviceCaller,
   listScope,
   operatorCaller,
   systemCaller,
@@ -23,7 +24,7 @@ export {
   type ProfileCatalog,
 } from "./policy-document.js";
 export { policyService, type PolicyService, type PolicyVersionView } from "./policies.js";
-export { allows, parseRole, roles, type Permission, type Role } from "./roles.js";
+export { allows, parseRole, roles, type ApiRole, type Permission, type Role } from "./roles.js";
 export { bearerAuthenticator, type BearerAuthenticator } from "./bearer.js";
 export {
   looksLikeJwt,

@@ -13,6 +13,10 @@
  *   them), and touches no device;
  * - metrics reads /metrics and nothing else (a Prometheus scraper's token);
  * - admin may do everything: the first token, for setting the others up.
+ *
+ * And one role no token or JWT can hold: `device`, a device acting for itself at enrollment (EST,
+ * the native enrollment API), authenticated by its IDevID, a bootstrap token or its current
+ * certificate. It may enroll, and only itself (authorize.ts holds it to its own record).
  */
 import { KeyfleetError } from "../domain/index.js";
 
@@ -32,9 +36,11 @@ export const permissions = [
   "policy.write",
   "manufacturer.read",
   "manufacturer.manage",
+  "device.enroll",
 ] as const;
 export type Permission = (typeof permissions)[number];
 
+/** The roles an API token or an OIDC JWT may hold. */
 export const roles = [
   "admin",
   "viewer",
@@ -46,12 +52,13 @@ export const roles = [
   "auditor",
   "metrics",
 ] as const;
-export type Role = (typeof roles)[number];
+export type ApiRole = (typeof roles)[number];
+export type Role = ApiRole | "device";
 
 const reads: readonly Permission[] = ["ca.read", "cert.read", "device.read", "manufacturer.read"];
 
 const grants: Readonly<Record<Role, readonly Permission[]>> = {
-  admin: permissions,
+  admin: permissions.filter((p) => p !== "device.enroll"),
   viewer: reads,
   operator: [...reads, "device.register", "device.lifecycle", "cert.issue", "event.read", "metrics.read"],
   provisioner: [...reads, "device.register", "cert.issue"],
@@ -67,13 +74,15 @@ const grants: Readonly<Record<Role, readonly Permission[]>> = {
   ],
   auditor: [...reads, "audit.read", "event.read", "policy.read", "metrics.read"],
   metrics: ["metrics.read"],
+  device: ["device.enroll"],
 };
 
-export function parseRole(value: string): Role {
+/** A role an API principal may hold; `device` is not one (devices authenticate at enrollment). */
+export function parseRole(value: string): ApiRole {
   if (!(roles as readonly string[]).includes(value)) {
     throw new KeyfleetError("malformed-request", `unknown role "${value}"; use one of ${roles.join(", ")}`);
   }
-  return value as Role;
+  return value as ApiRole;
 }
 
 export function allows(role: Role, permission: Permission): boolean {

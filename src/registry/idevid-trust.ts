@@ -3,9 +3,11 @@
  * path validation, src/pki) to one of that manufacturer's CA certificates now. The anchors are
  * read once per registration, before its transaction.
  */
-import { KeyfleetError, quoted } from "../domain/index.js";
-import { validatePath } from "../pki/index.js";
+import { KeyfleetError, isKeyfleetError, quoted } from "../domain/index.js";
+import { decodeNameDer, readCertificate, validatePath } from "../pki/index.js";
+import { deviceRepository, type DeviceRow } from "../store/index.js";
 import type { ManufacturerService } from "./manufacturers.js";
+import type { RegistryDeps } from "./registration.js";
 
 export type Anchors = ReadonlyMap<string, readonly Uint8Array[] | undefined>;
 
@@ -49,5 +51,48 @@ export function checkIdevidTrust(
       `the IDevID does not validate to a CA certificate of manufacturer ${quoted(device.manufacturer)}: ${result.message} (${result.reason})`,
       { detail: { reason: result.reason, depth: result.depth } },
     );
+  }
+}
+
+/**
+ * The registered device a TLS client certificate is the IDevID of (IEEE 802.1AR: its subject's
+ * serialNumber, or CN, is the device serial; the registry holds the certificate itself), if it
+ * still validates to its manufacturer's CA now; `unauthorized` otherwise, saying why.
+ */
+export async function deviceOfIdevid(
+  deps: Pick<RegistryDeps, "database" | "manufacturers">,
+  certificate: Uint8Array,
+  at: Date,
+): Promise<DeviceRow> {
+  const serials = subjectSerials(certificate);
+  const row = await deviceRepository(deps.database.db).withIdevid(serials, certificate);
+  if (!row) {
+    throw new KeyfleetError(
+      "unauthorized",
+      "the client certificate is neither a Keyfleet certificate nor the registered IDevID of a device (register the device with its IDevID first)",
+      { detail: { credential: "client-certificate", reason: "unknown" } },
+    );
+  }
+  try {
+    checkIdevidTrust(row, await anchorsFor(deps.manufacturers, [row]), at);
+  } catch (e) {
+    if (!isKeyfleetError(e)) throw e;
+    throw new KeyfleetError(
+      "unauthorized",
+      `the IDevID of device ${quoted(row.id)} is not accepted: ${e.message}`,
+      {
+        detail: { credential: "idevid", reason: e.code },
+      },
+    );
+  }
+  return row;
+}
+
+function subjectSerials(certificate: Uint8Array): string[] {
+  try {
+    const subject = decodeNameDer(readCertificate(certificate).subject, "the IDevID's subject");
+    return subject.filter((a) => a.type === "serialNumber" || a.type === "CN").map((a) => a.value);
+  } catch {
+    return [];
   }
 }

@@ -5,11 +5,12 @@
 export { deviceIdPattern } from "../domain/index.js";
 export { createRegistry, type Registry } from "./registry.js";
 export { registryDeps } from "./registry-deps.js";
+export { profileCatalog } from "./profile-catalog.js";
 export { type Manufacturer, type ManufacturerService } from "./manufacturers.js";
 export { deviceJson, type Device } from "./device-record.js";
 export { maxRegistrationBatch, type DeviceRegistration, type RegistryDeps } from "./registration.js";
 export * as deviceAttributeRules from "./device-attributes.js";
-export type { CertificateRequest } from "./issuance.js";
+export type { CertificateRequest, EnrollmentTerms } from "./issuance.js";
 export {
   lifecycleEventJson,
   operatorCommands,

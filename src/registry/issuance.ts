@@ -4,13 +4,14 @@
  * A certificate for a device is its lifecycle transition too (`issue` before the device confirmed,
  * `rotate` when it is active), written in the certificate's own transaction.
  */
-import type { IssueRequest, IssuedCertificate } from "../ca/index.js";
+import type { InspectCsr, IssueRequest, IssuedCertificate, RecordWith } from "../ca/index.js";
 import {
   KeyfleetError,
   issuanceCommandFor,
   quoted,
   type CertificateSerial,
   type Command,
+  type EvidenceRef,
 } from "../domain/index.js";
 import {
   authorize,
@@ -20,15 +21,15 @@ import {
   type Caller,
   type IssuanceTerms,
 } from "../policy/index.js";
-import { deviceRepository } from "../store/index.js";
+import { deviceRepository, type DeviceRow } from "../store/index.js";
 import { policyDeviceOf } from "./device-record.js";
 import type { RegistryDeps } from "./registration.js";
-import { applyIn } from "./transitions.js";
+import { applyIn, type Acting } from "./transitions.js";
 
 /** What a caller asks for: the order without what the registry decides. */
 export type CertificateRequest = Omit<
   IssueRequest,
-  "device" | "policyVersion" | "recordWith" | "actor" | "requestScope" | "allowedKeyAlgorithms"
+  "device" | "policyVersion" | "recordWith" | "inspect" | "actor" | "requestScope" | "allowedKeyAlgorithms"
 > & {
   readonly deviceId?: string | undefined;
 };
@@ -51,33 +52,107 @@ export async function issueCertificate(
     }
     return deps.issue({ ...asked, policyVersion: policy.version });
   }
+  return issueForDevice(deps, deviceId, asked, { caller, policy, permission: "cert.issue" }, {});
+}
+
+/**
+ * What enrollment adds to a device's certificate: the evidence the device authenticated with, a
+ * check of the parsed CSR, and what is spent in the certificate's own transaction (a bootstrap
+ * token, a nonce), so that a certificate that is not recorded spends nothing.
+ */
+export interface EnrollmentTerms {
+  readonly evidence: readonly EvidenceRef[];
+  readonly inspect?: InspectCsr | undefined;
+  readonly spend?: RecordWith | undefined;
+  /**
+   * The certificate a re-enrollment authenticated with (RFC 7030 §4.2.2): the device must be active
+   * (or rotating from this very certificate, whose pending successor the new one replaces).
+   */
+  readonly renewing?: string | undefined;
+}
+
+/** A device's own request for its certificate (EST, the native enrollment API). */
+export async function enrollCertificate(
+  deps: RegistryDeps,
+  request: Omit<CertificateRequest, "deviceId"> & { readonly deviceId: string },
+  caller: Caller,
+  terms: EnrollmentTerms,
+): Promise<IssuedCertificate> {
+  authorize(caller, "device.enroll");
+  const policy = await deps.policies.current();
+  const { deviceId, ...order } = request;
+  const asked = { ...order, actor: caller.actor, requestScope: `device:${deviceId}` };
+  return issueForDevice(deps, deviceId, asked, { caller, policy, permission: "device.enroll" }, terms);
+}
+
+type Asked = Omit<IssueRequest, "device" | "policyVersion" | "recordWith" | "allowedKeyAlgorithms">;
+
+async function issueForDevice(
+  deps: RegistryDeps,
+  deviceId: string,
+  asked: Asked,
+  acting: Acting,
+  terms: Partial<EnrollmentTerms>,
+): Promise<IssuedCertificate> {
+  const { caller, policy, permission } = acting;
   const row = await deviceRepository(deps.database.db).byId(deviceId);
   if (!row) throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
   const what = `device ${quoted(deviceId)}`;
-  authorize(caller, "cert.issue", { attributes: row, what });
+  authorize(caller, permission, { attributes: row, deviceId: row.id, what });
+  const commands = issuanceCommands(row, terms.renewing, what);
+  const kind = commands[commands.length - 1]!;
+  policy.check(caller, "cert.issue", policyDeviceOf(row), kind, what);
+  const rule = policy.issuance(caller, policyDeviceOf(row), kind, what);
+  return deps.issue({
+    ...asked,
+    ...withinTerms(asked, rule, what),
+    device: { id: row.id, serialNumber: row.serial_number },
+    policyVersion: policy.version,
+    inspect: terms.inspect,
+    // Decided again under the device's lock in the certificate's transaction: if the device moved
+    // on meanwhile (suspended, say), this certificate fails alone and nothing of it is recorded.
+    recordWith: async (tx, certificate) => {
+      await terms.spend?.(tx, certificate);
+      const serial = certificate.serial as CertificateSerial;
+      for (const command of commands) {
+        const c: Command =
+          command === "issue"
+            ? { kind: command, certificate: serial }
+            : command === "rotate"
+              ? { kind: command, successor: serial }
+              : { kind: command };
+        await applyIn(deps, tx, row.id, c, acting, { evidence: terms.evidence });
+      }
+    },
+  });
+}
+
+/**
+ * The transitions a new certificate brings: `issue` before the device confirmed, `rotate` when it
+ * is active; a re-enrollment from the current certificate while a rotation is pending abandons the
+ * pending successor first (the device lost it), then rotates again.
+ */
+function issuanceCommands(
+  row: DeviceRow,
+  renewing: string | undefined,
+  what: string,
+): readonly ("issue" | "rotate" | "abort")[] {
   const kind = issuanceCommandFor(row.state);
+  if (renewing !== undefined) {
+    if (row.state === "active") return ["rotate"];
+    if (row.state === "rotating" && renewing !== row.successor_serial) return ["abort", "rotate"];
+    throw new KeyfleetError(
+      "invalid-transition",
+      `${what} is ${row.state}: a re-enrollment renews the credential of an active device`,
+      { detail: { reason: "not-allowed-in-state", state: row.state } },
+    );
+  }
   if (!kind) {
     throw new KeyfleetError("invalid-transition", `${what} is ${row.state}; it gets no new certificate now`, {
       detail: { reason: "not-allowed-in-state", state: row.state },
     });
   }
-  policy.check(caller, "cert.issue", policyDeviceOf(row), kind, what);
-  const terms = policy.issuance(caller, policyDeviceOf(row), kind, what);
-  return deps.issue({
-    ...asked,
-    ...withinTerms(asked, terms, what),
-    device: { id: row.id, serialNumber: row.serial_number },
-    policyVersion: policy.version,
-    // Decided again under the device's lock in the certificate's transaction: if the device moved
-    // on meanwhile (suspended, say), this certificate fails alone and nothing of it is recorded.
-    recordWith: async (tx, { serial }) => {
-      const command: Command =
-        kind === "issue"
-          ? { kind, certificate: serial as CertificateSerial }
-          : { kind, successor: serial as CertificateSerial };
-      await applyIn(deps, tx, row.id, command, { caller, policy, permission: "cert.issue" }, {});
-    },
-  });
+  return [kind];
 }
 
 /** "7 days" for whole days, "90061 seconds" otherwise. */

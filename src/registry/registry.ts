@@ -1,10 +1,18 @@
 /** The registry's public face: register, read and list devices; apply lifecycle commands; read history. */
-import { KeyfleetError, quoted, type Command } from "../domain/index.js";
+import { KeyfleetError, quoted, type Command, type EvidenceRef } from "../domain/index.js";
 import { checkDeviceQuery } from "./device-query.js";
 import { authorize, listScope, scopeCovers, type Caller, type Permission } from "../policy/index.js";
 import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
-import { issueCertificate, type CertificateRequest } from "./issuance.js";
+import { confirmCredential } from "./credential-confirmation.js";
+import { deviceOfIdevid } from "./idevid-trust.js";
+import { deviceOfCertificate } from "./operational-certificate.js";
+import {
+  enrollCertificate,
+  issueCertificate,
+  type CertificateRequest,
+  type EnrollmentTerms,
+} from "./issuance.js";
 import {
   registerDevice,
   registerDevices,
@@ -22,11 +30,16 @@ import {
 export function createRegistry(deps: RegistryDeps) {
   const devices = deviceRepository(deps.database.db);
 
-  async function get(id: string, caller: Caller): Promise<Device> {
-    authorize(caller, "device.read");
+  /** A device, for a caller who may read it (or, `device.enroll`, a device enrolling: itself). */
+  async function get(
+    id: string,
+    caller: Caller,
+    permission: "device.read" | "device.enroll" = "device.read",
+  ): Promise<Device> {
+    authorize(caller, permission);
     const row = await devices.byId(id);
     if (!row) throw new KeyfleetError("not-found", `no device ${quoted(id)}`);
-    authorize(caller, "device.read", { attributes: row, what: `device ${quoted(id)}` });
+    authorize(caller, permission, { attributes: row, deviceId: row.id, what: `device ${quoted(id)}` });
     return deviceOf(row);
   }
 
@@ -39,7 +52,8 @@ export function createRegistry(deps: RegistryDeps) {
     registerMany: (inputs: readonly DeviceRegistration[], caller: Caller): Promise<Device[]> =>
       registerDevices(deps, inputs, caller),
 
-    get,
+    get: (id: string, caller: Caller, permission?: "device.read" | "device.enroll") =>
+      get(id, caller, permission),
 
     /**
      * Whether `caller` may exercise `permission` on what belongs to this device (null: bound to
@@ -72,6 +86,33 @@ export function createRegistry(deps: RegistryDeps) {
      * with it, in one transaction), or bound to none (unscoped callers only).
      */
     issue: (request: CertificateRequest, caller: Caller) => issueCertificate(deps, request, caller),
+
+    /**
+     * A device's own certificate (enrollment): `caller` is the device (deviceCaller), authenticated
+     * by the enrollment module; its transition is written with the certificate.
+     */
+    enroll: (
+      request: Omit<CertificateRequest, "deviceId"> & { readonly deviceId: string },
+      caller: Caller,
+      terms: EnrollmentTerms,
+    ) => enrollCertificate(deps, request, caller, terms),
+
+    /**
+     * Who a TLS client certificate authenticates (enrollment): a device's good Keyfleet certificate,
+     * or the registered IDevID of a device that validates to its manufacturer now; `unauthorized`
+     * for anything else.
+     */
+    async deviceOfClientCertificate(certificate: Uint8Array) {
+      const operational = await deviceOfCertificate(deps, certificate);
+      if (operational)
+        return { kind: "certificate" as const, ...operational, device: deviceOf(operational.device) };
+      const row = await deviceOfIdevid(deps, certificate, deps.clock.now());
+      return { kind: "idevid" as const, device: deviceOf(row) };
+    },
+
+    /** The device used certificate `serial`: confirms or commits it if its state waits for that. */
+    confirmCredential: (deviceId: string, serial: string, caller: Caller, evidence: readonly EvidenceRef[]) =>
+      confirmCredential(deps, deviceId, serial, caller, evidence),
 
     /** A device's transitions, oldest first, with their evidence. */
     async history(

@@ -76,7 +76,7 @@ export type OperatorCommand = (typeof operatorCommands)[number];
 export interface Acting {
   readonly caller: Caller;
   readonly policy: ActivePolicy;
-  readonly permission: "device.lifecycle" | "cert.issue";
+  readonly permission: "device.lifecycle" | "cert.issue" | "device.enroll";
 }
 
 const maxReason = 500;
@@ -119,8 +119,14 @@ export async function applyIn(
   const events = lifecycleEventRepository(tx);
   const row = await devices.byId(deviceId, true);
   if (!row) throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
-  authorize(caller, permission, { attributes: row, what: `device ${quoted(deviceId)}` });
-  policy.check(caller, permission, policyDeviceOf(row), command.kind, `device ${quoted(deviceId)}`);
+  authorize(caller, permission, { attributes: row, deviceId: row.id, what: `device ${quoted(deviceId)}` });
+  policy.check(
+    caller,
+    permission === "device.enroll" ? "cert.issue" : permission,
+    policyDeviceOf(row),
+    command.kind,
+    `device ${quoted(deviceId)}`,
+  );
   if (options.idempotencyKey !== undefined) {
     const earlier = await events.byIdempotencyKey(deviceId, options.idempotencyKey);
     if (earlier) return replay(row, earlier, digest, options.idempotencyKey);

@@ -50,6 +50,15 @@ export function certificateRepository(db: Kysely<Tables>) {
       return new Set(inserted.map((r) => Buffer.from(r.fingerprint).toString("hex")));
     },
 
+    /** The certificate whose DER has this SHA-256 (a TLS client certificate, looked up as presented). */
+    async byFingerprint(fingerprint: Uint8Array): Promise<CertificateRow | undefined> {
+      return db
+        .selectFrom("certificates")
+        .selectAll()
+        .where("fingerprint", "=", fingerprint)
+        .executeTakeFirst();
+    },
+
     async bySerial(serial: string): Promise<CertificateRow | undefined> {
       return db.selectFrom("certificates").selectAll().where("serial", "=", serial).executeTakeFirst();
     },

@@ -112,6 +112,17 @@ export function deviceRepository(db: Kysely<Tables>) {
         .limit(1)
         .executeTakeFirst();
     },
+    /** The device among those with one of these serials whose IDevID is exactly `idevid` (DER). */
+    async withIdevid(serials: readonly string[], idevid: Uint8Array): Promise<DeviceRow | undefined> {
+      if (serials.length === 0) return undefined;
+      return db
+        .selectFrom("devices")
+        .selectAll()
+        .where("serial_number", "in", [...serials])
+        .where("idevid", "=", idevid)
+        .limit(1)
+        .executeTakeFirst();
+    },
     /** How many devices match the filters (paging ignored), counting at most `upTo + 1`. */
     async count(options: DeviceQuery, upTo: number): Promise<number> {
       const matching = filtered(db.selectFrom("devices").select("id"), options).limit(upTo + 1);

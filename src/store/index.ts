@@ -40,6 +40,11 @@ export { issuerRepository, type IssuerRepository } from "./issuer-repository.js"
 export { keyRepository, type KeyRepository } from "./key-repository.js";
 export { deviceRepository, type DeviceQuery, type DeviceRepository } from "./device-repository.js";
 export { manufacturerRepository, type ManufacturerRepository } from "./manufacturer-repository.js";
+export {
+  enrollmentRepository,
+  type EnrollmentRepository,
+  type SpentReason,
+} from "./enrollment-repository.js";
 export { taskRepository, type TaskRepository } from "./task-repository.js";
 export { tokenRepository, type TokenRepository, type TokenPage } from "./token-repository.js";
 export { settingsRepository, type SettingsRepository, type SettingChange } from "./settings-repository.js";

@@ -13,6 +13,7 @@ import * as m0009 from "./migrations/0009-device-attributes.js";
 import * as m0010 from "./migrations/0010-bulk-jobs.js";
 import * as m0012 from "./migrations/0012-policy-versions.js";
 import * as m0013 from "./migrations/0013-manufacturers.js";
+import * as m0016 from "./migrations/0016-enrollment.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   "0010-bulk-jobs": m0010,
   "0012-policy-versions": m0012,
   "0013-manufacturers": m0013,
+  "0016-enrollment": m0016,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

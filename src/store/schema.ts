@@ -261,6 +261,27 @@ export interface PolicyVersionsTable {
   created_at: CreatedAt;
 }
 
+export interface BootstrapTokensTable {
+  id: string;
+  device_id: string;
+  /** SHA-256 of the secret; the secret itself is shown once and kept nowhere. */
+  secret_hash: Uint8Array;
+  created_by: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  used_at: Date | null;
+  /** The serial of the certificate its one use brought. */
+  certificate: string | null;
+}
+
+export interface EnrollmentNoncesTable {
+  nonce_hash: Uint8Array;
+  device_id: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
 export interface Tables {
   keys: KeysTable;
   sealed_keys: SealedKeysTable;
@@ -283,6 +304,8 @@ export interface Tables {
   policy_versions: PolicyVersionsTable;
   manufacturers: ManufacturersTable;
   manufacturer_certificates: ManufacturerCertificatesTable;
+  bootstrap_tokens: BootstrapTokensTable;
+  enrollment_nonces: EnrollmentNoncesTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;
@@ -292,6 +315,7 @@ export type KeyRow = Selectable<KeysTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type LifecycleEventRow = Selectable<LifecycleEventsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type BootstrapTokenRow = Selectable<BootstrapTokensTable>;
 export type BulkJobRow = Selectable<BulkJobsTable>;
 export type ManufacturerRow = Selectable<ManufacturersTable>;
 export type ManufacturerCertificateRow = Selectable<ManufacturerCertificatesTable>;

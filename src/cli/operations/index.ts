@@ -3,6 +3,7 @@
  * (locally, or in the server that a command was forwarded to), never to parse options or print help.
  */
 import { auditOperations } from "./audit.js";
+import { bootstrapOperations } from "./bootstrap.js";
 import { caOperations } from "./ca.js";
 import { certOperations } from "./cert.js";
 import { deviceOperations } from "./device.js";
@@ -22,6 +23,7 @@ export const operations = {
   ...jobOperations,
   ...policyOperations,
   ...manufacturerOperations,
+  ...bootstrapOperations,
   ...tokenOperations,
   ...settingsOperations,
   ...kekOperations,

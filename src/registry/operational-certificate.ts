@@ -1,0 +1,42 @@
+/**
+ * A device authenticating with a certificate Keyfleet issued it (EST simplereenroll, RFC 7030
+ * §3.3.2; and its first use of a new credential, which confirms it). The certificate is looked up
+ * as presented, by the SHA-256 of its DER: a row with those exact bytes is a certificate this
+ * authority signed, so no chain needs building. It must be bound to a device, good (not on hold,
+ * not revoked) and within its validity.
+ */
+import { createHash } from "node:crypto";
+import { KeyfleetError, type Clock } from "../domain/index.js";
+import { certificateRepository, deviceRepository, type Database, type DeviceRow } from "../store/index.js";
+
+export interface OperationalCredential {
+  readonly device: DeviceRow;
+  readonly serial: string;
+  readonly subject: string;
+  readonly sans: readonly string[];
+}
+
+export async function deviceOfCertificate(
+  deps: { readonly database: Database; readonly clock: Clock },
+  certificate: Uint8Array,
+): Promise<OperationalCredential | undefined> {
+  const fingerprint = createHash("sha256").update(certificate).digest();
+  const row = await certificateRepository(deps.database.db).byFingerprint(fingerprint);
+  if (!row) return undefined; // not ours: perhaps an IDevID
+  const refused = (reason: string, message: string) =>
+    new KeyfleetError("unauthorized", `the client certificate (serial ${row.serial}) ${message}`, {
+      detail: { credential: "certificate", reason },
+    });
+  if (row.device_id === null) throw refused("unbound", "is bound to no device");
+  if (row.status !== "good") throw refused(row.status, `is ${row.status === "hold" ? "on hold" : "revoked"}`);
+  const now = deps.clock.now().getTime();
+  if (now < row.not_before.getTime() || now >= row.not_after.getTime()) {
+    throw refused(
+      "expired",
+      `is not valid now (valid ${row.not_before.toISOString()} to ${row.not_after.toISOString()})`,
+    );
+  }
+  const device = await deviceRepository(deps.database.db).byId(row.device_id);
+  if (!device) throw refused("unbound", "names a device that does not exist");
+  return { device, serial: row.serial, subject: row.subject, sans: row.sans as string[] };
+}
