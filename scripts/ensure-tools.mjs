@@ -13,6 +13,9 @@ const tools = [
   { command: "openssl", pkg: "openssl" },
   { command: "curl", pkg: "curl" },
   { command: "jq", pkg: "jq" },
+  // strongSwan's EST client (`pki --est`, test/est-strongswan.test.ts); its HTTP comes from the curl plugin.
+  { command: "pki", pkg: "strongswan-pki" },
+  { file: "/usr/lib/ipsec/plugins/libstrongswan-curl.so", pkg: "libstrongswan-extra-plugins" },
 ];
 
 const isRoot = process.getuid?.() === 0;
@@ -67,7 +70,7 @@ async function ensurePostgres() {
   spawnSync("su", ["postgres", "-c", `createdb -h ${host} -p ${port} ${database}`], { stdio: "ignore" });
 }
 
-const missing = tools.filter((t) => !have(t.command)).map((t) => t.pkg);
+const missing = tools.filter((t) => (t.file ? !existsSync(t.file) : !have(t.command))).map((t) => t.pkg);
 if (missing.length) aptInstall(missing);
 await ensurePostgres();
-console.log(`pretest: ${tools.map((t) => t.command).join(", ")} and PostgreSQL are ready`);
+console.log(`pretest: ${tools.map((t) => t.command ?? t.pkg).join(", ")} and PostgreSQL are ready`);
