@@ -23,6 +23,7 @@ import {
   bootstrapTokens,
   enrollment,
   enrollmentNonces,
+  hardwareKeySignature,
   type BootstrapTokens,
   type Enrollment,
 } from "./enrollment/index.js";
@@ -183,7 +184,13 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       jobs,
       events: deps.outbox,
       bootstrapTokens: tokensForBootstrap,
-      enrollment: enrollment({ registry: devices, bootstrapTokens: tokensForBootstrap, nonces, clock }),
+      enrollment: enrollment({
+        registry: devices,
+        bootstrapTokens: tokensForBootstrap,
+        nonces,
+        evidence: hardwareKeySignature,
+        clock,
+      }),
       async sealKeysUnderPassphrase(passphrase) {
         if (config.databaseUrl || !(await hasKekFile(config))) {
           throw new KeyfleetError(

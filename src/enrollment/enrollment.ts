@@ -14,6 +14,7 @@ import { deviceCaller } from "../policy/index.js";
 import type { Device, Registry } from "../registry/index.js";
 import type { BootstrapTokenRow, Tx } from "../store/index.js";
 import { looksLikeBootstrapToken, type BootstrapTokens } from "./bootstrap-tokens.js";
+import type { Evidence, EvidenceVerifier } from "./evidence.js";
 import type { EnrollmentNonces, Nonce } from "./nonces.js";
 
 /** What a request presents to authenticate a device; the transport extracts it. */
@@ -34,12 +35,21 @@ export type DeviceCredential =
       readonly subject: string;
       readonly sans: readonly string[];
     }
-  | { readonly kind: "bootstrap-token"; readonly device: Device; readonly token: BootstrapTokenRow };
+  | { readonly kind: "bootstrap-token"; readonly device: Device; readonly token: BootstrapTokenRow }
+  | {
+      readonly kind: "evidence";
+      readonly device: Device;
+      /** What the evidence proved (EvidenceVerifier), recorded with the transition. */
+      readonly proved: readonly EvidenceRef[];
+      /** The nonce the evidence covers: spent with the certificate. */
+      readonly nonce: string;
+    };
 
 export interface EnrollmentDeps {
   readonly registry: Registry;
   readonly bootstrapTokens: BootstrapTokens;
   readonly nonces: EnrollmentNonces;
+  readonly evidence: EvidenceVerifier;
   readonly clock: Clock;
 }
 
@@ -55,6 +65,29 @@ export interface EnrollRequest {
 export function enrollment(deps: EnrollmentDeps) {
   return {
     authenticate: (presented: Presented) => authenticate(deps, presented),
+
+    /**
+     * The native API's device authentication: evidence over a nonce and this CSR, made with the
+     * device's registered hardware identity key (checked by the EvidenceVerifier).
+     */
+    async authenticateByEvidence(input: {
+      deviceId: string;
+      nonce: string;
+      csr: Uint8Array;
+      evidence: Evidence;
+    }): Promise<DeviceCredential> {
+      const caller = deviceCaller(input.deviceId);
+      const device = await deps.registry.get(input.deviceId, caller, "device.enroll");
+      const hardwareKey = await deps.registry.hardwareKey(input.deviceId, caller);
+      const proved = deps.evidence.verify({ ...input, hardwareKey });
+      return { kind: "evidence", device, proved, nonce: input.nonce };
+    },
+
+    /** A nonce for `deviceId`, asked for before the device can authenticate (the native API's challenge). */
+    challenge: async (deviceId: string): Promise<Nonce> => {
+      await deps.registry.get(deviceId, deviceCaller(deviceId), "device.enroll");
+      return deps.nonces.issue(deviceId);
+    },
 
     /**
      * A device's first use of a new credential confirms it (provisioned → active; rotating →
@@ -99,22 +132,23 @@ async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Promise<Iss
       `device ${quoted(deviceId)} authenticated with its certificate ${renewing.serial}: renew it with simplereenroll (RFC 7030 §4.2.2)`,
     );
   }
-  let nonce: string | undefined;
+  // The nonces to spend with the certificate: the one the evidence covers, and the CSR's own.
+  const nonces = new Set<string>(credential.kind === "evidence" ? [credential.nonce] : []);
   return deps.registry.enroll(
     { deviceId, csr: request.csr, profile: request.profile },
     deviceCaller(deviceId),
     {
-      evidence: [evidenceOf(credential)],
+      evidence: evidenceOf(credential),
       renewing: renewing?.serial,
       inspect: async (csr) => {
-        nonce = csr.challengePassword;
+        if (csr.challengePassword !== undefined) nonces.add(csr.challengePassword);
         if (renewing) checkSameNames(csr, renewing, deviceId);
       },
       spend: async (tx: Tx, certificate) => {
         if (credential.kind === "bootstrap-token") {
           await deps.bootstrapTokens.spend(tx, credential.token, certificate.serial);
         }
-        if (nonce !== undefined) await deps.nonces.spend(tx, deviceId, nonce);
+        for (const nonce of nonces) await deps.nonces.spend(tx, deviceId, nonce);
       },
     },
   );
@@ -176,14 +210,16 @@ function bootstrapTokenOf(
   return looksLikeBootstrapToken(secret) ? { deviceId: decoded.slice(0, colon), secret } : undefined;
 }
 
-function evidenceOf(credential: DeviceCredential): EvidenceRef {
+function evidenceOf(credential: DeviceCredential): readonly EvidenceRef[] {
   switch (credential.kind) {
     case "idevid":
-      return { kind: "certificate", ref: `idevid-sha256:${credential.fingerprint}` };
+      return [{ kind: "certificate", ref: `idevid-sha256:${credential.fingerprint}` }];
     case "certificate":
-      return { kind: "certificate", ref: `certificate:${credential.serial}` };
+      return [{ kind: "certificate", ref: `certificate:${credential.serial}` }];
     case "bootstrap-token":
-      return { kind: "ticket", ref: `bootstrap-token:${credential.token.id}` };
+      return [{ kind: "ticket", ref: `bootstrap-token:${credential.token.id}` }];
+    case "evidence":
+      return credential.proved;
     default: {
       const never: never = credential;
       return never;

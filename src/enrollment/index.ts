@@ -19,3 +19,10 @@ export {
   type EnrollRequest,
   type Presented,
 } from "./enrollment.js";
+export {
+  hardwareKeySignature,
+  signedEvidenceData,
+  type Evidence,
+  type EvidenceInput,
+  type EvidenceVerifier,
+} from "./evidence.js";

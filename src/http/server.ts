@@ -37,6 +37,7 @@ import { jobRoutes } from "./routes/jobs.js";
 import { policyRoutes } from "./routes/policy.js";
 import { manufacturerRoutes } from "./routes/manufacturers.js";
 import { estRoutes } from "./routes/est.js";
+import { enrollRoutes } from "./routes/enroll.js";
 
 export type Surface = "full" | "public";
 
@@ -100,7 +101,9 @@ export async function buildHttpApp(
     policyRoutes(http, app.policies, authorize);
     manufacturerRoutes(http, app.manufacturers, authorize);
     auditRoutes(http, { audit: app.audit, checkpoints: app.checkpoints }, authorize);
-    estRoutes(http, { enrollment: app.enrollment, authority: app.authority, audit: app.audit });
+    const enrolling = { enrollment: app.enrollment, authority: app.authority, audit: app.audit };
+    estRoutes(http, enrolling);
+    enrollRoutes(http, { ...enrolling, bootstrapTokens: app.bootstrapTokens }, authorize);
   }
   return http;
 }

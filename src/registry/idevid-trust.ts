@@ -96,3 +96,41 @@ function subjectSerials(certificate: Uint8Array): string[] {
     return [];
   }
 }
+
+/**
+ * The hardware identity key of device `row` (its IDevID's SubjectPublicKeyInfo), if its IDevID
+ * validates to its manufacturer's CA now: what the native enrollment API checks evidence with.
+ */
+export async function hardwareKeyOf(
+  deps: Pick<RegistryDeps, "manufacturers">,
+  row: DeviceRow,
+  at: Date,
+): Promise<Uint8Array> {
+  if (row.idevid === null) {
+    throw new KeyfleetError(
+      "unauthorized",
+      `device ${quoted(row.id)} has no registered IDevID, so no hardware key to check evidence with: enroll it with a bootstrap token`,
+      { detail: { credential: "evidence", reason: "no-hardware-key" } },
+    );
+  }
+  await acceptedNow(deps, row, at);
+  return readCertificate(row.idevid).subjectPublicKeyInfo;
+}
+
+/** A registered IDevID is accepted at enrollment only while it still validates to its manufacturer. */
+async function acceptedNow(
+  deps: Pick<RegistryDeps, "manufacturers">,
+  row: DeviceRow,
+  at: Date,
+): Promise<void> {
+  try {
+    checkIdevidTrust(row, await anchorsFor(deps.manufacturers, [row]), at);
+  } catch (e) {
+    if (!isKeyfleetError(e)) throw e;
+    throw new KeyfleetError(
+      "unauthorized",
+      `the IDevID of device ${quoted(row.id)} is not accepted: ${e.message}`,
+      { detail: { credential: "idevid", reason: e.code } },
+    );
+  }
+}

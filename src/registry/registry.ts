@@ -5,7 +5,7 @@ import { authorize, listScope, scopeCovers, type Caller, type Permission } from 
 import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { confirmCredential } from "./credential-confirmation.js";
-import { deviceOfIdevid } from "./idevid-trust.js";
+import { deviceOfIdevid, hardwareKeyOf } from "./idevid-trust.js";
 import { deviceOfCertificate } from "./operational-certificate.js";
 import {
   enrollCertificate,
@@ -108,6 +108,15 @@ export function createRegistry(deps: RegistryDeps) {
         return { kind: "certificate" as const, ...operational, device: deviceOf(operational.device) };
       const row = await deviceOfIdevid(deps, certificate, deps.clock.now());
       return { kind: "idevid" as const, device: deviceOf(row) };
+    },
+
+    /** Device `id`'s hardware identity key (its IDevID's), for a device enrolling with evidence. */
+    async hardwareKey(id: string, caller: Caller): Promise<Uint8Array> {
+      authorize(caller, "device.enroll");
+      const row = await devices.byId(id);
+      if (!row) throw new KeyfleetError("not-found", `no device ${quoted(id)}`);
+      authorize(caller, "device.enroll", { attributes: row, deviceId: row.id, what: `device ${quoted(id)}` });
+      return hardwareKeyOf(deps, row, deps.clock.now());
     },
 
     /** The device used certificate `serial`: confirms or commits it if its state waits for that. */

@@ -12,7 +12,6 @@
  * - serverkeygen is refused: keys are made on the device (DESIGN §1).
  * - Every refusal of a device's request is an audit leaf, at the rate refusal-limiter.ts allows.
  */
-import type { TLSSocket } from "node:tls";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AuditLog } from "../../audit/index.js";
 import type { Authority } from "../../ca/index.js";
@@ -20,8 +19,8 @@ import { KeyfleetError, quoted } from "../../domain/index.js";
 import type { DeviceCredential, Enrollment, Presented } from "../../enrollment/index.js";
 import { certsOnly, csrAttrs } from "../../pki/index.js";
 import { profileCatalog } from "../../registry/index.js";
+import { enrollmentRefusalRecorder, presentedBy } from "../enrollment-transport.js";
 import { problemOf } from "../problem.js";
-import { refusalLimiter } from "../refusal-limiter.js";
 
 export interface EstServices {
   readonly enrollment: Enrollment;
@@ -41,7 +40,7 @@ export function estRoutes(http: FastifyInstance, services: EstServices): void {
       { parseAs: "string", bodyLimit: maxBodyBytes },
       (_request, body, done) => done(null, body),
     );
-    const recordRefusal = estRefusalRecorder(services.audit);
+    const recordRefusal = enrollmentRefusalRecorder(services.audit);
     est.setErrorHandler(async (error, request, reply) => {
       const problem = problemOf(error, request.url.split("?")[0]);
       if (problem.status < 500) {
@@ -135,26 +134,9 @@ async function authenticated(
   presented: Presented,
 ): Promise<DeviceCredential> {
   const credential = await services.enrollment.authenticate(presented);
-  request.estDevice = credential.device.id;
+  request.enrollingDevice = credential.device.id;
   await services.enrollment.confirmUse(credential);
   return credential;
-}
-
-declare module "fastify" {
-  interface FastifyRequest {
-    /** The device an EST request authenticated as (for the audit of its refusal). */
-    estDevice?: string;
-  }
-}
-
-function presentedBy(request: FastifyRequest): Presented {
-  const socket = request.raw.socket as Partial<TLSSocket>;
-  const peer = typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate(false) : undefined;
-  const raw = peer && "raw" in peer ? (peer.raw as Buffer | undefined) : undefined;
-  return {
-    clientCertificate: raw ? new Uint8Array(raw) : undefined,
-    authorization: request.headers.authorization,
-  };
 }
 
 function checkLabelName(label: string | undefined): void {
@@ -192,26 +174,4 @@ function sendBase64(reply: FastifyReply, type: string, der: Uint8Array): Fastify
     .type(type)
     .header("content-transfer-encoding", "base64")
     .send(Buffer.from(der).toString("base64"));
-}
-
-function estRefusalRecorder(audit: AuditLog) {
-  const limiter = refusalLimiter();
-  return async (request: FastifyRequest, code: string, reason: string): Promise<void> => {
-    const route = `${request.method} ${request.routeOptions.url ?? request.url.split("?")[0]}`;
-    const actor = request.estDevice ? `device:${request.estDevice}` : "anonymous";
-    const { record, unrecordedBefore } = limiter.admit(`${actor} ${route} ${code}`);
-    if (!record) return;
-    await audit
-      .record([
-        {
-          type: "enrollment.refused",
-          actor,
-          subject: request.estDevice ? `device:${request.estDevice}` : `enrollment:${route}`,
-          details: { route, code, reason, remoteAddress: request.ip, unrecordedBefore },
-        },
-      ])
-      .catch((cause: unknown) =>
-        request.log.error({ err: cause }, "a refused enrollment could not be audited"),
-      );
-  };
 }

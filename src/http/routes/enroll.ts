@@ -1,0 +1,250 @@
+/**
+ * The native enrollment API (JSON, issue 16) and bootstrap tokens over the admin API.
+ * - `POST /api/v1/devices/{id}/bootstrap-tokens` (cert.issue): a one-time token for one device.
+ * - `GET /api/v1/enroll/nonce[?device=ID]`: a fresh nonce, for the device a credential
+ *   authenticates (client certificate, bootstrap token) or, without one, for the device named:
+ *   the challenge before evidence. A nonce alone grants nothing.
+ * - `POST /api/v1/enroll`: CSR (+ evidence: a signature by the device's hardware identity key over
+ *   nonce ‖ SHA-256(CSR)) → certificate and chain. Without evidence, the request authenticates as
+ *   EST does (client certificate or bootstrap token).
+ * Refusals are problem+json and audit leaves.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { AuditLog } from "../../audit/index.js";
+import type { Authority } from "../../ca/index.js";
+import { KeyfleetError } from "../../domain/index.js";
+import {
+  maxBootstrapTtlSeconds,
+  type BootstrapTokens,
+  type DeviceCredential,
+  type Enrollment,
+} from "../../enrollment/index.js";
+import { derOrPem } from "../../pki/index.js";
+import { callerOf } from "../../policy/index.js";
+import type { Authorize } from "../auth.js";
+import { enrollmentRefusalRecorder, presentedBy } from "../enrollment-transport.js";
+import { problemOf } from "../problem.js";
+import { deviceIdSchema, problemResponses } from "../schemas.js";
+
+export interface EnrollServices {
+  readonly enrollment: Enrollment;
+  readonly bootstrapTokens: BootstrapTokens;
+  readonly authority: Authority;
+  readonly audit: AuditLog;
+}
+
+const nonceSchema = {
+  type: "object",
+  properties: { nonce: { type: "string" }, expiresAt: { type: "string", format: "date-time" } },
+} as const;
+
+interface EnrollBody {
+  csr: string;
+  deviceId?: string;
+  nonce?: string;
+  evidence?: { type: "signature"; signature: string };
+  renew?: boolean;
+  profile?: string;
+}
+
+export function enrollRoutes(http: FastifyInstance, services: EnrollServices, authorize: Authorize): void {
+  http.post<{ Params: { id: string }; Body: { ttlSeconds?: number } }>(
+    "/api/v1/devices/:id/bootstrap-tokens",
+    {
+      onRequest: authorize("cert.issue"),
+      schema: {
+        summary: "A one-time bootstrap token for a device without an IDevID (shown once)",
+        tags: ["enrollment"],
+        params: { type: "object", properties: { id: deviceIdSchema }, required: ["id"] },
+        body: {
+          type: ["object", "null"],
+          additionalProperties: false,
+          properties: { ttlSeconds: { type: "integer", minimum: 1, maximum: maxBootstrapTtlSeconds } },
+        },
+        response: {
+          201: {
+            type: "object",
+            properties: {
+              id: { type: "string" },
+              deviceId: { type: "string" },
+              token: { type: "string" },
+              expiresAt: { type: "string", format: "date-time" },
+            },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const t = await services.bootstrapTokens.create(callerOf(request.principal!), {
+        deviceId: request.params.id,
+        ttlSeconds: request.body?.ttlSeconds,
+      });
+      return reply.code(201).send({ ...t, expiresAt: t.expiresAt.toISOString() });
+    },
+  );
+
+  void http.register(async (enroll) => {
+    const recordRefusal = enrollmentRefusalRecorder(services.audit);
+    enroll.addHook("onError", async (request, _reply, error) => {
+      const problem = problemOf(error, request.url.split("?")[0]);
+      if (problem.status < 500) await recordRefusal(request, problem.code, problem.detail);
+    });
+
+    enroll.get<{ Querystring: { device?: string } }>(
+      "/api/v1/enroll/nonce",
+      {
+        schema: {
+          summary: "A single-use nonce (5 minutes) for the authenticated device, or the device named",
+          tags: ["enrollment"],
+          security: [],
+          querystring: {
+            type: "object",
+            additionalProperties: false,
+            properties: { device: deviceIdSchema },
+          },
+          response: { 200: nonceSchema, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const nonce = hasCredential(request)
+          ? await services.enrollment.nonce(await authenticated(services, request))
+          : await challenge(services, request, request.query.device);
+        return reply
+          .header("cache-control", "no-store")
+          .send({ ...nonce, expiresAt: nonce.expiresAt.toISOString() });
+      },
+    );
+
+    enroll.post<{ Body: EnrollBody }>(
+      "/api/v1/enroll",
+      {
+        schema: {
+          summary:
+            "Enroll: a CSR made on the device, with its evidence or credential → its certificate and chain",
+          tags: ["enrollment"],
+          security: [],
+          body: {
+            type: "object",
+            additionalProperties: false,
+            required: ["csr"],
+            properties: {
+              csr: {
+                type: "string",
+                minLength: 1,
+                maxLength: 65_536,
+                description: "PKCS#10, PEM or base64 DER",
+              },
+              deviceId: deviceIdSchema,
+              nonce: { type: "string", minLength: 1, maxLength: 64 },
+              evidence: {
+                type: "object",
+                additionalProperties: false,
+                required: ["type", "signature"],
+                properties: {
+                  type: { const: "signature" },
+                  signature: { type: "string", minLength: 1, maxLength: 2048, description: "base64" },
+                },
+              },
+              renew: {
+                type: "boolean",
+                description: "renew the certificate presented as TLS client certificate",
+              },
+              profile: { type: "string", minLength: 1, maxLength: 64 },
+            },
+          },
+          response: {
+            200: {
+              type: "object",
+              properties: {
+                serial: { type: "string" },
+                deviceId: { type: "string" },
+                notAfter: { type: "string", format: "date-time" },
+                certificate: { type: "string", description: "PEM" },
+                chain: { type: "array", items: { type: "string" }, description: "PEM, issuing CA first" },
+              },
+            },
+            ...problemResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const csr = csrDer(body.csr);
+        const credential = body.evidence
+          ? await byEvidence(services, request, body, csr)
+          : await authenticated(services, request);
+        const issued = await services.enrollment.enroll({
+          credential,
+          csr,
+          renew: body.renew ?? false,
+          profile: body.profile,
+        });
+        const chain = await services.authority.chain();
+        return sendIssued(reply, issued, chain.pem);
+      },
+    );
+  });
+}
+
+function hasCredential(request: FastifyRequest): boolean {
+  const presented = presentedBy(request);
+  return presented.clientCertificate !== undefined || presented.authorization !== undefined;
+}
+
+async function authenticated(services: EnrollServices, request: FastifyRequest): Promise<DeviceCredential> {
+  const credential = await services.enrollment.authenticate(presentedBy(request));
+  request.enrollingDevice = credential.device.id;
+  await services.enrollment.confirmUse(credential);
+  return credential;
+}
+
+async function challenge(services: EnrollServices, request: FastifyRequest, device: string | undefined) {
+  if (device === undefined) {
+    throw new KeyfleetError(
+      "unauthorized",
+      "a nonce is for one device: present its credential (client certificate, bootstrap token), or name it (?device=ID) to sign evidence over the nonce",
+    );
+  }
+  request.enrollingDevice = device;
+  return services.enrollment.challenge(device);
+}
+
+async function byEvidence(
+  services: EnrollServices,
+  request: FastifyRequest,
+  body: EnrollBody,
+  csr: Uint8Array,
+): Promise<DeviceCredential> {
+  if (body.deviceId === undefined || body.nonce === undefined) {
+    throw new KeyfleetError("malformed-request", "evidence comes with the deviceId and the nonce it covers");
+  }
+  request.enrollingDevice = body.deviceId;
+  return services.enrollment.authenticateByEvidence({
+    deviceId: body.deviceId,
+    nonce: body.nonce,
+    csr,
+    evidence: body.evidence!,
+  });
+}
+
+function csrDer(text: string): Uint8Array {
+  return text.includes("-----BEGIN")
+    ? derOrPem(text, "CERTIFICATE REQUEST")
+    : new Uint8Array(Buffer.from(text, "base64"));
+}
+
+function sendIssued(
+  reply: FastifyReply,
+  issued: { serial: string; deviceId: string | null; notAfter: Date; pem: string },
+  chainPem: string,
+) {
+  const chain = chainPem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g) ?? [];
+  return reply.send({
+    serial: issued.serial,
+    deviceId: issued.deviceId,
+    notAfter: issued.notAfter.toISOString(),
+    certificate: issued.pem,
+    chain,
+  });
+}
