@@ -112,6 +112,9 @@ test("the README tour runs as written beside a running server", async () => {
   );
   expect(out).toMatch(/^applied: version 1 .* sensors: 90 days$/m);
   expect(out).toContain("-    validityDays: 90\n+    validityDays: 30\n");
+  expect(out).toContain("sensor.pem: OK"); // enrolled over EST with a bootstrap token
+  expect(out).toMatch(/^401$/m); // the token's second use
+  expect(out).toMatch(/^active$/m); // confirmed by its first request with the certificate
   // kek seal removed the development KEK file; the server kept working under the passphrase.
   await expect(stat(join(home, "keyfleet-data", "kek"))).rejects.toMatchObject({ code: "ENOENT" });
 });
