@@ -13,6 +13,9 @@ const tools = [
   { command: "openssl", pkg: "openssl" },
   { command: "curl", pkg: "curl" },
   { command: "jq", pkg: "jq" },
+  // PKCS#11 tests: SoftHSM2 stands in for HSMs and device secure elements; pkcs11-tool reads the token independently.
+  { command: "softhsm2-util", pkg: "softhsm2" },
+  { command: "pkcs11-tool", pkg: "opensc" },
 ];
 
 const isRoot = process.getuid?.() === 0;
