@@ -33,6 +33,7 @@ export {
 } from "./issuer-template.js";
 export { writeCertificate, type CertificateOrder } from "./certificate-writer.js";
 export { parseCsr, type ParsedCsr } from "./csr.js";
+export { writeCsr, type CsrRequest } from "./csr-writer.js";
 export type { RequestedExtension } from "./csr-attributes.js";
 export { checkCsr } from "./csr-check.js";
 export { checkPublicKey, checkSubjectPublicKeyInfo } from "./key-check.js";
