@@ -39,6 +39,8 @@ export { checkCsr } from "./csr-check.js";
 export { checkPublicKey, checkSubjectPublicKeyInfo } from "./key-check.js";
 export { limits } from "./limits.js";
 export { readCertificate, type ReadCertificate } from "./certificate-reader.js";
+export { certificateNames, type CertificateNames } from "./certificate-names.js";
+export { readCertsOnly } from "./certs-only-reader.js";
 export {
   validatePath,
   subjectText,
