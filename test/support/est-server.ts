@@ -4,9 +4,11 @@
  * credentials, 202 + Retry-After when told to hold a request, text errors. It signs with openssl as
  * the chain's issuing CA. The real server is src/enrollment; the end-to-end tests run against it.
  */
+import { randomBytes, verify, X509Certificate } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
+import { evidenceMessage } from "../../src/agent/native-enrollment-client.js";
 import { parseCsr } from "../../src/pki/index.js";
 import type { EstChain } from "./est-chain.js";
 
@@ -69,6 +71,7 @@ export async function estServer(options: EstServerOptions): Promise<EstTestServe
       res.end(message);
     };
     if (path === "/.well-known/est/cacerts") return pkcs7(options.chain.chainPkcs7);
+    if (path.startsWith("/api/v1/enroll")) return native(req, path, body, res);
     const operation = /^\/\.well-known\/est\/(simpleenroll|simplereenroll)$/.exec(path)?.[1];
     if (!operation || req.method !== "POST") return text(404, "no such EST operation");
     if (req.headers["content-type"] !== "application/pkcs10") return text(415, "expected application/pkcs10");
@@ -100,6 +103,47 @@ export async function estServer(options: EstServerOptions): Promise<EstTestServe
     }
     consume();
     pkcs7((await options.chain.issue(csr, options.days)).pkcs7);
+  };
+  // The native JSON API as the agent speaks it (src/agent/native-enrollment-client.ts).
+  const nonces = new Set<string>();
+  const json = (res: ServerResponse, status: number, value: unknown): void => {
+    res.writeHead(status, { "content-type": status < 400 ? "application/json" : "application/problem+json" });
+    res.end(JSON.stringify(value));
+  };
+  const native = async (
+    req: IncomingMessage,
+    path: string,
+    body: string,
+    res: ServerResponse,
+  ): Promise<void> => {
+    if (req.method === "GET" && path.startsWith("/api/v1/enroll/nonce?device=")) {
+      const nonce = randomBytes(16).toString("base64url");
+      nonces.add(nonce);
+      return json(res, 200, { nonce });
+    }
+    const request = JSON.parse(body) as {
+      deviceId: string;
+      csr: string;
+      nonce: string;
+      evidence: { certificates: string[]; signature: string };
+    };
+    if (!nonces.delete(request.nonce)) return json(res, 401, { detail: "unknown or used nonce" });
+    const csr = new Uint8Array(Buffer.from(request.csr, "base64"));
+    if (parseCsr(csr).challengePassword !== request.nonce)
+      return json(res, 400, { detail: "nonce not in CSR" });
+    const current = new X509Certificate(Buffer.from(request.evidence.certificates[0]!, "base64"));
+    const issuing = new X509Certificate(options.chain.issuingPem);
+    const signed = evidenceMessage(request.nonce, csr);
+    const hash = current.publicKey.asymmetricKeyType === "ed25519" ? null : "sha256";
+    const proven =
+      current.verify(issuing.publicKey) &&
+      current.subject === `CN=${request.deviceId}` &&
+      verify(hash, signed, current.publicKey, Buffer.from(request.evidence.signature, "base64"));
+    if (!proven) return json(res, 401, { detail: "evidence does not verify" });
+    const issued = await options.chain.issue(csr, options.days);
+    return json(res, 201, {
+      certificates: [Buffer.from(issued.certificate).toString("base64"), issuing.raw.toString("base64")],
+    });
   };
   const server: Server = createServer(
     {
