@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -137,6 +137,36 @@ describe("keyfleet-agent", () => {
     const second = await pem(join(state, "certificate.pem"));
     expect(second.publicKey.equals(first.publicKey)).toBe(false);
     expect(second.subject).toBe("CN=device-hsm");
+  });
+
+  test("a renewal cut short after the new certificate was written is finished by the next run", async () => {
+    server = await estServer({ chain, tokens: new Map([["device-cut", "t"]]) });
+    const state = stateDir();
+    const args = ["--state", state];
+    await agent(
+      "enroll",
+      ...args,
+      "--server",
+      server.url.href,
+      "--device",
+      "device-cut",
+      "--token",
+      "t",
+      "--ca-bundle",
+      dir.file("trust.pem"),
+    );
+    const before = JSON.parse(await readFile(join(state, "agent.json"), "utf8")) as Record<string, unknown>;
+    expect((await agent("renew", ...args)).code).toBe(0);
+    const after = JSON.parse(await readFile(join(state, "agent.json"), "utf8")) as Record<string, unknown>;
+    // Power cut: the new certificate is on disk, agent.json still names the old key with the new one pending.
+    await writeFile(join(state, "agent.json"), JSON.stringify({ ...before, pendingKey: after.key }));
+    await writeFile(join(state, "keys", (before.key as { handle: string }).handle), "old key, still there", {
+      mode: 0o600,
+    });
+    expect((await agent("renew", ...args)).code).toBe(0);
+    const settled = JSON.parse(await readFile(join(state, "agent.json"), "utf8")) as Record<string, unknown>;
+    expect(settled.pendingKey).toBeUndefined();
+    expect(await readdir(join(state, "keys"))).toEqual([(settled.key as { handle: string }).handle]);
   });
 
   test("a failed enrollment leaves no key behind and prints one line with the code", async () => {

@@ -6,6 +6,7 @@
  * server nonce and the CSR (native-enrollment-client.ts). The new certificate is installed, then
  * the old key destroyed; if anything fails before, the new key is destroyed and nothing changes.
  */
+import { X509Certificate } from "node:crypto";
 import { certificateNames, readCertificate, toPem, writeCsr } from "../pki/index.js";
 import type { CsrRequest } from "../pki/index.js";
 import { keyRefFromJson, keyRefToJson, type DeviceKeyStore } from "./device-key-store.js";
@@ -18,28 +19,51 @@ import { StateDirectory, type AgentState } from "./state-directory.js";
 
 export async function renew(stateDir: string): Promise<CertificateStatus> {
   const state = new StateDirectory(stateDir);
-  const agent = await state.readState();
-  const current = await state.readCertificates();
-  const names = certificateNames(readCertificate(current[0]!));
+  let agent = await state.readState();
   const store = await openDeviceKeyStore(agent.keyStore, state);
   try {
+    agent = await settle(state, agent, store);
+    const current = await state.readCertificates();
+    const leaf = readCertificate(current[0]!);
+    // RFC 7030 §4.2.2: the subject as it is in the certificate (octet for octet), and its SANs.
+    const names = { subject: leaf.subject, sans: certificateNames(leaf).sans };
     const currentKey = keyRefFromJson(agent.key);
     const next = await store.generate(agent.algorithm);
     let certificates: Uint8Array[];
     try {
+      await state.writeState({ ...agent, pendingKey: keyRefToJson(next) });
       certificates = await reenroll(agent, await state.readTrust(), store, currentKey, next, current, names);
       checkIssuedFor(certificates, next.publicKey);
       await state.writeCertificates(certificates);
-      await state.writeState({ ...agent, key: keyRefToJson(next) });
     } catch (e) {
       await store.destroy(next);
+      await state.writeState(agent);
       throw e;
     }
+    await state.writeState({ ...agent, key: keyRefToJson(next) });
     await store.destroy(currentKey);
     return certificateStatus(certificates[0]!, agent.renewalFraction);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Finishes a renewal a crash interrupted. The certificate file is the truth: if it already holds
+ * the certificate for the pending key, that key becomes the current one (and the old key goes);
+ * otherwise the request never completed and the pending key goes.
+ */
+async function settle(state: StateDirectory, agent: AgentState, store: DeviceKeyStore): Promise<AgentState> {
+  if (!agent.pendingKey) return agent;
+  const { pendingKey, ...rest } = agent;
+  const pending = keyRefFromJson(pendingKey);
+  const [leaf] = await state.readCertificates();
+  const installed = new X509Certificate(leaf!).publicKey.export({ format: "der", type: "spki" });
+  const finished = installed.equals(Buffer.from(pending.publicKey));
+  const settled: AgentState = finished ? { ...rest, key: pendingKey } : rest;
+  await state.writeState(settled);
+  await store.destroy(finished ? keyRefFromJson(agent.key) : pending);
+  return settled;
 }
 
 async function reenroll(

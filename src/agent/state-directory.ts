@@ -34,6 +34,11 @@ export interface AgentState {
   readonly keyStore: KeyStoreSettings;
   readonly algorithm: KeyAlgorithmId;
   readonly key: KeyRefJson;
+  /**
+   * The key of a renewal under way, recorded before the request goes out: a power cut between
+   * writing the new certificate and this file leaves enough to finish (renew.ts, settle()).
+   */
+  readonly pendingKey?: KeyRefJson;
   readonly renewalFraction: number;
 }
 

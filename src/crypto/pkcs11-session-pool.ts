@@ -10,7 +10,7 @@ import { isCkr, pkcs11Failure, type Cryptoki, type Pkcs11Handle } from "./pkcs11
 
 export class Pkcs11SessionPool {
   readonly #idle: Pkcs11Handle[] = [];
-  readonly #waiting: ((session: Pkcs11Handle) => void)[] = [];
+  readonly #waiting: { resolve: (session: Pkcs11Handle) => void; reject: (e: Error) => void }[] = [];
   #open = 0;
   #closed = false;
 
@@ -40,6 +40,14 @@ export class Pkcs11SessionPool {
   close(): void {
     this.#closed = true;
     for (const session of this.#idle.splice(0)) this.#closeSession(session);
+    for (const waiter of this.#waiting.splice(0)) {
+      waiter.reject(
+        new KeyfleetError(
+          "store-unavailable",
+          "the PKCS#11 key store was closed while waiting for a session",
+        ),
+      );
+    }
   }
 
   async #acquire(doing: string): Promise<Pkcs11Handle> {
@@ -48,7 +56,7 @@ export class Pkcs11SessionPool {
     const idle = this.#idle.pop();
     if (idle) return idle;
     if (this.#open < this.maxSessions) return this.#openSession(doing);
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
 
   #release(session: Pkcs11Handle, broken: boolean): void {
@@ -57,7 +65,7 @@ export class Pkcs11SessionPool {
       return;
     }
     const next = this.#waiting.shift();
-    if (next) next(session);
+    if (next) next.resolve(session);
     else this.#idle.push(session);
   }
 

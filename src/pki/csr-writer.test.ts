@@ -95,6 +95,16 @@ describe("CSR writer", () => {
     expect(parseCsr(der).requestedExtensions).toEqual([{ oid: "2.5.29.17", critical: true }]);
   });
 
+  test("copies a subject given as DER octet for octet (a re-enrollment repeats its certificate's)", async () => {
+    // CN=device-9 as a PrintableString (13), which the attribute writer would have made a UTF8String.
+    const der = Uint8Array.from(
+      Buffer.from(`30133111300f06035504031308${Buffer.from("device-9").toString("hex")}`, "hex"),
+    );
+    const csr = await writeCsr({ subject: der }, nodeSigner("p256"));
+    expect(Buffer.from(csr).includes(Buffer.from(der))).toBe(true);
+    expect(parseCsr(csr).subject).toEqual([{ type: "CN", value: "device-9" }]);
+  });
+
   test("writes a non-printable challengePassword as UTF8String", async () => {
     const der = await writeCsr(
       { subject: [{ type: "CN", value: "d" }], challengePassword: "nönce_✓" },

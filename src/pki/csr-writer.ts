@@ -16,9 +16,11 @@ import {
   sequence,
   set,
   smallInteger,
+  tag,
   tlv,
   utf8String,
 } from "./der.js";
+import { readOnly } from "./der-reader.js";
 import { subjectAltName } from "./extensions.js";
 import { limits } from "./limits.js";
 import { encodeName, type DistinguishedName } from "./name.js";
@@ -26,7 +28,11 @@ import { oid as oids } from "./oids.js";
 import type { SanEntry } from "./san.js";
 
 export interface CsrRequest {
-  readonly subject: DistinguishedName;
+  /**
+   * The subject: attributes to encode, or a Name already in DER, copied as it is (a re-enrollment
+   * repeats its certificate's subject octet for octet, RFC 7030 §4.2.2).
+   */
+  readonly subject: DistinguishedName | Uint8Array;
   readonly sans?: readonly SanEntry[];
   /** An EST/SCEP nonce or one-time password, placed in the challengePassword attribute. */
   readonly challengePassword?: string;
@@ -49,22 +55,31 @@ function challengePassword(password: string): Uint8Array {
   return attribute(oids.challengePassword, value);
 }
 
+/** A DER Name given by the caller: one SEQUENCE, nothing after it (its contents are the issuer's business). */
+function subjectDer(der: Uint8Array): Uint8Array {
+  readOnly(der, tag.sequence, "the CSR's subject");
+  return der;
+}
+
 /** CertificationRequestInfo (RFC 2986 §4.1), DER: what the signature covers. */
 export function csrRequestInfo(request: CsrRequest, subjectPublicKeyInfo: Uint8Array): Uint8Array {
   const sans = request.sans ?? [];
+  const subject =
+    request.subject instanceof Uint8Array ? subjectDer(request.subject) : encodeName(request.subject);
+  const emptySubject = subject.length === 2; // SEQUENCE {} (30 00)
   const attributes: Uint8Array[] = [];
   if (sans.length > 0) {
     // RFC 5280 §4.2.1.6: the SAN is critical when the subject is empty, and names the subject alone.
-    const extensions = sequence(subjectAltName(sans, request.subject.length === 0));
+    const extensions = sequence(subjectAltName(sans, emptySubject));
     attributes.push(attribute(oids.extensionRequest, extensions));
   }
   if (request.challengePassword !== undefined) attributes.push(challengePassword(request.challengePassword));
-  if (request.subject.length === 0 && sans.length === 0) {
+  if (emptySubject && sans.length === 0) {
     throw new KeyfleetError("malformed-request", "a CSR needs a subject or a subject alternative name");
   }
   // attributes [0] IMPLICIT SET OF Attribute: DER orders a SET OF by encoding (X.690 §11.6).
   const attributeSet = tlv(0xa0, ...attributes.sort(compareBytes));
-  return sequence(smallInteger(0), encodeName(request.subject), subjectPublicKeyInfo, attributeSet);
+  return sequence(smallInteger(0), subject, subjectPublicKeyInfo, attributeSet);
 }
 
 /** The CSR, DER, signed by `signer` over its CertificationRequestInfo (RFC 2986 §4.2). */
