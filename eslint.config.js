@@ -35,6 +35,26 @@ export default tseslint.config(
     },
   },
   {
+    // DESIGN §2: the device agent runs on devices: crypto, pki and domain (through their index.ts) and
+    // node built-ins, never a server module.
+    files: ["src/agent/**"],
+    ignores: ["src/agent/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^(?!node:|\\./[^/]+$|\\.\\./(crypto|pki|domain)/index\\.js$)",
+              message:
+                "The agent imports node built-ins, its own files, and crypto, pki and domain through their index.ts only.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["src/config.ts", "test/**", "bench/**", "scripts/**", "vitest.config.ts", "**/*.test.ts"],
     rules: { "no-restricted-properties": "off" },
   },

@@ -25,6 +25,8 @@ const outdir = resolve(root, process.argv[2] ?? "dist");
  */
 const entryPoints = {
   keyfleet: "src/cli/entry.ts",
+  // The device agent: its own small bundle (crypto, pki and node built-ins only; pkcs11js stays external).
+  "keyfleet-agent": "src/agent/entry.ts",
   "csr-worker": "src/ca/csr-worker.ts",
 };
 

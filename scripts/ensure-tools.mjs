@@ -16,6 +16,9 @@ const tools = [
   // strongSwan's EST client (`pki --est`, test/est-strongswan.test.ts); its HTTP comes from the curl plugin.
   { command: "pki", pkg: "strongswan-pki" },
   { file: "/usr/lib/ipsec/plugins/libstrongswan-curl.so", pkg: "libstrongswan-extra-plugins" },
+  // PKCS#11 tests: SoftHSM2 stands in for HSMs and device secure elements; pkcs11-tool reads the token independently.
+  { command: "softhsm2-util", pkg: "softhsm2" },
+  { command: "pkcs11-tool", pkg: "opensc" },
 ];
 
 const isRoot = process.getuid?.() === 0;

@@ -1,7 +1,9 @@
 /**
  * Keys and signatures: the algorithm registry, the KeyStore and Signer ports, and their adapters
- * (software, sealed under a KEK; PKCS#11 with the HSM issue). Imports nothing of ours but domain errors.
+ * (software, sealed under a KEK; PKCS#11, keys generated in the token). Imports nothing of ours but domain errors.
  */
+import type { Pkcs11Config, Pkcs11KeyStore } from "./pkcs11-key-store.js";
+
 export * from "./algorithms.js";
 export { hasTlsKeys, type KeyRef, type KeyStore, type Signer, type TlsKeyStore } from "./key-store.js";
 export {
@@ -14,3 +16,14 @@ export {
   type SealedKey,
   type SealedKeyVault,
 } from "./software-key-store.js";
+export type { Pkcs11Config, Pkcs11KeyProtection, Pkcs11KeyStore } from "./pkcs11-key-store.js";
+export { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11KeyName } from "./pkcs11-uri.js";
+
+/**
+ * Opens a PKCS#11 key store (an HSM, a secure element, SoftHSM2). Loaded on first use: pkcs11js is a
+ * native addon, and nothing that imports crypto without a token should load it.
+ */
+export async function openPkcs11KeyStore(config: Pkcs11Config): Promise<Pkcs11KeyStore> {
+  const { Pkcs11KeyStore } = await import("./pkcs11-key-store.js");
+  return Pkcs11KeyStore.open(config);
+}

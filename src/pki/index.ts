@@ -36,11 +36,14 @@ export { writeCertificate, type CertificateOrder } from "./certificate-writer.js
 export { parseCsr, type ParsedCsr } from "./csr.js";
 export { certsOnly } from "./cms-certs-only.js";
 export { csrAttrs } from "./csr-attrs.js";
+export { writeCsr, type CsrRequest } from "./csr-writer.js";
 export type { RequestedExtension } from "./csr-attributes.js";
 export { checkCsr } from "./csr-check.js";
 export { checkPublicKey, checkSubjectPublicKeyInfo } from "./key-check.js";
 export { limits } from "./limits.js";
 export { readCertificate, type ReadCertificate } from "./certificate-reader.js";
+export { certificateNames, type CertificateNames } from "./certificate-names.js";
+export { readCertsOnly } from "./certs-only-reader.js";
 export {
   validatePath,
   subjectText,

@@ -1,0 +1,203 @@
+/**
+ * The `keyfleet-agent` command: enroll, renew, status, run (renew by itself). Arguments are read
+ * with node:util parseArgs (the agent imports nothing but crypto, pki and node built-ins, so it
+ * fits a small device). A failure is one line `keyfleet-agent: <what went wrong> (<code>)`, exit 1.
+ */
+import { readFile } from "node:fs/promises";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { keyAlgorithmFor, type KeyAlgorithmId } from "../crypto/index.js";
+import { isKeyfleetError, KeyfleetError, quoted } from "../domain/index.js";
+import { enroll, type BootstrapCredential } from "./enroll.js";
+import type { CertificateStatus } from "./issued-certificate.js";
+import { renewalLoop } from "./renewal-loop.js";
+import { renew, status } from "./renew.js";
+import type { KeyStoreSettings } from "./state-directory.js";
+
+export interface AgentIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const usage = `usage: keyfleet-agent <command> [options]
+  enroll --server URL --device ID (--token T | --token-file F | --idevid-cert F --idevid-key F)
+         [--key-store file|pkcs11 --pkcs11-module PATH --pkcs11-token LABEL --pkcs11-pin-file F]
+         [--ca-bundle F] [--label L] [--algorithm p256|p384|ed25519|rsa2048] [--renew-at 0.667]
+  renew    renew now with a new key
+  status   the current certificate: subject, serial, notAfter, renewal time
+  run      renew by itself at the renewal time, backing off while the server is unreachable
+common: [--state DIR (default ./keyfleet-agent)] [--json]`;
+
+const options = {
+  state: { type: "string", default: "keyfleet-agent" },
+  json: { type: "boolean", default: false },
+  server: { type: "string" },
+  device: { type: "string" },
+  token: { type: "string" },
+  "token-file": { type: "string" },
+  "idevid-cert": { type: "string" },
+  "idevid-key": { type: "string" },
+  "key-store": { type: "string", default: "file" },
+  "pkcs11-module": { type: "string" },
+  "pkcs11-token": { type: "string" },
+  "pkcs11-pin-file": { type: "string" },
+  "ca-bundle": { type: "string" },
+  label: { type: "string" },
+  algorithm: { type: "string", default: "p256" },
+  "renew-at": { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} satisfies ParseArgsConfig["options"];
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"];
+
+const bad = (message: string): KeyfleetError => new KeyfleetError("malformed-request", message);
+
+function required(values: Values, name: "server" | "device"): string {
+  const value = values[name];
+  if (!value) throw bad(`enroll needs --${name}`);
+  return value;
+}
+
+async function credential(values: Values): Promise<BootstrapCredential> {
+  const given = [values.token, values["token-file"], values["idevid-cert"]].filter(
+    (v) => v !== undefined,
+  ).length;
+  if (given !== 1) throw bad("enroll needs one of --token, --token-file or --idevid-cert with --idevid-key");
+  if (values.token !== undefined) return { kind: "token", token: values.token };
+  if (values["token-file"] !== undefined) {
+    return { kind: "token", token: (await readFile(values["token-file"], "utf8")).trim() };
+  }
+  if (!values["idevid-key"]) throw bad("--idevid-cert needs --idevid-key (the IDevID's private key file)");
+  return { kind: "idevid", certificateFile: values["idevid-cert"]!, keyFile: values["idevid-key"] };
+}
+
+function keyStore(values: Values, deviceId: string): KeyStoreSettings {
+  if (values["key-store"] === "file") return { kind: "file" };
+  if (values["key-store"] !== "pkcs11")
+    throw bad(`--key-store is file or pkcs11, not ${quoted(values["key-store"])}`);
+  const module = values["pkcs11-module"];
+  const token = values["pkcs11-token"];
+  const pinFile = values["pkcs11-pin-file"];
+  if (!module || !token || !pinFile) {
+    throw bad("--key-store pkcs11 needs --pkcs11-module, --pkcs11-token and --pkcs11-pin-file");
+  }
+  return { kind: "pkcs11", module, token, pinFile, label: `keyfleet-agent ${deviceId}` };
+}
+
+function serverUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw bad(`--server ${quoted(text)} is not a URL`);
+  }
+}
+
+function printStatus(io: AgentIo, s: CertificateStatus, json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(s));
+    return;
+  }
+  io.out(`subject:   ${s.subject}`);
+  io.out(`serial:    ${s.serial}`);
+  io.out(`notAfter:  ${s.notAfter.toISOString()}`);
+  io.out(`renewAt:   ${s.renewAt.toISOString()}`);
+}
+
+async function runCommand(command: string | undefined, values: Values, io: AgentIo): Promise<void> {
+  switch (command) {
+    case "enroll": {
+      const deviceId = required(values, "device");
+      const fraction = values["renew-at"] === undefined ? undefined : Number(values["renew-at"]);
+      const caBundlePem =
+        values["ca-bundle"] === undefined ? undefined : await readFile(values["ca-bundle"], "utf8");
+      const s = await enroll({
+        stateDir: values.state,
+        server: serverUrl(required(values, "server")),
+        deviceId,
+        credential: await credential(values),
+        keyStore: keyStore(values, deviceId),
+        ...(caBundlePem === undefined ? {} : { caBundlePem }),
+        ...(values.label === undefined ? {} : { label: values.label }),
+        algorithm: keyAlgorithmFor(values.algorithm, "device").id as KeyAlgorithmId,
+        ...(fraction === undefined ? {} : { renewalFraction: fraction }),
+      });
+      printStatus(io, s, values.json);
+      return;
+    }
+    case "renew":
+      printStatus(io, await renew(values.state), values.json);
+      return;
+    case "status":
+      printStatus(io, await status(values.state), values.json);
+      return;
+    case "run":
+      return runForever(values.state, io);
+    default:
+      throw bad(
+        command === undefined
+          ? `no command\n${usage}`
+          : `unknown command ${quoted(command)}; use enroll, renew, status or run`,
+      );
+  }
+}
+
+async function runForever(stateDir: string, io: AgentIo): Promise<void> {
+  let stop = false;
+  let wake: () => void = () => undefined;
+  const onSignal = (): void => {
+    stop = true;
+    wake();
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  try {
+    await renewalLoop({
+      renewAt: async () => (await status(stateDir)).renewAt,
+      renew: async () => void (await renew(stateDir)),
+      now: () => new Date(),
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wake = () => (clearTimeout(timer), resolve());
+        }),
+      random: Math.random,
+      report: (e) => io.out(JSON.stringify(e)),
+      stopped: () => stop,
+    });
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+}
+
+/** The one line a failure prints. */
+export function errorLine(e: unknown): string {
+  const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, "; ");
+  if (isKeyfleetError(e)) return `keyfleet-agent: ${oneLine(e.message)} (${e.code})`;
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
+    return `keyfleet-agent: ${oneLine((e as Error).message)} (malformed-request)`;
+  }
+  return `keyfleet-agent: unexpected error: ${oneLine(e instanceof Error ? e.message : String(e))} (internal)`;
+}
+
+/** Runs the agent on `args` (the arguments after the program name); resolves to the exit code. */
+export async function main(args: readonly string[], io: AgentIo): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      io.out(usage);
+      return 0;
+    }
+    if (positionals.length > 1) throw bad(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
+    await runCommand(positionals[0], values, io);
+    return 0;
+  } catch (e) {
+    io.err(errorLine(e));
+    return 1;
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The device agent: the device's side of enrollment. Its key stores (a 0600 file, or a PKCS#11
+ * token standing for a secure element), EST and native enrollment clients, the state directory,
+ * renewal by itself. It imports crypto, pki, domain and node built-ins only: never a server module.
+ */
+export type { DeviceKeyStore, DeviceKeyStoreKind, KeyRefJson } from "./device-key-store.js";
+export { FileKeyStore } from "./file-key-store.js";
+export { Pkcs11DeviceKeyStore } from "./pkcs11-device-key-store.js";
+export { EstClient, type EstAuth, type EstClientOptions } from "./est-client.js";
+export {
+  NativeEnrollmentClient,
+  evidenceMessage,
+  type NativeEnrollment,
+} from "./native-enrollment-client.js";
+export { enroll, type BootstrapCredential, type EnrollOptions } from "./enroll.js";
+export { renew, status } from "./renew.js";
+export type { CertificateStatus } from "./issued-certificate.js";
+export { renewalTime, defaultRenewalFraction, type Validity } from "./renewal-time.js";
+export { backoffDelay, retryAfterMs } from "./retry.js";
+export { renewalLoop, type RenewalLoopDeps, type RenewalLoopEvent } from "./renewal-loop.js";
+export { StateDirectory, type AgentState, type KeyStoreSettings } from "./state-directory.js";
+export { main } from "./cli.js";

@@ -1,0 +1,110 @@
+/**
+ * The native JSON enrollment API (issue 16 item 4), device side, for the case EST cannot serve: a
+ * device whose key is in a token re-enrolling. node:tls cannot sign a handshake with a key it does
+ * not hold (est-client.ts), so instead of a TLS client certificate the device proves possession of
+ * its current credential with a signature made in the token over nonce ‖ SHA-256(CSR), and sends
+ * the certificate chain it proves. The nonce, single-use and fresh, also rides in the CSR's
+ * challengePassword, binding the request to this exchange.
+ *
+ * The wire format here is the agent's side of a contract the server (src/enrollment, on main) is
+ * written against at the same time; the end-to-end tests pin it:
+ *   GET  /api/v1/enroll/nonce?device=ID      → 200 {"nonce": "…"}
+ *   POST /api/v1/enroll  {"deviceId", "csr": base64 DER, "nonce",
+ *                         "evidence": {"type": "signature", "certificates": [base64 DER…], "signature": base64}}
+ *                                            → 200/201 {"certificates": [base64 DER, leaf first]}
+ */
+import { createHash } from "node:crypto";
+import type { Signer } from "../crypto/index.js";
+import { KeyfleetError } from "../domain/index.js";
+import { httpsExchange, type HttpsResponse } from "./https-request.js";
+import { serverRefusal } from "./server-errors.js";
+
+export interface NativeClientOptions {
+  readonly server: URL;
+  readonly ca?: string;
+  readonly timeoutMs?: number;
+  readonly now?: () => Date;
+}
+
+export interface NativeEnrollment {
+  readonly deviceId: string;
+  readonly csr: Uint8Array;
+  readonly nonce: string;
+  /** The chain of the credential the device proves (current certificate first), DER. */
+  readonly certificates: readonly Uint8Array[];
+  /** The key of that credential: signs nonce ‖ SHA-256(CSR), in its token. */
+  readonly signer: Signer;
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
+
+/** What the device signs: the nonce's UTF-8 octets, then the SHA-256 of the CSR's DER. */
+export function evidenceMessage(nonce: string, csr: Uint8Array): Uint8Array {
+  return new Uint8Array(
+    Buffer.concat([Buffer.from(nonce, "utf8"), createHash("sha256").update(csr).digest()]),
+  );
+}
+
+export class NativeEnrollmentClient {
+  constructor(private readonly options: NativeClientOptions) {}
+
+  async nonce(deviceId: string): Promise<string> {
+    const url = new URL("/api/v1/enroll/nonce", this.options.server);
+    url.searchParams.set("device", deviceId);
+    const res = await this.#exchange(url, "GET");
+    if (res.status !== 200) throw serverRefusal(res, "getting an enrollment nonce", this.#now());
+    const nonce = (this.#json(res, "the nonce") as { nonce?: unknown }).nonce;
+    if (typeof nonce !== "string" || nonce.length === 0 || nonce.length > 255) {
+      throw new KeyfleetError("malformed-request", "the server's nonce answer holds no usable nonce");
+    }
+    return nonce;
+  }
+
+  async enroll(x: NativeEnrollment): Promise<Uint8Array[]> {
+    const signature = await x.signer.sign(evidenceMessage(x.nonce, x.csr));
+    const body = JSON.stringify({
+      deviceId: x.deviceId,
+      csr: b64(x.csr),
+      nonce: x.nonce,
+      evidence: { type: "signature", certificates: x.certificates.map(b64), signature: b64(signature) },
+    });
+    const res = await this.#exchange(new URL("/api/v1/enroll", this.options.server), "POST", body);
+    if (res.status !== 200 && res.status !== 201) throw serverRefusal(res, "native enrollment", this.#now());
+    const certificates = (this.#json(res, "the enrollment answer") as { certificates?: unknown })
+      .certificates;
+    if (
+      !Array.isArray(certificates) ||
+      certificates.length === 0 ||
+      !certificates.every((c) => typeof c === "string")
+    ) {
+      throw new KeyfleetError("malformed-request", "the enrollment answer holds no certificates");
+    }
+    return certificates.map((c: string) => new Uint8Array(Buffer.from(c, "base64")));
+  }
+
+  #json(res: HttpsResponse, what: string): unknown {
+    try {
+      return JSON.parse(res.body.toString("utf8"));
+    } catch (cause) {
+      throw new KeyfleetError("malformed-request", `${what} is not JSON`, { cause });
+    }
+  }
+
+  #exchange(url: URL, method: "GET" | "POST", body?: string): Promise<HttpsResponse> {
+    return httpsExchange({
+      url,
+      method,
+      headers: {
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body }),
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
+    });
+  }
+
+  #now(): Date {
+    return (this.options.now ?? (() => new Date()))();
+  }
+}

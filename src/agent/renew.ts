@@ -1,0 +1,110 @@
+/**
+ * Re-enrollment with a new key (RFC 7030 §4.2.2): the same subject and SANs as the current
+ * certificate, a key made now in the device's store, authenticated by the current credential. A
+ * file key authenticates the TLS handshake (EST /simplereenroll); a key in a token cannot (node:tls
+ * holds the keys it signs with), so it proves itself by a signature made in the token over a
+ * server nonce and the CSR (native-enrollment-client.ts). The new certificate is installed, then
+ * the old key destroyed; if anything fails before, the new key is destroyed and nothing changes.
+ */
+import { X509Certificate } from "node:crypto";
+import { certificateNames, readCertificate, toPem, writeCsr } from "../pki/index.js";
+import type { CsrRequest } from "../pki/index.js";
+import { keyRefFromJson, keyRefToJson, type DeviceKeyStore } from "./device-key-store.js";
+import type { KeyRef } from "../crypto/index.js";
+import { EstClient } from "./est-client.js";
+import { certificateStatus, checkIssuedFor, type CertificateStatus } from "./issued-certificate.js";
+import { NativeEnrollmentClient } from "./native-enrollment-client.js";
+import { openDeviceKeyStore } from "./open-key-store.js";
+import { StateDirectory, type AgentState } from "./state-directory.js";
+
+export async function renew(stateDir: string): Promise<CertificateStatus> {
+  const state = new StateDirectory(stateDir);
+  let agent = await state.readState();
+  const store = await openDeviceKeyStore(agent.keyStore, state);
+  try {
+    agent = await settle(state, agent, store);
+    const current = await state.readCertificates();
+    const leaf = readCertificate(current[0]!);
+    // RFC 7030 §4.2.2: the subject as it is in the certificate (octet for octet), and its SANs.
+    const names = { subject: leaf.subject, sans: certificateNames(leaf).sans };
+    const currentKey = keyRefFromJson(agent.key);
+    const next = await store.generate(agent.algorithm);
+    let certificates: Uint8Array[];
+    try {
+      await state.writeState({ ...agent, pendingKey: keyRefToJson(next) });
+      certificates = await reenroll(agent, await state.readTrust(), store, currentKey, next, current, names);
+      checkIssuedFor(certificates, next.publicKey);
+      await state.writeCertificates(certificates);
+    } catch (e) {
+      await store.destroy(next);
+      await state.writeState(agent);
+      throw e;
+    }
+    await state.writeState({ ...agent, key: keyRefToJson(next) });
+    await store.destroy(currentKey);
+    return certificateStatus(certificates[0]!, agent.renewalFraction);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Finishes a renewal a crash interrupted. The certificate file is the truth: if it already holds
+ * the certificate for the pending key, that key becomes the current one (and the old key goes);
+ * otherwise the request never completed and the pending key goes.
+ */
+async function settle(state: StateDirectory, agent: AgentState, store: DeviceKeyStore): Promise<AgentState> {
+  if (!agent.pendingKey) return agent;
+  const { pendingKey, ...rest } = agent;
+  const pending = keyRefFromJson(pendingKey);
+  const [leaf] = await state.readCertificates();
+  const installed = new X509Certificate(leaf!).publicKey.export({ format: "der", type: "spki" });
+  const finished = installed.equals(Buffer.from(pending.publicKey));
+  const settled: AgentState = finished ? { ...rest, key: pendingKey } : rest;
+  await state.writeState(settled);
+  await store.destroy(finished ? keyRefFromJson(agent.key) : pending);
+  return settled;
+}
+
+async function reenroll(
+  agent: AgentState,
+  trust: string | undefined,
+  store: DeviceKeyStore,
+  currentKey: KeyRef,
+  next: KeyRef,
+  current: readonly Uint8Array[],
+  names: Omit<CsrRequest, "challengePassword">,
+): Promise<Uint8Array[]> {
+  const server = new URL(agent.server);
+  const ca = trust === undefined ? {} : { ca: trust };
+  const tlsKey = await store.tlsKey(currentKey);
+  if (tlsKey !== undefined) {
+    const csr = await writeCsr(names, await store.signer(next));
+    const est = new EstClient({ server, ...ca, ...(agent.label ? { label: agent.label } : {}) });
+    const chain = current.map((c) => toPem("CERTIFICATE", c)).join("");
+    return est.simplereenroll(csr, { kind: "tls", certificatePem: chain, keyPem: tlsKey });
+  }
+  const native = new NativeEnrollmentClient({ server, ...ca });
+  const nonce = await native.nonce(agent.deviceId);
+  const csr = await writeCsr({ ...names, challengePassword: nonce }, await store.signer(next));
+  return native.enroll({
+    deviceId: agent.deviceId,
+    csr,
+    nonce,
+    certificates: current,
+    signer: await store.signer(currentKey),
+  });
+}
+
+export async function status(
+  stateDir: string,
+): Promise<CertificateStatus & { readonly deviceId: string; readonly keyStore: string }> {
+  const state = new StateDirectory(stateDir);
+  const agent = await state.readState();
+  const [leaf] = await state.readCertificates();
+  return {
+    deviceId: agent.deviceId,
+    keyStore: agent.keyStore.kind,
+    ...certificateStatus(leaf!, agent.renewalFraction),
+  };
+}

@@ -1,0 +1,73 @@
+import { describe, expect, test } from "vitest";
+import { KeyfleetError } from "../domain/index.js";
+import { renewalLoop, type RenewalLoopEvent } from "./renewal-loop.js";
+import { renewalTime } from "./renewal-time.js";
+
+/** A fake clock that sleeping advances: the loop runs weeks of time in a moment. */
+function harness(outcomes: ("ok" | "down" | "refused")[]) {
+  let now = new Date("2026-01-01T00:00:00Z").getTime();
+  const day = 24 * 3600_000;
+  let validity = { notBefore: new Date(now), notAfter: new Date(now + 30 * day) };
+  const events: RenewalLoopEvent[] = [];
+  const sleeps: number[] = [];
+  const renewedAt: Date[] = [];
+  return {
+    events,
+    sleeps,
+    renewedAt,
+    run: () =>
+      renewalLoop({
+        renewAt: async () => renewalTime(validity),
+        renew: async () => {
+          const outcome = outcomes.shift();
+          if (outcome === "down")
+            throw new KeyfleetError("unavailable", "cannot reach the server: ECONNREFUSED");
+          if (outcome === "refused") throw new KeyfleetError("unauthorized", "the server answered 401");
+          renewedAt.push(new Date(now));
+          validity = { notBefore: new Date(now), notAfter: new Date(now + 30 * day) };
+        },
+        now: () => new Date(now),
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          now += ms;
+        },
+        random: () => 0.5,
+        report: (e) => events.push(e),
+        stopped: () => outcomes.length === 0 && renewedAt.length > 0,
+      }),
+  };
+}
+
+describe("renewal loop", () => {
+  test("renews at two thirds of the lifetime, then again two thirds into the new certificate's", async () => {
+    const h = harness(["ok", "ok"]);
+    await h.run();
+    expect(h.renewedAt.map((d) => d.toISOString())).toEqual([
+      "2026-01-21T00:00:00.000Z",
+      "2026-02-10T00:00:00.000Z",
+    ]);
+  });
+
+  test("backs off exponentially with jitter while the server is unreachable, then renews", async () => {
+    const h = harness(["down", "down", "down", "ok"]);
+    await h.run();
+    const retries = h.events.filter((e) => e.event === "retrying");
+    expect(retries.map((e) => e.code)).toEqual(["unavailable", "unavailable", "unavailable"]);
+    // base 1 s, equal jitter at random 0.5: 750 ms, 1.5 s, 3 s
+    expect(h.sleeps.slice(-3)).toEqual([750, 1500, 3000]);
+    expect(h.renewedAt).toHaveLength(1);
+  });
+
+  test("a refusal is not hammered: it waits the back-off's cap", async () => {
+    const h = harness(["refused", "ok"]);
+    await h.run();
+    expect(h.events.find((e) => e.event === "retrying")).toMatchObject({ code: "unauthorized" });
+    expect(h.sleeps.at(-1)).toBe(45 * 60_000);
+  });
+
+  test("sleeps in steps shorter than setTimeout's limit", async () => {
+    const h = harness(["ok"]);
+    await h.run();
+    expect(Math.max(...h.sleeps)).toBeLessThanOrEqual(24 * 3600_000);
+  });
+});
