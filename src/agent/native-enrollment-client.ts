@@ -11,11 +11,13 @@
  *   GET  /api/v1/enroll/nonce?device=ID      → 200 {"nonce": "…"}
  *   POST /api/v1/enroll  {"deviceId", "csr": base64 DER, "nonce",
  *                         "evidence": {"type": "signature", "certificates": [base64 DER…], "signature": base64}}
- *                                            → 200/201 {"certificates": [base64 DER, leaf first]}
+ *                                            → 200 {"serial", "deviceId", "notAfter",
+ *                                                   "certificate": PEM, "chain": [PEM, issuing CA first]}
  */
 import { createHash } from "node:crypto";
 import type { Signer } from "../crypto/index.js";
 import { KeyfleetError } from "../domain/index.js";
+import { derOrPem } from "../pki/index.js";
 import { httpsExchange, type HttpsResponse } from "./https-request.js";
 import { serverRefusal } from "./server-errors.js";
 
@@ -70,16 +72,12 @@ export class NativeEnrollmentClient {
     });
     const res = await this.#exchange(new URL("/api/v1/enroll", this.options.server), "POST", body);
     if (res.status !== 200 && res.status !== 201) throw serverRefusal(res, "native enrollment", this.#now());
-    const certificates = (this.#json(res, "the enrollment answer") as { certificates?: unknown })
-      .certificates;
-    if (
-      !Array.isArray(certificates) ||
-      certificates.length === 0 ||
-      !certificates.every((c) => typeof c === "string")
-    ) {
-      throw new KeyfleetError("malformed-request", "the enrollment answer holds no certificates");
+    const answer = this.#json(res, "the enrollment answer") as { certificate?: unknown; chain?: unknown };
+    const pems = [answer.certificate, ...(Array.isArray(answer.chain) ? answer.chain : [])];
+    if (typeof answer.certificate !== "string" || !pems.every((c) => typeof c === "string")) {
+      throw new KeyfleetError("malformed-request", "the enrollment answer holds no certificate");
     }
-    return certificates.map((c: string) => new Uint8Array(Buffer.from(c, "base64")));
+    return pems.map((pem: string) => derOrPem(pem, "CERTIFICATE"));
   }
 
   #json(res: HttpsResponse, what: string): unknown {

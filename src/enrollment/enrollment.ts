@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import type { IssuedCertificate } from "../ca/index.js";
 import { KeyfleetError, quoted, type Clock, type EvidenceRef } from "../domain/index.js";
-import { formatName, formatSan, type ParsedCsr } from "../pki/index.js";
+import { formatName, formatSan, readCertificate, type ParsedCsr } from "../pki/index.js";
 import { deviceCaller } from "../policy/index.js";
 import type { Device, Registry } from "../registry/index.js";
 import type { BootstrapTokenRow, Tx } from "../store/index.js";
@@ -37,13 +37,17 @@ export type DeviceCredential =
     }
   | { readonly kind: "bootstrap-token"; readonly device: Device; readonly token: BootstrapTokenRow }
   | {
-      readonly kind: "evidence";
+      readonly kind: "hardware-key";
       readonly device: Device;
       /** What the evidence proved (EvidenceVerifier), recorded with the transition. */
       readonly proved: readonly EvidenceRef[];
-      /** The nonce the evidence covers: spent with the certificate. */
-      readonly nonce: string;
     };
+
+/** A credential proved by signed evidence: spend the nonce the signature covers with the certificate. */
+export interface EvidencedCredential {
+  readonly credential: DeviceCredential;
+  readonly nonce: string;
+}
 
 export interface EnrollmentDeps {
   readonly registry: Registry;
@@ -55,6 +59,8 @@ export interface EnrollmentDeps {
 
 export interface EnrollRequest {
   readonly credential: DeviceCredential;
+  /** The nonce signed evidence covered, spent with the certificate (a CSR's own challengePassword is too). */
+  readonly nonce?: string | undefined;
   /** PKCS#10, DER. */
   readonly csr: Uint8Array;
   /** simplereenroll: renew the certificate the device authenticated with (RFC 7030 §4.2.2). */
@@ -75,12 +81,26 @@ export function enrollment(deps: EnrollmentDeps) {
       nonce: string;
       csr: Uint8Array;
       evidence: Evidence;
-    }): Promise<DeviceCredential> {
+    }): Promise<EvidencedCredential> {
       const caller = deviceCaller(input.deviceId);
-      const device = await deps.registry.get(input.deviceId, caller, "device.enroll");
-      const hardwareKey = await deps.registry.hardwareKey(input.deviceId, caller);
-      const proved = deps.evidence.verify({ ...input, hardwareKey });
-      return { kind: "evidence", device, proved, nonce: input.nonce };
+      const [leaf] = input.evidence.certificates ?? [];
+      if (leaf === undefined) {
+        const device = await deps.registry.get(input.deviceId, caller, "device.enroll");
+        const key = await deps.registry.hardwareKey(input.deviceId, caller);
+        const proved = deps.evidence.verify({ ...input, key });
+        return { credential: { kind: "hardware-key", device, proved }, nonce: input.nonce };
+      }
+      const der = new Uint8Array(Buffer.from(leaf, "base64"));
+      const credential = await byClientCertificate(deps, der);
+      if (credential.device.id !== input.deviceId) {
+        throw new KeyfleetError(
+          "unauthorized",
+          `the evidence's certificate belongs to device ${quoted(credential.device.id)}, not ${quoted(input.deviceId)}`,
+          { detail: { credential: "evidence", reason: "other-device" } },
+        );
+      }
+      deps.evidence.verify({ ...input, key: readCertificate(der).subjectPublicKeyInfo });
+      return { credential, nonce: input.nonce };
     },
 
     /** A nonce for `deviceId`, asked for before the device can authenticate (the native API's challenge). */
@@ -133,7 +153,7 @@ async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Promise<Iss
     );
   }
   // The nonces to spend with the certificate: the one the evidence covers, and the CSR's own.
-  const nonces = new Set<string>(credential.kind === "evidence" ? [credential.nonce] : []);
+  const nonces = new Set<string>(request.nonce === undefined ? [] : [request.nonce]);
   return deps.registry.enroll(
     { deviceId, csr: request.csr, profile: request.profile },
     deviceCaller(deviceId),
@@ -218,7 +238,7 @@ function evidenceOf(credential: DeviceCredential): readonly EvidenceRef[] {
       return [{ kind: "certificate", ref: `certificate:${credential.serial}` }];
     case "bootstrap-token":
       return [{ kind: "ticket", ref: `bootstrap-token:${credential.token.id}` }];
-    case "evidence":
+    case "hardware-key":
       return credential.proved;
     default: {
       const never: never = credential;

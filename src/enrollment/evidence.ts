@@ -1,8 +1,9 @@
 /**
  * Evidence a device brings to the native enrollment API, and the one seam that judges it
- * (`EvidenceVerifier`). This issue's verifier checks a signature by the device's hardware identity
- * key (its IDevID's key, registered with the device) over nonce ‖ SHA-256(CSR): the nonce makes it
- * fresh and single use, the digest binds it to this very CSR. TPM quotes and firmware appraisal
+ * (`EvidenceVerifier`). This issue's verifier checks a signature over nonce ‖ SHA-256(CSR) by the
+ * device's hardware identity key (its registered IDevID's) or by the key of a certificate it
+ * presents (its current one, to renew): the nonce makes it fresh and single use, the digest binds
+ * it to this very CSR. TPM quotes and firmware appraisal
  * plug in beside it, as other evidence types.
  */
 import { createHash, createPublicKey, verify } from "node:crypto";
@@ -10,6 +11,12 @@ import { KeyfleetError, type EvidenceRef } from "../domain/index.js";
 
 export interface SignatureEvidence {
   readonly type: "signature";
+  /**
+   * The certificate whose key signed, base64 DER, leaf first: the device's current Keyfleet
+   * certificate (a renewal by a device whose key is in a token, which TLS cannot use) or its
+   * IDevID. Absent: the key of the IDevID registered with the device.
+   */
+  readonly certificates?: readonly string[] | undefined;
   /** The signature, base64: ECDSA as DER Ecdsa-Sig-Value with SHA-256, Ed25519 raw, RSA PKCS#1 v1.5 SHA-256. */
   readonly signature: string;
 }
@@ -18,8 +25,8 @@ export type Evidence = SignatureEvidence;
 
 export interface EvidenceInput {
   readonly deviceId: string;
-  /** The device's hardware identity public key, SubjectPublicKeyInfo DER. */
-  readonly hardwareKey: Uint8Array;
+  /** The key the evidence must be signed with (its hardware identity key, or its certificate's), SPKI DER. */
+  readonly key: Uint8Array;
   readonly nonce: string;
   readonly csr: Uint8Array;
   readonly evidence: Evidence;
@@ -43,17 +50,17 @@ export const hardwareKeySignature: EvidenceVerifier = {
         `evidence of type ${String(input.evidence.type)} is not accepted`,
       );
     }
-    const key = createPublicKey({ key: Buffer.from(input.hardwareKey), format: "der", type: "spki" });
+    const key = createPublicKey({ key: Buffer.from(input.key), format: "der", type: "spki" });
     const signature = Buffer.from(input.evidence.signature, "base64");
     const data = signedEvidenceData(input.nonce, input.csr);
     const digest = key.asymmetricKeyType === "ed25519" ? null : "sha256";
     if (!verify(digest, data, key, signature)) {
       throw new KeyfleetError(
         "bad-signature",
-        `the evidence signature does not verify with device ${input.deviceId}'s hardware identity key: sign nonce ‖ SHA-256(CSR) with the key of its IDevID`,
+        `the evidence signature does not verify with the key of device ${input.deviceId}'s ${input.evidence.certificates ? "certificate" : "registered IDevID"}: sign nonce ‖ SHA-256(CSR) with it`,
       );
     }
-    const sha = createHash("sha256").update(input.hardwareKey).digest("hex");
-    return [{ kind: "proof-of-possession", ref: `hardware-key-sha256:${sha}` }];
+    const sha = createHash("sha256").update(input.key).digest("hex");
+    return [{ kind: "proof-of-possession", ref: `signature-key-sha256:${sha}` }];
   },
 };

@@ -15,6 +15,7 @@ export { enrollmentNonces, nonceLifetimeSeconds, type EnrollmentNonces, type Non
 export {
   enrollment,
   type DeviceCredential,
+  type EvidencedCredential,
   type Enrollment,
   type EnrollRequest,
   type Presented,

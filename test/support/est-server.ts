@@ -141,8 +141,9 @@ export async function estServer(options: EstServerOptions): Promise<EstTestServe
       verify(hash, signed, current.publicKey, Buffer.from(request.evidence.signature, "base64"));
     if (!proven) return json(res, 401, { detail: "evidence does not verify" });
     const issued = await options.chain.issue(csr, options.days);
-    return json(res, 201, {
-      certificates: [Buffer.from(issued.certificate).toString("base64"), issuing.raw.toString("base64")],
+    return json(res, 200, {
+      certificate: new X509Certificate(Buffer.from(issued.certificate)).toString(),
+      chain: [issuing.toString()],
     });
   };
   const server: Server = createServer(

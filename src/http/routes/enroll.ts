@@ -4,9 +4,10 @@
  * - `GET /api/v1/enroll/nonce[?device=ID]`: a fresh nonce, for the device a credential
  *   authenticates (client certificate, bootstrap token) or, without one, for the device named:
  *   the challenge before evidence. A nonce alone grants nothing.
- * - `POST /api/v1/enroll`: CSR (+ evidence: a signature by the device's hardware identity key over
- *   nonce ‖ SHA-256(CSR)) → certificate and chain. Without evidence, the request authenticates as
- *   EST does (client certificate or bootstrap token).
+ * - `POST /api/v1/enroll`: CSR (+ evidence: a signature over nonce ‖ SHA-256(CSR) by the device's
+ *   registered IDevID key, or by the key of a certificate it presents — its current one, to renew
+ *   when its key is in a token TLS cannot use) → certificate and chain. Without evidence, the
+ *   request authenticates as EST does (client certificate or bootstrap token).
  * Refusals are problem+json and audit leaves.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -18,6 +19,7 @@ import {
   type BootstrapTokens,
   type DeviceCredential,
   type Enrollment,
+  type EvidencedCredential,
 } from "../../enrollment/index.js";
 import { derOrPem } from "../../pki/index.js";
 import { callerOf } from "../../policy/index.js";
@@ -42,7 +44,7 @@ interface EnrollBody {
   csr: string;
   deviceId?: string;
   nonce?: string;
-  evidence?: { type: "signature"; signature: string };
+  evidence?: { type: "signature"; signature: string; certificates?: string[] };
   renew?: boolean;
   profile?: string;
 }
@@ -144,6 +146,14 @@ export function enrollRoutes(http: FastifyInstance, services: EnrollServices, au
                 properties: {
                   type: { const: "signature" },
                   signature: { type: "string", minLength: 1, maxLength: 2048, description: "base64" },
+                  certificates: {
+                    type: "array",
+                    minItems: 1,
+                    maxItems: 4,
+                    items: { type: "string", minLength: 1, maxLength: 16_384 },
+                    description:
+                      "base64 DER, leaf first: the certificate whose key signed (the device's current certificate, or its IDevID); absent: its registered IDevID's key",
+                  },
                 },
               },
               renew: {
@@ -171,13 +181,15 @@ export function enrollRoutes(http: FastifyInstance, services: EnrollServices, au
       async (request, reply) => {
         const body = request.body;
         const csr = csrDer(body.csr);
-        const credential = body.evidence
+        const { credential, nonce } = body.evidence
           ? await byEvidence(services, request, body, csr)
-          : await authenticated(services, request);
+          : { credential: await authenticated(services, request), nonce: undefined };
         const issued = await services.enrollment.enroll({
           credential,
           csr,
-          renew: body.renew ?? false,
+          nonce,
+          // A device proving its current certificate renews it (there is no other reason to).
+          renew: body.renew ?? credential.kind === "certificate",
           profile: body.profile,
         });
         const chain = await services.authority.chain();
@@ -215,17 +227,19 @@ async function byEvidence(
   request: FastifyRequest,
   body: EnrollBody,
   csr: Uint8Array,
-): Promise<DeviceCredential> {
+): Promise<EvidencedCredential> {
   if (body.deviceId === undefined || body.nonce === undefined) {
     throw new KeyfleetError("malformed-request", "evidence comes with the deviceId and the nonce it covers");
   }
   request.enrollingDevice = body.deviceId;
-  return services.enrollment.authenticateByEvidence({
+  const evidenced = await services.enrollment.authenticateByEvidence({
     deviceId: body.deviceId,
     nonce: body.nonce,
     csr,
     evidence: body.evidence!,
   });
+  await services.enrollment.confirmUse(evidenced.credential); // a signed use of a new certificate confirms it
+  return evidenced;
 }
 
 function csrDer(text: string): Uint8Array {

@@ -1,0 +1,186 @@
+/**
+ * The device agent against the real server (issue 16): `keyfleet-agent enroll` with its key made
+ * inside a SoftHSM2 token and a bootstrap token, then `renew` through the native API with a
+ * signature made in the token; a file-key agent renews over EST with TLS client authentication.
+ * The device walks registered → provisioned → active → rotating, and no private key reaches the
+ * server: the database, the server's log and the answers hold none.
+ */
+import { readFile, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { main } from "../src/agent/index.js";
+import { ensureInitialized } from "../src/first-run.js";
+import { startServers, type RunningServers } from "../src/http/index.js";
+import { systemCaller } from "../src/policy/index.js";
+import { testApp, type TestApp } from "./support/app.js";
+import { forEachDatabase } from "./support/databases.js";
+import { estWorkspace, run, type EstWorkspace } from "./support/est.js";
+import { softHsmToken, type SoftHsmToken } from "./support/softhsm.js";
+
+async function agent(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+/** Every table's rows as text, for a scan for key material. */
+async function databaseText(t: TestApp): Promise<string> {
+  const tables = [
+    "devices",
+    "certificates",
+    "audit_leaves",
+    "outbox",
+    "lifecycle_events",
+    "bootstrap_tokens",
+    "enrollment_nonces",
+  ];
+  const rows = await Promise.all(
+    tables.map((name) =>
+      t.db.database.db
+        .selectFrom(name as never)
+        .selectAll()
+        .execute(),
+    ),
+  );
+  return JSON.stringify(rows, (_k, v: unknown) =>
+    v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v,
+  );
+}
+
+forEachDatabase("keyfleet-agent against the server", (kind) => {
+  let t: TestApp;
+  let servers: RunningServers;
+  let est: EstWorkspace;
+  let token: SoftHsmToken;
+
+  beforeAll(async () => {
+    t = await testApp(kind, { config: { httpsPort: 0, httpPort: 0 } });
+    await ensureInitialized(t.app, { algorithm: "p256" });
+    servers = await startServers(t.app);
+    est = await estWorkspace((await t.app.authority.chain()).pem);
+    token = await softHsmToken();
+    await writeFile(est.path("pin"), `${token.pin}\n`);
+  });
+  afterAll(async () => {
+    await servers?.close();
+    await token?.dispose();
+    await est?.dispose();
+    await t?.dispose();
+  });
+
+  const state = async (id: string) => (await t.app.devices.get(id, systemCaller)).state;
+
+  test("enrolls with its key inside SoftHSM2 and renews through the native API; no private key reaches the server", async () => {
+    const id = (await t.app.devices.register({ serialNumber: "SN-AGENT-HSM" }, systemCaller)).id;
+    const { token: bootstrap } = await t.app.bootstrapTokens.create(systemCaller, { deviceId: id });
+    const dir = est.path("state-hsm");
+    const hsm = [
+      "--key-store",
+      "pkcs11",
+      "--pkcs11-module",
+      token.module,
+      "--pkcs11-token",
+      token.token,
+      "--pkcs11-pin-file",
+      est.path("pin"),
+    ];
+    const enrolled = await agent(
+      "enroll",
+      "--state",
+      dir,
+      "--server",
+      servers.httpsUrl,
+      "--device",
+      id,
+      "--token",
+      bootstrap,
+      "--ca-bundle",
+      est.path("chain.pem"),
+      ...hsm,
+    );
+    expect(enrolled, enrolled.err.join("\n")).toMatchObject({ code: 0, err: [] });
+    expect(await state(id)).toBe("provisioned");
+    expect(await readdir(dir)).not.toContain("keys"); // nothing of the key on disk
+    const first = await readFile(join(dir, "certificate.pem"), "utf8");
+    expect((await est.verify(first)).stdout).toContain("OK");
+
+    // The key cannot be read out of the token: pkcs11-tool, reading it on its own, says so.
+    const listed = await run("pkcs11-tool", [
+      "--module",
+      token.module,
+      "--token-label",
+      token.token,
+      "--login",
+      "--pin",
+      token.pin,
+      "--list-objects",
+      "--type",
+      "privkey",
+    ]);
+    expect(listed.stdout).toMatch(/Access:\s+sensitive, always sensitive, never extractable/);
+
+    const renewed = await agent("renew", "--state", dir);
+    expect(renewed, renewed.err.join("\n")).toMatchObject({ code: 0, err: [] });
+    const second = await readFile(join(dir, "certificate.pem"), "utf8");
+    expect(second).not.toBe(first);
+    expect((await est.verify(second)).stdout).toContain("OK");
+    // Its signed use of the first certificate confirmed it; the renewal is the successor.
+    expect((await t.app.devices.history(id, systemCaller)).items.map((e) => e.command)).toEqual([
+      "issue",
+      "confirm",
+      "rotate",
+    ]);
+
+    const text = (await databaseText(t)) + t.logs() + enrolled.out.join("\n") + renewed.out.join("\n");
+    expect(text).not.toMatch(/PRIVATE KEY/);
+    expect(text).not.toContain(bootstrap); // the bootstrap token's secret is kept nowhere either
+  });
+
+  test("a file-key agent enrolls with a bootstrap token and renews over EST with its certificate", async () => {
+    const id = (await t.app.devices.register({ serialNumber: "SN-AGENT-FILE" }, systemCaller)).id;
+    const { token: bootstrap } = await t.app.bootstrapTokens.create(systemCaller, { deviceId: id });
+    const dir = est.path("state-file");
+    const enrolled = await agent(
+      "enroll",
+      "--state",
+      dir,
+      "--server",
+      servers.httpsUrl,
+      "--device",
+      id,
+      "--token",
+      bootstrap,
+      "--ca-bundle",
+      est.path("chain.pem"),
+    );
+    expect(enrolled, enrolled.err.join("\n")).toMatchObject({ code: 0, err: [] });
+    const renewed = await agent("renew", "--state", dir);
+    expect(renewed, renewed.err.join("\n")).toMatchObject({ code: 0, err: [] });
+    expect(await state(id)).toBe("rotating");
+    const status = await agent("status", "--state", dir, "--json");
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.out.join("\n"))).toMatchObject({
+      subject: expect.stringContaining("SN-AGENT-FILE"),
+    });
+    // A second enrollment with the spent token is refused and changes nothing.
+    const again = await agent(
+      "enroll",
+      "--state",
+      est.path("state-again"),
+      "--server",
+      servers.httpsUrl,
+      "--device",
+      id,
+      "--token",
+      bootstrap,
+      "--ca-bundle",
+      est.path("chain.pem"),
+    );
+    expect(again.code).toBe(1);
+    expect(again.err.join("\n")).toMatch(
+      /^keyfleet-agent: .*bootstrap token was used already.*\(unauthorized\)$/,
+    );
+    expect(await state(id)).toBe("rotating");
+  });
+});
