@@ -73,18 +73,7 @@ export async function deviceOfIdevid(
       { detail: { credential: "client-certificate", reason: "unknown" } },
     );
   }
-  try {
-    checkIdevidTrust(row, await anchorsFor(deps.manufacturers, [row]), at);
-  } catch (e) {
-    if (!isKeyfleetError(e)) throw e;
-    throw new KeyfleetError(
-      "unauthorized",
-      `the IDevID of device ${quoted(row.id)} is not accepted: ${e.message}`,
-      {
-        detail: { credential: "idevid", reason: e.code },
-      },
-    );
-  }
+  await acceptedNow(deps, row, at);
   return row;
 }
 
