@@ -93,7 +93,7 @@ forEachDatabase("native enrollment API", (kind) => {
     expect((await t.app.devices.get(id, systemCaller)).state).toBe("provisioned");
     const [transition] = (await leaves("device.transitioned")).filter((e) => e.details.device === id);
     expect(transition!.details.evidence).toEqual([
-      { kind: "proof-of-possession", ref: expect.stringMatching(/^hardware-key-sha256:/) },
+      { kind: "proof-of-possession", ref: expect.stringMatching(/^signature-key-sha256:/) },
     ]);
 
     const count = await t.certificateCount();

@@ -57,7 +57,7 @@ const reasons: Readonly<Record<SpentReason, string>> = {
 };
 
 function refused(reason: SpentReason): KeyfleetError {
-  return new KeyfleetError("invalid-nonce", `the CSR's nonce (challengePassword) ${reasons[reason]}`, {
+  return new KeyfleetError("invalid-nonce", `the nonce ${reasons[reason]}`, {
     detail: { credential: "nonce", reason },
   });
 }

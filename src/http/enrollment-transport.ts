@@ -7,7 +7,7 @@
 import type { TLSSocket } from "node:tls";
 import type { FastifyRequest } from "fastify";
 import type { AuditLog } from "../audit/index.js";
-import type { Presented } from "../enrollment/index.js";
+import type { DeviceCredential, Enrollment, Presented } from "../enrollment/index.js";
 import { refusalLimiter } from "./refusal-limiter.js";
 
 declare module "fastify" {
@@ -47,4 +47,21 @@ export function enrollmentRefusalRecorder(audit: AuditLog) {
         request.log.error({ err: cause }, "a refused enrollment could not be audited"),
       );
   };
+}
+
+/** Whether the request presents a device credential at all (else it is anonymous). */
+export function presentsCredential(presented: Presented): boolean {
+  return presented.clientCertificate !== undefined || presented.authorization !== undefined;
+}
+
+/** Authenticates the device, names it for the audit of a refusal, and lets its first use of a new certificate confirm it. */
+export async function authenticatedDevice(
+  enrollment: Enrollment,
+  request: FastifyRequest,
+  presented: Presented = presentedBy(request),
+): Promise<DeviceCredential> {
+  const credential = await enrollment.authenticate(presented);
+  request.enrollingDevice = credential.device.id;
+  await enrollment.confirmUse(credential);
+  return credential;
 }

@@ -17,14 +17,18 @@ import { KeyfleetError } from "../../domain/index.js";
 import {
   maxBootstrapTtlSeconds,
   type BootstrapTokens,
-  type DeviceCredential,
   type Enrollment,
   type EvidencedCredential,
 } from "../../enrollment/index.js";
 import { derOrPem } from "../../pki/index.js";
 import { callerOf } from "../../policy/index.js";
 import type { Authorize } from "../auth.js";
-import { enrollmentRefusalRecorder, presentedBy } from "../enrollment-transport.js";
+import {
+  authenticatedDevice,
+  enrollmentRefusalRecorder,
+  presentedBy,
+  presentsCredential,
+} from "../enrollment-transport.js";
 import { problemOf } from "../problem.js";
 import { deviceIdSchema, problemResponses } from "../schemas.js";
 
@@ -109,8 +113,8 @@ export function enrollRoutes(http: FastifyInstance, services: EnrollServices, au
         },
       },
       async (request, reply) => {
-        const nonce = hasCredential(request)
-          ? await services.enrollment.nonce(await authenticated(services, request))
+        const nonce = presentsCredential(presentedBy(request))
+          ? await services.enrollment.nonce(await authenticatedDevice(services.enrollment, request))
           : await challenge(services, request, request.query.device);
         return reply
           .header("cache-control", "no-store")
@@ -183,7 +187,7 @@ export function enrollRoutes(http: FastifyInstance, services: EnrollServices, au
         const csr = csrDer(body.csr);
         const { credential, nonce } = body.evidence
           ? await byEvidence(services, request, body, csr)
-          : { credential: await authenticated(services, request), nonce: undefined };
+          : { credential: await authenticatedDevice(services.enrollment, request), nonce: undefined };
         const issued = await services.enrollment.enroll({
           credential,
           csr,
@@ -197,18 +201,6 @@ export function enrollRoutes(http: FastifyInstance, services: EnrollServices, au
       },
     );
   });
-}
-
-function hasCredential(request: FastifyRequest): boolean {
-  const presented = presentedBy(request);
-  return presented.clientCertificate !== undefined || presented.authorization !== undefined;
-}
-
-async function authenticated(services: EnrollServices, request: FastifyRequest): Promise<DeviceCredential> {
-  const credential = await services.enrollment.authenticate(presentedBy(request));
-  request.enrollingDevice = credential.device.id;
-  await services.enrollment.confirmUse(credential);
-  return credential;
 }
 
 async function challenge(services: EnrollServices, request: FastifyRequest, device: string | undefined) {

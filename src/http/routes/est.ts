@@ -12,14 +12,19 @@
  * - serverkeygen is refused: keys are made on the device (DESIGN §1).
  * - Every refusal of a device's request is an audit leaf, at the rate refusal-limiter.ts allows.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { AuditLog } from "../../audit/index.js";
 import type { Authority } from "../../ca/index.js";
 import { KeyfleetError, quoted } from "../../domain/index.js";
-import type { DeviceCredential, Enrollment, Presented } from "../../enrollment/index.js";
+import type { DeviceCredential, Enrollment } from "../../enrollment/index.js";
 import { certsOnly, csrAttrs } from "../../pki/index.js";
 import { profileCatalog } from "../../registry/index.js";
-import { enrollmentRefusalRecorder, presentedBy } from "../enrollment-transport.js";
+import {
+  authenticatedDevice,
+  enrollmentRefusalRecorder,
+  presentedBy,
+  presentsCredential,
+} from "../enrollment-transport.js";
 import { problemOf } from "../problem.js";
 
 export interface EstServices {
@@ -90,10 +95,9 @@ function routes(est: FastifyInstance, base: string, services: EstServices): void
   est.get<LabelParams>(`${base}/csrattrs`, { schema: labelSchema }, async (request, reply) => {
     checkLabelName(request.params.label);
     const presented = presentedBy(request);
-    const credential =
-      presented.clientCertificate || presented.authorization
-        ? await authenticated(services, request, presented)
-        : undefined;
+    const credential = presentsCredential(presented)
+      ? await authenticatedDevice(services.enrollment, request, presented)
+      : undefined;
     const nonce = credential ? (await services.enrollment.nonce(credential)).nonce : undefined;
     return sendBase64(reply, "application/csrattrs", csrAttrs({ nonce }));
   });
@@ -106,7 +110,7 @@ function routes(est: FastifyInstance, base: string, services: EstServices): void
       `${base}/${path}`,
       { schema: labelSchema },
       async (request, reply) => {
-        const credential = await authenticated(services, request, presentedBy(request));
+        const credential = await authenticatedDevice(services.enrollment, request);
         const profile = labelProfile(request.params.label, credential);
         const issued = await services.enrollment.enroll({
           credential,
@@ -125,18 +129,6 @@ function routes(est: FastifyInstance, base: string, services: EstServices): void
       "serverkeygen is not offered: a device's key is made on the device and never leaves it; send a CSR to simpleenroll",
     );
   });
-}
-
-/** Authenticates the device, and lets its first use of a new certificate confirm it. */
-async function authenticated(
-  services: EstServices,
-  request: FastifyRequest,
-  presented: Presented,
-): Promise<DeviceCredential> {
-  const credential = await services.enrollment.authenticate(presented);
-  request.enrollingDevice = credential.device.id;
-  await services.enrollment.confirmUse(credential);
-  return credential;
 }
 
 function checkLabelName(label: string | undefined): void {
