@@ -155,9 +155,20 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
       est.path("chain.pem"),
     );
     expect(enrolled, enrolled.err.join("\n")).toMatchObject({ code: 0, err: [] });
+    // The agent uses its new certificate at once (EST /csrattrs with it), which confirms it.
+    expect(enrolled.out).toContain("confirmed: yes, in use");
+    expect(await state(id)).toBe("active");
     const renewed = await agent("renew", "--state", dir);
     expect(renewed, renewed.err.join("\n")).toMatchObject({ code: 0, err: [] });
-    expect(await state(id)).toBe("rotating");
+    expect(renewed.out).toContain("confirmed: yes, in use");
+    // The successor's first use committed the rotation: active again, the predecessor superseded.
+    expect(await state(id)).toBe("active");
+    expect((await t.app.devices.history(id, systemCaller)).items.map((e) => e.command)).toEqual([
+      "issue",
+      "confirm",
+      "rotate",
+      "commit",
+    ]);
     const status = await agent("status", "--state", dir, "--json");
     expect(status.code).toBe(0);
     expect(JSON.parse(status.out.join("\n"))).toMatchObject({
@@ -181,6 +192,6 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
     expect(again.err.join("\n")).toMatch(
       /^keyfleet-agent: .*bootstrap token was used already.*\(unauthorized\)$/,
     );
-    expect(await state(id)).toBe("rotating");
+    expect(await state(id)).toBe("active");
   });
 });

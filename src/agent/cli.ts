@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { keyAlgorithmFor, type KeyAlgorithmId } from "../crypto/index.js";
 import { isKeyfleetError, KeyfleetError, quoted } from "../domain/index.js";
 import { enroll, type BootstrapCredential } from "./enroll.js";
-import type { CertificateStatus } from "./issued-certificate.js";
+import type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
 import { renewalLoop } from "./renewal-loop.js";
 import { renew, status } from "./renew.js";
 import type { KeyStoreSettings } from "./state-directory.js";
@@ -91,7 +91,7 @@ function serverUrl(text: string): URL {
   }
 }
 
-function printStatus(io: AgentIo, s: CertificateStatus, json: boolean): void {
+function printStatus(io: AgentIo, s: CertificateStatus | InstalledCertificate, json: boolean): void {
   if (json) {
     io.out(JSON.stringify(s));
     return;
@@ -100,6 +100,11 @@ function printStatus(io: AgentIo, s: CertificateStatus, json: boolean): void {
   io.out(`serial:    ${s.serial}`);
   io.out(`notAfter:  ${s.notAfter.toISOString()}`);
   io.out(`renewAt:   ${s.renewAt.toISOString()}`);
+  if ("confirmed" in s) {
+    io.out(
+      `confirmed: ${s.confirmed ? "yes, in use" : "not yet (the device's next request with it confirms it)"}`,
+    );
+  }
 }
 
 async function runCommand(command: string | undefined, values: Values, io: AgentIo): Promise<void> {

@@ -11,7 +11,8 @@ import { KeyfleetError, quoted } from "../domain/index.js";
 import { writeCsr } from "../pki/index.js";
 import { keyRefToJson } from "./device-key-store.js";
 import { EstClient, type EstAuth } from "./est-client.js";
-import { certificateStatus, checkIssuedFor, type CertificateStatus } from "./issued-certificate.js";
+import { confirmInUse } from "./confirm-in-use.js";
+import { certificateStatus, checkIssuedFor, type InstalledCertificate } from "./issued-certificate.js";
 import { openDeviceKeyStore } from "./open-key-store.js";
 import { checkRenewalFraction, defaultRenewalFraction } from "./renewal-time.js";
 import { StateDirectory, type KeyStoreSettings } from "./state-directory.js";
@@ -52,7 +53,7 @@ async function estAuth(deviceId: string, credential: BootstrapCredential): Promi
   };
 }
 
-export async function enroll(o: EnrollOptions): Promise<CertificateStatus> {
+export async function enroll(o: EnrollOptions): Promise<InstalledCertificate> {
   const renewalFraction = checkRenewalFraction(o.renewalFraction ?? defaultRenewalFraction);
   const algorithm = o.algorithm ?? "p256";
   const state = new StateDirectory(o.stateDir);
@@ -74,9 +75,10 @@ export async function enroll(o: EnrollOptions): Promise<CertificateStatus> {
   const store = await openDeviceKeyStore(o.keyStore, state);
   try {
     const ref = await store.generate(algorithm);
+    let certificates: Uint8Array[];
     try {
       const csr = await writeCsr({ subject: [{ type: "CN", value: o.deviceId }] }, await store.signer(ref));
-      const certificates = await est.simpleenroll(csr, auth);
+      certificates = await est.simpleenroll(csr, auth);
       checkIssuedFor(certificates, ref.publicKey);
       await state.writeCertificates(certificates);
       await state.writeState({
@@ -89,11 +91,18 @@ export async function enroll(o: EnrollOptions): Promise<CertificateStatus> {
         key: keyRefToJson(ref),
         renewalFraction,
       });
-      return certificateStatus(certificates[0]!, renewalFraction);
     } catch (e) {
       await store.destroy(ref);
       throw e;
     }
+    const confirmed = await confirmInUse(store, {
+      server: o.server,
+      label: o.label,
+      trust: o.caBundlePem,
+      certificates,
+      key: ref,
+    });
+    return { ...certificateStatus(certificates[0]!, renewalFraction), confirmed };
   } finally {
     await store.close();
   }

@@ -1,6 +1,6 @@
 /**
- * The device side of EST (RFC 7030, with the RFC 8951 clarifications): /cacerts, /simpleenroll and
- * /simplereenroll over HTTPS. A CSR goes as base64 of its DER with Content-Type application/pkcs10
+ * The device side of EST (RFC 7030, with the RFC 8951 clarifications): /cacerts, /csrattrs,
+ * /simpleenroll and /simplereenroll over HTTPS. A CSR goes as base64 of its DER with Content-Type application/pkcs10
  * (§4.2.1); the answer is a certs-only CMS message, application/pkcs7-mime, in base64 (§4.1.3,
  * §4.2.3). A 202 is a request held for approval: the client waits for Retry-After (with a little
  * jitter, so a fleet does not come back together) and asks again, for at most `maxPendingMs`.
@@ -56,6 +56,18 @@ export class EstClient {
     const res = await this.#exchange("cacerts", "GET");
     if (res.status !== 200) throw serverRefusal(res, "EST /cacerts", this.#now());
     return this.#certificates(res, "EST /cacerts");
+  }
+
+  /**
+   * /csrattrs (§4.5): the attributes the server asks a CSR to hold, DER (empty when it asks for none,
+   * 204). Authenticated with a new certificate, it is that certificate's first use, which Keyfleet
+   * takes as the device's confirmation (confirm-in-use.ts).
+   */
+  async csrattrs(auth?: EstAuth): Promise<Uint8Array> {
+    const res = await this.#exchange("csrattrs", "GET", undefined, auth);
+    if (res.status === 204) return new Uint8Array(0);
+    if (res.status !== 200) throw serverRefusal(res, "EST /csrattrs", this.#now());
+    return decodeEstBase64(res.body.toString("latin1"), "EST /csrattrs's answer");
   }
 
   /** /simpleenroll (§4.2.1): the issued certificate first, then any chain the server adds, DER. */

@@ -14,9 +14,19 @@ export {
 } from "./native-enrollment-client.js";
 export { enroll, type BootstrapCredential, type EnrollOptions } from "./enroll.js";
 export { renew, status } from "./renew.js";
-export type { CertificateStatus } from "./issued-certificate.js";
+export type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
 export { renewalTime, defaultRenewalFraction, type Validity } from "./renewal-time.js";
 export { backoffDelay, retryAfterMs } from "./retry.js";
 export { renewalLoop, type RenewalLoopDeps, type RenewalLoopEvent } from "./renewal-loop.js";
 export { StateDirectory, type AgentState, type KeyStoreSettings } from "./state-directory.js";
 export { main } from "./cli.js";
+export {
+  runFleet,
+  formatFleetReport,
+  type FleetDevice,
+  type FleetFailure,
+  type FleetOptions,
+  type FleetPhase,
+  type FleetReport,
+  type PhaseReport,
+} from "./fleet.js";

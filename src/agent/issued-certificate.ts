@@ -17,6 +17,12 @@ export interface CertificateStatus {
   readonly renewAt: Date;
 }
 
+/** What enroll and renew answer: the new certificate, and whether the server has seen it in use. */
+export interface InstalledCertificate extends CertificateStatus {
+  /** False for a key in a token, or when the request failed: the device's next request confirms it. */
+  readonly confirmed: boolean;
+}
+
 export function checkIssuedFor(certificates: readonly Uint8Array[], publicKey: Uint8Array): void {
   const leaf = certificates[0];
   const spki = leaf && new X509Certificate(leaf).publicKey.export({ format: "der", type: "spki" });

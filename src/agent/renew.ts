@@ -12,12 +12,18 @@ import type { CsrRequest } from "../pki/index.js";
 import { keyRefFromJson, keyRefToJson, type DeviceKeyStore } from "./device-key-store.js";
 import type { KeyRef } from "../crypto/index.js";
 import { EstClient } from "./est-client.js";
-import { certificateStatus, checkIssuedFor, type CertificateStatus } from "./issued-certificate.js";
+import { confirmInUse } from "./confirm-in-use.js";
+import {
+  certificateStatus,
+  checkIssuedFor,
+  type CertificateStatus,
+  type InstalledCertificate,
+} from "./issued-certificate.js";
 import { NativeEnrollmentClient } from "./native-enrollment-client.js";
 import { openDeviceKeyStore } from "./open-key-store.js";
 import { StateDirectory, type AgentState } from "./state-directory.js";
 
-export async function renew(stateDir: string): Promise<CertificateStatus> {
+export async function renew(stateDir: string): Promise<InstalledCertificate> {
   const state = new StateDirectory(stateDir);
   let agent = await state.readState();
   const store = await openDeviceKeyStore(agent.keyStore, state);
@@ -29,10 +35,11 @@ export async function renew(stateDir: string): Promise<CertificateStatus> {
     const names = { subject: leaf.subject, sans: certificateNames(leaf).sans };
     const currentKey = keyRefFromJson(agent.key);
     const next = await store.generate(agent.algorithm);
+    const trust = await state.readTrust();
     let certificates: Uint8Array[];
     try {
       await state.writeState({ ...agent, pendingKey: keyRefToJson(next) });
-      certificates = await reenroll(agent, await state.readTrust(), store, currentKey, next, current, names);
+      certificates = await reenroll(agent, trust, store, currentKey, next, current, names);
       checkIssuedFor(certificates, next.publicKey);
       await state.writeCertificates(certificates);
     } catch (e) {
@@ -42,7 +49,14 @@ export async function renew(stateDir: string): Promise<CertificateStatus> {
     }
     await state.writeState({ ...agent, key: keyRefToJson(next) });
     await store.destroy(currentKey);
-    return certificateStatus(certificates[0]!, agent.renewalFraction);
+    const confirmed = await confirmInUse(store, {
+      server: new URL(agent.server),
+      label: agent.label,
+      trust,
+      certificates,
+      key: next,
+    });
+    return { ...certificateStatus(certificates[0]!, agent.renewalFraction), confirmed };
   } finally {
     await store.close();
   }

@@ -20,6 +20,7 @@ import { kekCommand } from "./commands/kek.js";
 import { manufacturerCommand } from "./commands/manufacturer.js";
 import { policyCommand } from "./commands/policy.js";
 import { serveCommand } from "./commands/serve.js";
+import { simulateCommand } from "./commands/simulate.js";
 import { tokenCommand } from "./commands/token.js";
 import { processIo, type CliIo } from "./io.js";
 import { KeyfleetCommand, configure } from "./program.js";
@@ -44,6 +45,7 @@ export function program(io: CliIo = processIo): Command {
     tokenCommand,
     kekCommand,
     auditCommand,
+    simulateCommand,
     benchCommand,
   ]) {
     root.addCommand(make(io));

@@ -32,3 +32,4 @@ export {
   type TransitionContext,
   type TransitionRecord,
 } from "./device-state.js";
+export { percentile } from "./percentile.js";

@@ -13,6 +13,7 @@ import { kekOperations } from "./kek.js";
 import { manufacturerOperations } from "./manufacturer.js";
 import { policyOperations } from "./policy.js";
 import { settingsOperations } from "./settings.js";
+import { simulateOperations } from "./simulate.js";
 import { tokenOperations } from "./token.js";
 
 export const operations = {
@@ -28,6 +29,7 @@ export const operations = {
   ...settingsOperations,
   ...kekOperations,
   ...auditOperations,
+  ...simulateOperations,
 };
 
 export type Operations = typeof operations;
