@@ -5,16 +5,20 @@
  * The device walks registered → provisioned → active → rotating, and no private key reaches the
  * server: the database, the server's log and the answers hold none.
  */
+import { createHash } from "node:crypto";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { main } from "../src/agent/index.js";
+import { openPkcs11KeyStore } from "../src/crypto/index.js";
+import { toPem } from "../src/pki/index.js";
 import { ensureInitialized } from "../src/first-run.js";
 import { startServers, type RunningServers } from "../src/http/index.js";
 import { systemCaller } from "../src/policy/index.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
 import { estWorkspace, run, type EstWorkspace } from "./support/est.js";
+import { registeredManufacturer } from "./support/idevid.js";
 import { softHsmToken, type SoftHsmToken } from "./support/softhsm.js";
 
 async function agent(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -135,6 +139,83 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
     const text = (await databaseText(t)) + t.logs() + enrolled.out.join("\n") + renewed.out.join("\n");
     expect(text).not.toMatch(/PRIVATE KEY/);
     expect(text).not.toContain(bootstrap); // the bootstrap token's secret is kept nowhere either
+  });
+
+  test("an IDevID whose key is in the token enrolls through the native API, signing the server's nonce there", async () => {
+    // The manufacturer put the IDevID key in the secure element and certified it.
+    const maker = await registeredManufacturer(t.db.database, `Acme-${kind}`);
+    const element = await openPkcs11KeyStore({ module: token.module, token: token.token, pin: token.pin });
+    const idevidKey = await element.generate("p256", "idevid");
+    element.close();
+    const idevid = maker.idevidFor("SN-AGENT-IDEVID", idevidKey.publicKey);
+    await writeFile(est.path("idevid.pem"), toPem("CERTIFICATE", idevid));
+    const id = (
+      await t.app.devices.register(
+        { serialNumber: "SN-AGENT-IDEVID", manufacturer: `Acme-${kind}`, idevid },
+        systemCaller,
+      )
+    ).id;
+    const hsm = [
+      "--key-store",
+      "pkcs11",
+      "--pkcs11-module",
+      token.module,
+      "--pkcs11-token",
+      token.token,
+      "--pkcs11-pin-file",
+      est.path("pin"),
+    ];
+    const common = [
+      "--server",
+      servers.httpsUrl,
+      "--device",
+      id,
+      "--ca-bundle",
+      est.path("chain.pem"),
+      ...hsm,
+    ];
+    const enroll = (state: string, ...credential: string[]) =>
+      agent(
+        "enroll",
+        "--state",
+        est.path(state),
+        ...common,
+        "--idevid-cert",
+        est.path("idevid.pem"),
+        ...credential,
+      );
+
+    // A URI naming another token, or no key there, is refused, and nothing is issued.
+    const elsewhere = await enroll("state-idevid-x", "--idevid-key", "pkcs11:token=other;object=idevid");
+    expect(elsewhere.err).toEqual([
+      `keyfleet-agent: "pkcs11:token=other;object=idevid" names the token "other", but the agent's token is "${token.token}" (invalid-configuration)`,
+    ]);
+    const absent = await enroll(
+      "state-idevid-y",
+      "--idevid-key",
+      `pkcs11:token=${token.token};object=nothing`,
+    );
+    expect(absent.code).toBe(1);
+    expect(absent.err.join("\n")).toMatch(/no private key .*nothing.* \(key-not-found\)$/);
+    expect(await state(id)).toBe("registered");
+
+    const enrolled = await enroll(
+      "state-idevid",
+      "--idevid-key",
+      `pkcs11:token=${token.token};object=idevid`,
+    );
+    expect(enrolled, enrolled.err.join("\n")).toMatchObject({ code: 0, err: [] });
+    expect(enrolled.out).toContain("confirmed: not yet (the device's next request with it confirms it)");
+    expect(await state(id)).toBe("provisioned");
+    expect(
+      (await est.verify(await readFile(est.path("state-idevid/certificate.pem"), "utf8"))).stdout,
+    ).toContain("OK");
+    const [issue] = (await t.app.devices.history(id, systemCaller)).items;
+    expect(issue).toMatchObject({ command: "issue" });
+    // The credential it proved is the registered IDevID, by the hash of its certificate.
+    expect(issue!.evidence).toEqual([
+      { kind: "certificate", ref: `idevid-sha256:${createHash("sha256").update(idevid).digest("hex")}` },
+    ]);
   });
 
   test("a file-key agent enrolls with a bootstrap token and renews over EST with its certificate", async () => {

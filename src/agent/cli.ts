@@ -19,7 +19,7 @@ export interface AgentIo {
 }
 
 const usage = `usage: keyfleet-agent <command> [options]
-  enroll --server URL --device ID (--token T | --token-file F | --idevid-cert F --idevid-key F)
+  enroll --server URL --device ID (--token T | --token-file F | --idevid-cert F --idevid-key F|pkcs11:URI)
          [--key-store file|pkcs11 --pkcs11-module PATH --pkcs11-token LABEL --pkcs11-pin-file F]
          [--ca-bundle F] [--label L] [--algorithm p256|p384|ed25519|rsa2048] [--renew-at 0.667]
   renew    renew now with a new key
@@ -66,8 +66,16 @@ async function credential(values: Values): Promise<BootstrapCredential> {
   if (values["token-file"] !== undefined) {
     return { kind: "token", token: (await readFile(values["token-file"], "utf8")).trim() };
   }
-  if (!values["idevid-key"]) throw bad("--idevid-cert needs --idevid-key (the IDevID's private key file)");
-  return { kind: "idevid", certificateFile: values["idevid-cert"]!, keyFile: values["idevid-key"] };
+  const key = values["idevid-key"];
+  if (!key) {
+    throw bad(
+      "--idevid-cert needs --idevid-key (the IDevID's key file, or its pkcs11: URI in the agent's token)",
+    );
+  }
+  const certificateFile = values["idevid-cert"]!;
+  return key.startsWith("pkcs11:")
+    ? { kind: "idevid-pkcs11", certificateFile, keyUri: key }
+    : { kind: "idevid", certificateFile, keyFile: key };
 }
 
 function keyStore(values: Values, deviceId: string): KeyStoreSettings {

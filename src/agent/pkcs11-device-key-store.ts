@@ -3,8 +3,11 @@
  * adapter over crypto's PKCS#11 key store, which generates the key in the token (sensitive, not
  * extractable) and signs there. tlsKey() is always undefined: the key cannot be handed to node:tls.
  */
+import { KeyfleetError, quoted } from "../domain/index.js";
 import {
+  formatPkcs11Uri,
   openPkcs11KeyStore,
+  parsePkcs11Uri,
   type KeyAlgorithmId,
   type KeyRef,
   type Pkcs11Config,
@@ -28,6 +31,30 @@ export class Pkcs11DeviceKeyStore implements DeviceKeyStore {
 
   generate(algorithm: KeyAlgorithmId): Promise<KeyRef> {
     return this.store.generate(algorithm, this.label);
+  }
+
+  /**
+   * A key the token held before the agent (the IDevID's, put there at manufacture), named by a
+   * PKCS#11 URI (RFC 7512) in this token, whose public key is `publicKey` (its certificate's);
+   * signer() then checks that the token's key is that very key.
+   */
+  existing(uri: string, algorithm: KeyAlgorithmId, publicKey: Uint8Array): KeyRef {
+    const name = parsePkcs11Uri(uri);
+    if (name.token !== this.store.token) {
+      throw new KeyfleetError(
+        "invalid-configuration",
+        `${quoted(uri, 200)} names the token ${quoted(name.token)}, but the agent's token is ${quoted(this.store.token)}`,
+      );
+    }
+    if (name.object === undefined && name.id === undefined) {
+      throw new KeyfleetError("invalid-configuration", `${quoted(uri, 200)} names no key (object= or id=)`);
+    }
+    return {
+      store: this.store.kind,
+      handle: formatPkcs11Uri(name),
+      algorithm,
+      publicKey,
+    };
   }
 
   signer(ref: KeyRef): Promise<Signer> {

@@ -17,6 +17,8 @@ export interface TestManufacturer {
   readonly ca: TestCertificate;
   /** An IDevID for `serial` signed by the CA (DER), valid as the CA is unless told otherwise. */
   idevid(serial: string, validity?: { notBefore: Date; notAfter: Date }): Uint8Array;
+  /** An IDevID for `serial` certifying a key made elsewhere (in a token), by its SubjectPublicKeyInfo. */
+  idevidFor(serial: string, spki: Uint8Array): Uint8Array;
 }
 
 /** A manufacturer with a root CA valid around `at` (default: now), not registered anywhere. */
@@ -36,6 +38,10 @@ export function testManufacturer(name: string, at: Date = new Date()): TestManuf
     ca,
     idevid: (serial, validity = around) =>
       testCertificate({ commonName: serial, key: testKeyPair("p256"), issuer: ca, ...validity }).der,
+    // The subject's private key is never used when an issuer signs: only its public key is certified.
+    idevidFor: (serial, spki) =>
+      testCertificate({ commonName: serial, key: { ...testKeyPair("p256"), spki }, issuer: ca, ...around })
+        .der,
   };
 }
 
