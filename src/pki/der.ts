@@ -28,19 +28,27 @@ function lengthSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1000000 ? 4 : 5;
 }
 
-/** One TLV whose value is the concatenation of `contents` (X.690 §10.1: definite, minimal length). */
-export function tlv(tagByte: number, ...contents: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const c of contents) length += c.length;
+/** The tag and length octets of a TLV whose value is `length` octets: for a writer that puts the value in place itself. */
+export function tlvHeader(tagByte: number, length: number): Uint8Array {
   const size = lengthSize(length);
-  const out = new Uint8Array(1 + size + length);
+  const out = new Uint8Array(1 + size);
   out[0] = tagByte;
   if (size === 1) out[1] = length;
   else {
     out[1] = 0x80 | (size - 1);
     for (let i = size - 1, n = length; i >= 1; i--, n = Math.floor(n / 256)) out[1 + i] = n & 0xff;
   }
-  let offset = 1 + size;
+  return out;
+}
+
+/** One TLV whose value is the concatenation of `contents` (X.690 §10.1: definite, minimal length). */
+export function tlv(tagByte: number, ...contents: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const c of contents) length += c.length;
+  const head = tlvHeader(tagByte, length);
+  const out = new Uint8Array(head.length + length);
+  out.set(head);
+  let offset = head.length;
   for (const c of contents) {
     out.set(c, offset);
     offset += c.length;
@@ -189,12 +197,21 @@ export function contextPrimitive(n: number, content: Uint8Array): Uint8Array {
  * (milliseconds dropped, §4.1.2.5.2 forbids fractions) and always 'Z'.
  */
 export function time(date: Date): Uint8Array {
+  return timeOf(date, "either");
+}
+
+/** GeneralizedTime whatever the year (RFC 5280 §5.3.2 invalidityDate), whole seconds, 'Z'. */
+export function generalizedTime(date: Date): Uint8Array {
+  return timeOf(date, "generalized");
+}
+
+function timeOf(date: Date, form: "either" | "generalized"): Uint8Array {
   const ms = date.getTime();
   if (!Number.isFinite(ms)) throw new KeyfleetError("internal", "invalid date");
   const d = new Date(Math.floor(ms / 1000) * 1000);
   const year = d.getUTCFullYear();
   if (year < 0 || year > 9999) throw new KeyfleetError("internal", `year ${year} cannot be encoded`);
-  const utc = year >= 1950 && year <= 2049;
+  const utc = form === "either" && year >= 1950 && year <= 2049;
   const fields = [d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
   const digits = utc ? [year % 100, ...fields] : [Math.floor(year / 100), year % 100, ...fields];
   const out = new Uint8Array(2 + 2 * digits.length + 1);

@@ -81,12 +81,36 @@ export function authorityKeyIdentifier(keyId: Uint8Array): Uint8Array {
 }
 
 /**
- * §4.2.1.13, non-critical: one DistributionPoint with a fullName URI.
- * distributionPoint [0] is a CHOICE, so its tag is explicit; fullName [0] is implicit GeneralNames.
+ * distributionPoint [0] DistributionPointName of one URI: the CHOICE's tag is explicit, its fullName
+ * [0] is implicit GeneralNames.
  */
+function distributionPoint(url: string): Uint8Array {
+  return explicit(0, explicit(0, contextPrimitive(6, ia5Bytes(url))));
+}
+
+/** §4.2.1.13, non-critical: one DistributionPoint with a fullName URI. */
 export function crlDistributionPoints(url: string): Uint8Array {
-  const fullName = explicit(0, contextPrimitive(6, ia5Bytes(url)));
-  return extension(oids.cRLDistributionPoints, false, sequence(sequence(explicit(0, fullName))));
+  return extension(oids.cRLDistributionPoints, false, sequence(sequence(distributionPoint(url))));
+}
+
+/** §5.2.6 Freshest CRL, non-critical, in a full CRL: where its delta CRL is (CRLDistributionPoints syntax). */
+export function freshestCrl(url: string): Uint8Array {
+  return extension(oids.freshestCRL, false, sequence(sequence(distributionPoint(url))));
+}
+
+/**
+ * §5.2.5 Issuing Distribution Point, critical: the URI this CRL is published at (a shard's own),
+ * and onlyContainsUserCerts [1] when its issuer issues end entities only.
+ */
+export function issuingDistributionPoint(url: string, onlyUserCertificates: boolean): Uint8Array {
+  return extension(
+    oids.issuingDistributionPoint,
+    true,
+    sequence(
+      distributionPoint(url),
+      ...(onlyUserCertificates ? [contextPrimitive(1, Uint8Array.of(0xff))] : []),
+    ),
+  );
 }
 
 /** §4.2.2.1, non-critical: OCSP responder, then the issuer's certificate (for chain building). */

@@ -51,3 +51,11 @@ export {
   type PathValidation,
   type PathValidationOptions,
 } from "./path-validation.js";
+export {
+  CrlWriter,
+  crlEntry,
+  revocationReasons,
+  type CrlEntry,
+  type CrlHeader,
+  type RevocationReason,
+} from "./crl-writer.js";
