@@ -3,7 +3,9 @@
  * bin/keyfleet.js), not the TypeScript sources the rest of the suite runs through tsx. This builds
  * the checkout into scratch space laid out like the package and runs that: help without the app,
  * a command on PostgreSQL (pg and Kysely inside the bundle), and `keyfleet serve` on PGlite (left
- * outside it) issuing through its CSR worker threads, a file the bundle must emit beside itself.
+ * outside it) issuing through its CSR worker threads, a file the bundle must emit beside itself;
+ * then the bundled `keyfleet-agent` (its own bundle, none of the server in it) enrolling and
+ * renewing against that server, and the bundled `keyfleet simulate` running a small fleet.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -20,6 +22,7 @@ import { openssl, opensslCsr, workdir, type Workdir } from "./support/openssl.js
 const root = join(import.meta.dirname, "..");
 let scratch: string; // inside the project, so the bundle finds the packages it leaves external
 let bin: string;
+let agentBin: string;
 let dir: Workdir;
 
 beforeAll(async () => {
@@ -27,7 +30,9 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(root, "node_modules", ".cache", "keyfleet-built-cli-"));
   await mkdir(join(scratch, "bin"));
   bin = join(scratch, "bin", "keyfleet.js");
+  agentBin = join(scratch, "bin", "keyfleet-agent.js");
   await copyFile(join(root, "bin", "keyfleet.js"), bin);
+  await copyFile(join(root, "bin", "keyfleet-agent.js"), agentBin);
   await promisify(execFile)(process.execPath, [join(root, "scripts", "build.mjs"), join(scratch, "dist")]);
   dir = await workdir();
 });
@@ -69,6 +74,27 @@ test("--help runs from the bundle and loads the command tree only, not the app",
   ]) {
     expect(bundled).not.toContain(heavy);
   }
+});
+
+test("the agent's bundle holds none of the server: no app, database driver, HTTP server or logger", async () => {
+  const distDir = join(scratch, "dist");
+  const files = [...(await staticClosure(distDir, "keyfleet-agent.js"))];
+  const sources = (await Promise.all(files.map((f) => readFile(join(distDir, f), "utf8")))).join("\n");
+  const bundled = new Set(
+    [...sources.matchAll(/^\/\/ (node_modules\/(?:@[^/]+\/)?[^/]+|src\/[^\n]+)/gm)].map((m) => m[1]),
+  );
+  expect(bundled).toContain("src/agent/enroll.ts");
+  for (const server of [
+    "node_modules/kysely",
+    "node_modules/pg",
+    "node_modules/pino",
+    "node_modules/fastify",
+  ]) {
+    expect(bundled).not.toContain(server);
+  }
+  expect([...bundled].filter((m) => /^src\/(app|store|ca|registry|http|cli)[/.]/.test(m!))).toEqual([]);
+  const help = await promisify(execFile)(process.execPath, [agentBin, "--help"]);
+  expect(help.stdout).toMatch(/^usage: keyfleet-agent/);
 });
 
 test("a command on PostgreSQL runs from the bundle", async () => {
@@ -136,6 +162,39 @@ test("keyfleet serve runs from the bundle on PGlite and issues through its CSR w
         .end();
     });
     expect((JSON.parse(openapi) as { info: { title: string } }).info.title).toBe("Keyfleet admin API");
+
+    // The bundled agent enrolls a device with a bootstrap token over EST, and renews it.
+    const sensor = await keyfleet(["--data", data, "device", "register", "--serial", "SN-B2"], {}, bin);
+    const id = sensor.stdout.trim();
+    const bootstrap = await keyfleet(
+      ["--data", data, "--json", "bootstrap", "create", "--device", id],
+      {},
+      bin,
+    );
+    expect(bootstrap.stderr).toBe("");
+    const { token } = JSON.parse(bootstrap.stdout) as { token: string };
+    const agent = (args: string[]) =>
+      promisify(execFile)(process.execPath, [agentBin, ...args, "--state", dir.file("agent")]);
+    const enrolled = await agent([
+      "enroll",
+      "--server",
+      adminUrl,
+      "--device",
+      id,
+      "--token",
+      token,
+      "--ca-bundle",
+      join(data, "ca-chain.pem"),
+    ]);
+    expect(enrolled.stdout).toContain("confirmed: yes, in use");
+    expect((await agent(["renew"])).stdout).toContain("confirmed: yes, in use");
+    const shown = await keyfleet(["--data", data, "--json", "device", "show", id], {}, bin);
+    expect((JSON.parse(shown.stdout) as { state: string }).state).toBe("active");
+
+    // And the bundled CLI runs a small fleet of them.
+    const fleet = await keyfleet(["--data", data, "--json", "simulate", "--devices", "5"], {}, bin);
+    expect(fleet.stderr).toBe("");
+    expect((JSON.parse(fleet.stdout) as { failures: unknown[] }).failures).toEqual([]);
   } finally {
     await stop(server.child);
   }
