@@ -19,3 +19,4 @@ export { workerCsrReader } from "./worker-csr-reader.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
 export { checkDeviceSerial, idevidDer } from "./device-identity.js";
 export { applyCredentialEffect, type CredentialChange, type CredentialEffect } from "./credential-effects.js";
+export { crlValiditySeconds, type ProducedCrl } from "./crl-producer.js";

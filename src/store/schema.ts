@@ -183,6 +183,11 @@ export interface CertificatesTable {
   created_at: CreatedAt;
 }
 
+export interface CrlNumbersTable {
+  issuer_id: string;
+  last_number: Bigint;
+}
+
 export interface AuditLeavesTable {
   idx: Bigint;
   /** The entry's canonical JSON (RFC 8785): the exact bytes the leaf hash covers. */
@@ -292,6 +297,7 @@ export interface Tables {
   settings: SettingsTable;
   setting_changes: SettingChangesTable;
   audit_leaves: AuditLeavesTable;
+  crl_numbers: CrlNumbersTable;
   audit_nodes: AuditNodesTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
