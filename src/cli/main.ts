@@ -12,6 +12,7 @@ import { bootstrapCommand } from "./commands/bootstrap.js";
 import { caCommand } from "./commands/ca.js";
 import { certCommand } from "./commands/cert.js";
 import { configCommand } from "./commands/config.js";
+import { crlCommand } from "./commands/crl.js";
 import { deviceCommand } from "./commands/device.js";
 import { helpCommand } from "./commands/help.js";
 import { initCommand } from "./commands/init.js";
@@ -37,6 +38,7 @@ export function program(io: CliIo = processIo): Command {
     configCommand,
     caCommand,
     certCommand,
+    crlCommand,
     deviceCommand,
     manufacturerCommand,
     bootstrapCommand,

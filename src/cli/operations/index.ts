@@ -6,6 +6,7 @@ import { auditOperations } from "./audit.js";
 import { bootstrapOperations } from "./bootstrap.js";
 import { caOperations } from "./ca.js";
 import { certOperations } from "./cert.js";
+import { crlOperations } from "./crl.js";
 import { deviceOperations } from "./device.js";
 import { initOperations } from "./init.js";
 import { jobOperations } from "./job.js";
@@ -20,6 +21,7 @@ export const operations = {
   ...initOperations,
   ...caOperations,
   ...certOperations,
+  ...crlOperations,
   ...deviceOperations,
   ...jobOperations,
   ...policyOperations,
