@@ -5,7 +5,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { auditCheckpoints, auditLog, type AuditCheckpoints, type AuditLog } from "./audit/index.js";
-import { createAuthority, inlineCsrReader, workerCsrReader, type Authority } from "./ca/index.js";
+import { createAuthority, inlineCsrReader, keyCustody, workerCsrReader, type Authority } from "./ca/index.js";
 import type { Config } from "./config.js";
 import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
 import { hasKekFile, keyEncryptionKey, removeKekFile } from "./development-kek.js";
@@ -102,6 +102,8 @@ const auditCheckpointSeconds = 60;
 const bulkJobSeconds = 5;
 /** How often a server forgets expired enrollment nonces. */
 const nonceSweepSeconds = 600;
+/** How often a server destroys keys left unestablished past their grace (ca/key-custody.ts). */
+const keySweepSeconds = 600;
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -130,9 +132,11 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
     });
     const keyStore = new SoftwareKeyStore(vault, kek);
     const audit = auditLog({ database, clock });
+    const custody = keyCustody({ database, keyStore, clock, audit });
     const authority = createAuthority({
       database,
       keyStore,
+      custody,
       clock,
       defaultPublicUrl: config.publicUrl ?? config.listenerUrl,
       csrReader,
@@ -142,6 +146,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       database,
       clock,
       keyStore,
+      custody,
       log: audit,
       publicUrl: () => authority.publicUrl(),
     });
@@ -164,6 +169,13 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         everySeconds: nonceSweepSeconds,
         run: async () => {
           await nonces.sweep();
+        },
+      },
+      {
+        name: "key-sweeper",
+        everySeconds: keySweepSeconds,
+        run: async () => {
+          await custody.sweep();
         },
       },
     ]);

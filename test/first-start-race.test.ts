@@ -10,6 +10,7 @@ import { afterEach, describe, expect, inject, test } from "vitest";
 import { openApp, type App } from "../src/app.js";
 import { auditLog } from "../src/audit/index.js";
 import { initializeHierarchy } from "../src/ca/hierarchy.js";
+import { keyCustody } from "../src/ca/index.js";
 import { loadConfig } from "../src/config.js";
 import { SoftwareKeyStore } from "../src/crypto/index.js";
 import { systemClock } from "../src/domain/index.js";
@@ -113,12 +114,14 @@ describe("first start on one empty PostgreSQL database", () => {
       source: "passphrase",
       passphrase: testPassphrase,
     });
+    const audit = auditLog({ database: db.database, clock: systemClock });
     const deps = {
       database: db.database,
       issuers: issuerRepository(db.database.db),
       keyStore,
+      custody: keyCustody({ database: db.database, keyStore, clock: systemClock, audit }),
       clock: systemClock,
-      audit: auditLog({ database: db.database, clock: systemClock }),
+      audit,
     };
     await expect(
       initializeHierarchy(deps, { algorithm: "p256", publicUrl: testPublicUrl }, () =>
@@ -126,5 +129,16 @@ describe("first start on one empty PostgreSQL database", () => {
       ),
     ).rejects.toThrow("the settings write failed");
     expect(await counts(db.database)).toEqual({ issuers: 0, tokens: 0, sealedKeys: 0 });
+    // Both keys were recorded before they signed, and their records say they are gone, each with a leaf.
+    const keys = await db.database.db.selectFrom("keys").select(["state", "purpose"]).execute();
+    expect(keys).toEqual([
+      { state: "destroyed", purpose: "ca" },
+      { state: "destroyed", purpose: "ca" },
+    ]);
+    const entries = await audit.entries(0, 10);
+    expect(entries.map((e) => [e.entry.type, e.entry.details.reason])).toEqual([
+      ["key.destroyed", "not-established"],
+      ["key.destroyed", "not-established"],
+    ]);
   });
 });

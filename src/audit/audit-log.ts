@@ -11,13 +11,10 @@ import { decodeEntry, encodeEntry, entryOf, type AuditEntry, type AuditEvent } f
 import {
   appendLeaves,
   consistencyRanges,
-  inclusionRanges,
+  inclusionPlan,
   leafHash,
-  nodeHash,
-  perfectParts,
-  rangeHash,
-  type Perfect,
-  type Range,
+  readPlan,
+  type ReadPlan,
 } from "./merkle.js";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -45,39 +42,22 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
   const repository = auditRepository(deps.database.db);
 
   /**
-   * The hashes of ranges of the tree, from one read of the perfect subtrees they are made of. A
-   * level-1 subtree is not stored (half the node rows, for two leaf hashes read instead): it is
-   * the hash of its two leaves.
+   * The hashes a read plan needs, in one round trip that also reads the log's size: a tree of
+   * `size` is refused once the query shows the log is smaller (the nodes it read are then unused).
    */
-  async function hashesOf(ranges: readonly Range[]): Promise<Uint8Array[]> {
-    const parts = ranges.map(perfectParts);
-    const reads = parts.flat().flatMap((p) =>
-      p.level === 1
-        ? [
-            { level: 0, index: 2 * p.index },
-            { level: 0, index: 2 * p.index + 1 },
-          ]
-        : [p],
-    );
-    const stored = await repository.nodes(reads);
-    const read = (level: number, index: number) => {
-      const hash = stored.get(`${level}/${index}`);
+  async function read(plan: ReadPlan, size: number): Promise<Uint8Array[]> {
+    const stored = await repository.sizeAndNodes(plan.nodes);
+    if (size > stored.size) throw notASize(size, stored.size);
+    return plan.fold(({ level, index }) => {
+      const hash = stored.nodes.get(`${level}/${index}`);
       if (!hash) throw new KeyfleetError("log-inconsistent", `audit node ${level}/${index} is missing`);
       return hash;
-    };
-    const hashOf = (p: Perfect) =>
-      p.level === 1 ? nodeHash(read(0, 2 * p.index), read(0, 2 * p.index + 1)) : read(p.level, p.index);
-    return parts.map((ps) => rangeHash(ps.map(hashOf)));
+    });
   }
 
-  async function checkSize(size: number, what: string): Promise<void> {
-    const head = await repository.head();
-    if (!Number.isSafeInteger(size) || size < 0 || size > head.size) {
-      throw new KeyfleetError(
-        "malformed-request",
-        `${what} ${size} is not a size of the audit log, which has ${head.size} entries`,
-      );
-    }
+  /** A size no log has (negative, fractional, unsafe); one larger than this log is refused by `read`. */
+  function checkSize(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw notASize(size);
   }
 
   /** The events' entries and leaf hashes: the pure half of an append, which needs no lock. */
@@ -133,37 +113,34 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
     /** The root of the tree of `size` entries (the current size by default). */
     async root(size?: number): Promise<{ size: number; root: Uint8Array }> {
       const n = size ?? (await repository.head()).size;
-      await checkSize(n, "tree size");
-      const [root] = await hashesOf([{ start: 0, end: n }]);
+      checkSize(n);
+      const [root] = await read(readPlan([{ start: 0, end: n }]), n);
       return { size: n, root: root! };
     },
 
     /** RFC 9162 inclusion proof of entry `index` in the tree of `size` entries. */
     async inclusionProof(index: number, size: number): Promise<InclusionProof> {
-      await checkSize(size, "tree size");
+      checkSize(size);
       if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
         throw new KeyfleetError(
           "malformed-request",
           `entry ${index} is not in a tree of ${size} entries (indexes are 0 to ${size - 1})`,
         );
       }
-      const [leaf, ...proof] = await hashesOf([
-        { start: index, end: index + 1 },
-        ...inclusionRanges(index, size),
-      ]);
+      const [leaf, ...proof] = await read(inclusionPlan(index, size), size);
       return { index, size, leafHash: leaf!, proof };
     },
 
     /** RFC 9162 consistency proof that the tree of `size2` extends the tree of `size1`. */
     async consistencyProof(size1: number, size2: number): Promise<Uint8Array[]> {
-      await checkSize(size2, "tree size");
+      checkSize(size2);
       if (!Number.isSafeInteger(size1) || size1 < 1 || size1 > size2) {
         throw new KeyfleetError(
           "malformed-request",
           `a consistency proof to size ${size2} starts at a size from 1 to ${size2}, not at ${size1}`,
         );
       }
-      return hashesOf(consistencyRanges(size1, size2));
+      return read(readPlan(consistencyRanges(size1, size2)), size2);
     },
 
     /** Entries from `from`, in order, at most `limit` (≤ maxEntriesPerRead). */
@@ -203,6 +180,11 @@ export function auditLog(deps: { readonly database: Database; readonly clock: Cl
       return found;
     },
   };
+}
+
+function notASize(size: number, logSize?: number): KeyfleetError {
+  const has = logSize === undefined ? "" : `, which has ${logSize} entries`;
+  return new KeyfleetError("malformed-request", `tree size ${size} is not a size of the audit log${has}`);
 }
 
 /** A stored entry, decoded; one that does not decode is the log's fault, not the caller's. */

@@ -1,13 +1,13 @@
 /**
  * Signed checkpoints of the audit log: the tree head (origin, size, root) as a C2SP signed note,
  * signed by the log's own Ed25519 key through the Signer port (never a CA key). The key is made on
- * first need, recorded with purpose `audit`, and its name is the log's origin, fixed at that moment
+ * first need, in custody (recorded before use, activated with the origin setting; purpose `audit`), and its name is the log's origin, fixed at that moment
  * ("<public host>/keyfleet/audit/<8 hex>", c2sp.org/tlog-checkpoint: a schema-less URL). A
  * checkpoint is signed when the log has grown past the latest one: by the periodic task, or on
  * demand (`keyfleet audit head`). Checkpoints are stored, append-only like the log.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import type { KeyRef, KeyStore } from "../crypto/index.js";
+import type { KeyCustody, KeyRef, KeyStore } from "../crypto/index.js";
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import {
   auditRepository,
@@ -16,6 +16,7 @@ import {
   settingsRepository,
   type AuditCheckpointRow,
   type Database,
+  type Tx,
 } from "../store/index.js";
 import type { AuditLog } from "./audit-log.js";
 import { ed25519KeyOf, signCheckpoint, verifierKey } from "./signed-note.js";
@@ -27,6 +28,8 @@ export interface CheckpointDeps {
   readonly database: Database;
   readonly clock: Clock;
   readonly keyStore: KeyStore;
+  /** Where the log's key is generated: recorded before use, activated when it becomes the log's. */
+  readonly custody: KeyCustody<Tx>;
   readonly log: AuditLog;
   /** The authority's public URL: its host names the log when the log's key is made. */
   readonly publicUrl: () => Promise<string>;
@@ -51,28 +54,30 @@ export function auditCheckpoints(deps: CheckpointDeps) {
   async function key(): Promise<{ ref: KeyRef; name: string }> {
     const existing = await recorded();
     if (existing) return existing;
-    // Generated before the transaction (the key store writes through its own connection), recorded
-    // in it under the lock, and destroyed if another node recorded one first.
-    const ref = await deps.keyStore.generate("ed25519", "audit log");
     const name = `${new URL(await deps.publicUrl()).host}/keyfleet/audit/${randomBytes(4).toString("hex")}`;
-    const mine = await deps.database.transaction(async (tx) => {
-      await holdLock(tx, "audit-key");
-      if ((await keyRepository(tx).active(PURPOSE, deps.keyStore.kind)).length > 0) return false;
-      await keyRepository(tx).insert({
-        id: `key-audit-${randomUUID().slice(0, 8)}`,
-        algorithm: ref.algorithm,
-        store: ref.store,
-        handle: ref.handle,
-        public_key: ref.publicKey,
-        purpose: PURPOSE,
-      });
-      await settingsRepository(tx).set(tx, ORIGIN_SETTING, name, "system");
-      return true;
+    // Generated and recorded `generated` before the transaction (the key store writes through its
+    // own connection), activated in it under the lock, and discarded if another node's came first.
+    const made = await deps.custody.generate({
+      id: `key-audit-${randomUUID().slice(0, 8)}`,
+      algorithm: "ed25519",
+      label: "audit log",
+      purpose: PURPOSE,
     });
-    if (!mine) await deps.keyStore.destroy(ref);
-    const made = await recorded();
-    if (!made) throw new KeyfleetError("internal", "the audit log's key could not be recorded");
-    return made;
+    let mine = false;
+    try {
+      mine = await deps.database.transaction(async (tx) => {
+        await holdLock(tx, "audit-key");
+        if ((await keyRepository(tx).active(PURPOSE, deps.keyStore.kind)).length > 0) return false;
+        await deps.custody.activate(tx, made);
+        await settingsRepository(tx).set(tx, ORIGIN_SETTING, name, "system");
+        return true;
+      });
+    } finally {
+      if (!mine) await deps.custody.discard([made]).catch(() => undefined); // what is left, the key sweeper destroys
+    }
+    const found = await recorded();
+    if (!found) throw new KeyfleetError("internal", "the audit log's key could not be recorded");
+    return found;
   }
 
   return {

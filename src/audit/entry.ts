@@ -10,7 +10,7 @@
  *   device enrolling, authenticated), `system` (first start) or `anonymous`,
  * - `subject` is what it is about: `certificate:<serial>`, `ca:<id>`, `token:<id>`, `setting:<key>`,
  *   `device:<id>`, `request:<method> <path>`, `policy:<version>`, `manufacturer:<id>`,
- *   `enrollment:<method> <path>` (a refused enrollment),
+ *   `enrollment:<method> <path>` (a refused enrollment), `key:<id>` (a key's record),
  * - `details` holds the event's facts; never a secret, never a private key.
  */
 import canonicalize from "canonicalize";
@@ -31,7 +31,9 @@ export type AuditEventType =
   | "manufacturer.added"
   | "manufacturer.certificate-added"
   | "bootstrap-token.created"
-  | "enrollment.refused";
+  | "enrollment.refused"
+  /** A key generated but never established (its CA or log was not recorded), destroyed in its store. */
+  | "key.destroyed";
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
@@ -47,6 +49,7 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "manufacturer.certificate-added",
   "bootstrap-token.created",
   "enrollment.refused",
+  "key.destroyed",
 ]);
 
 export type JsonValue =

@@ -4,10 +4,12 @@ import { describe, expect, test } from "vitest";
 import {
   appendLeaves,
   consistencyRanges,
+  inclusionPlan,
   inclusionRanges,
   leafHash,
   perfectParts,
   rangeHash,
+  readPlan,
   verifyConsistency,
   verifyInclusion,
   type Range,
@@ -147,11 +149,33 @@ describe("proofs made from stored subtrees", () => {
     expect(nodes).toHaveLength(70 + 35 + 17 + 8 + 4 + 2 + 1);
   });
 
+  test("a read plan names only stored subtrees, each once, and folds them into the proof", () => {
+    const stored = (p: { level: number; index: number }) => {
+      if (p.level === 1) throw new Error(`level-1 subtree ${p.index} is not stored`);
+      return tree.node(p.level, p.index);
+    };
+    for (let size = 1; size <= 70; size++) {
+      for (let i = 0; i < size; i++) {
+        const plan = inclusionPlan(i, size);
+        const names = plan.nodes.map((n) => `${n.level}/${n.index}`);
+        expect(new Set(names).size, `${i} in ${size}`).toBe(names.length);
+        const read = new Set<string>();
+        const [leaf, ...proof] = plan.fold((n) => (read.add(`${n.level}/${n.index}`), stored(n)));
+        expect([...read].sort()).toEqual([...names].sort()); // what it reads is what it named
+        expect(hex(leaf!)).toBe(hex(leafHash(inputs[i]!)));
+        expect(verifyInclusion(leaf!, i, size, proof, tree.root(size)), `${i} in ${size}`).toBe(true);
+      }
+      const [root] = readPlan([{ start: 0, end: size }]).fold(stored);
+      expect(hex(root!)).toBe(hex(tree.root(size)));
+    }
+  });
+
   test("a proof needs O(log n) stored subtrees, even at 10 million leaves", () => {
     const size = 10_000_000;
     for (const i of [0, 1, 4_999_999, size - 2, size - 1]) {
       const reads = inclusionRanges(i, size).flatMap(perfectParts);
       expect(reads.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(size)));
+      expect(inclusionPlan(i, size).nodes.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(size)) + 1);
     }
     expect(consistencyRanges(9_999_937, size).flatMap(perfectParts).length).toBeLessThanOrEqual(
       2 * Math.ceil(Math.log2(size)),

@@ -2,8 +2,9 @@
  * RFC 9162 §2.1 Merkle tree math, pure. Hashes: leaf = SHA-256(0x00 ‖ data), node = SHA-256(0x01 ‖
  * left ‖ right), the empty tree SHA-256(""). Storage keeps the hash of every perfect subtree (2^level
  * leaves from index·2^level), so every hash a proof or a root needs is a fold of O(log n) of them:
- * proofs are first planned as ranges of leaves (`inclusionRanges`, `consistencyRanges`), the perfect
- * subtrees those ranges are made of are read in one go (`perfectParts`), and `rangeHash` folds them.
+ * proofs are first planned as ranges of leaves (`inclusionRanges`, `consistencyRanges`), the stored
+ * subtrees those ranges are made of are named without I/O (`readPlan`) and read in one query, and
+ * `rangeHash` folds them.
  * The verifiers follow RFC 9162 §2.1.3.2 and §2.1.4.2 step by step.
  */
 import { createHash } from "node:crypto";
@@ -72,6 +73,44 @@ export function rangeHash(parts: readonly Uint8Array[]): Uint8Array {
   let hash = parts[parts.length - 1]!;
   for (let i = parts.length - 2; i >= 0; i--) hash = nodeHash(parts[i]!, hash);
   return hash;
+}
+
+/**
+ * What to read from storage for the hashes of some ranges, planned without I/O. Storage keeps the
+ * leaves (level 0) and the perfect subtrees of level 2 and up; a level-1 subtree is the hash of its
+ * two leaves (half the node rows, for one more leaf read). `nodes` names each stored subtree to read
+ * once, so a whole proof is one query; `fold` makes the ranges' hashes from what was read.
+ */
+export interface ReadPlan {
+  readonly nodes: readonly Perfect[];
+  fold(read: (node: Perfect) => Uint8Array): Uint8Array[];
+}
+
+export function readPlan(ranges: readonly Range[]): ReadPlan {
+  const parts = ranges.map(perfectParts);
+  const stored = (p: Perfect): Perfect[] =>
+    p.level === 1
+      ? [
+          { level: 0, index: 2 * p.index },
+          { level: 0, index: 2 * p.index + 1 },
+        ]
+      : [p];
+  const nodes = new Map<string, Perfect>();
+  for (const node of parts.flat().flatMap(stored)) nodes.set(`${node.level}/${node.index}`, node);
+  const hashOf = (p: Perfect, read: (node: Perfect) => Uint8Array): Uint8Array => {
+    if (p.level !== 1) return read(p);
+    const [left, right] = stored(p);
+    return nodeHash(read(left!), read(right!));
+  };
+  return {
+    nodes: [...nodes.values()],
+    fold: (read) => parts.map((ps) => rangeHash(ps.map((p) => hashOf(p, read)))),
+  };
+}
+
+/** The reads of an inclusion proof of leaf `index` in the tree of `size`: the leaf's hash, then PATH. */
+export function inclusionPlan(index: number, size: number): ReadPlan {
+  return readPlan([{ start: index, end: index + 1 }, ...inclusionRanges(index, size)]);
 }
 
 /** RFC 9162 §2.1.3.1 PATH(m, D[n]) as ranges, the leaf's sibling first. */

@@ -1,7 +1,7 @@
 /** The authority's public face: initialize the hierarchy, issue, and read CAs and certificates. */
 import { produceFullCrl, type ProducedCrl } from "./crl-producer.js";
 import type { AuditLog } from "../audit/index.js";
-import type { KeyStore } from "../crypto/index.js";
+import type { KeyCustody, KeyStore } from "../crypto/index.js";
 import { KeyfleetError, checkPublicUrl, type Clock } from "../domain/index.js";
 import { serialFromHex, serialToHex, toPem } from "../pki/index.js";
 import {
@@ -27,6 +27,8 @@ import { issuerUrls } from "./urls.js";
 export interface AuthorityDeps {
   readonly database: Database;
   readonly keyStore: KeyStore;
+  /** Where CA keys are generated: recorded before use, activated with their CA (key-custody.ts). */
+  readonly custody: KeyCustody<Tx>;
   readonly clock: Clock;
   /**
    * The public URL `init` records when given none, and the one used while the database holds none

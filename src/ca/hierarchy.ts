@@ -1,13 +1,21 @@
 /**
- * Creating the CA hierarchy: a self-signed root and an issuing CA under it, each key generated in the
- * key store, recorded (keys, issuers, certificates) in one transaction. However many processes
- * start together on one empty database, one hierarchy is made: the transaction takes the hierarchy
- * lock and checks again, under it, that no CA exists; a process that finds one destroys the keys it
- * generated and uses the hierarchy it found.
+ * Creating the CA hierarchy: a self-signed root and an issuing CA under it. Each key is generated
+ * in custody (recorded `generated` before it signs anything, key-custody.ts), and one transaction
+ * records the CAs and their certificates and activates their keys. However many processes start
+ * together on one empty database, one hierarchy is made: the transaction takes the hierarchy lock
+ * and checks again, under it, that no CA exists; a process that finds one discards the keys it
+ * generated and uses the hierarchy it found. A crash before that transaction leaves the keys
+ * `generated`, and the key sweeper destroys them after the grace.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit/index.js";
-import { keyAlgorithmFor, type KeyAlgorithmId, type KeyRef, type KeyStore } from "../crypto/index.js";
+import {
+  keyAlgorithmFor,
+  type CustodyKey,
+  type KeyAlgorithmId,
+  type KeyCustody,
+  type KeyStore,
+} from "../crypto/index.js";
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import {
   compileIssuer,
@@ -44,6 +52,8 @@ export interface HierarchyDeps {
   readonly database: Database;
   readonly issuers: IssuerRepository;
   readonly keyStore: KeyStore;
+  /** Where the CA keys are generated: recorded before use, activated by the establishing transaction. */
+  readonly custody: KeyCustody<Tx>;
   readonly clock: Clock;
   readonly audit: AuditLog;
 }
@@ -52,7 +62,7 @@ interface NewCa {
   readonly id: string;
   readonly kind: "root" | "intermediate";
   readonly parentId: string;
-  readonly ref: KeyRef;
+  readonly ref: CustodyKey;
   readonly subject: DistinguishedName;
   readonly der: Uint8Array;
   readonly serial: Uint8Array;
@@ -70,7 +80,7 @@ const alreadyInitialized = () =>
  * Makes the hierarchy; `alsoInTx` writes what belongs with it (its settings) in the same
  * transaction. When CAs exist already (made before, or a moment ago by another process), `ifEmpty`
  * answers undefined; otherwise that is a `conflict`. Keys generated for a hierarchy that is not
- * recorded are destroyed.
+ * recorded are discarded (destroyed, with an audit leaf each).
  */
 export async function initializeHierarchy(
   deps: HierarchyDeps,
@@ -86,14 +96,14 @@ export async function initializeHierarchy(
   const organization = options.organization ?? "Keyfleet";
   const tag = randomBytes(4).toString("hex");
   checkName([{ type: "CN", value: `${organization} Issuing CA ${tag}` }]); // before any key is made
-  const generated: KeyRef[] = [];
+  const generated: CustodyKey[] = [];
   let recorded = false;
   try {
     const [root, issuing] = await makeHierarchy(deps, { ...options, organization, tag }, generated);
     recorded = await deps.database.transaction(async (tx) => {
       await holdLock(tx, "hierarchy");
       if (await deps.issuers.anyIn(tx)) return false; // another process made one since the check above
-      await recordHierarchy(tx, deps.issuers, [root, issuing]);
+      await recordHierarchy(tx, deps, [root, issuing]);
       await deps.audit.append(
         tx,
         [root, issuing].map(([ca]) => createdEvent(ca, options.actor ?? "system")),
@@ -103,7 +113,8 @@ export async function initializeHierarchy(
     });
     return recorded ? { rootId: root[0].id, issuingId: issuing[0].id } : refused();
   } finally {
-    if (!recorded) await destroyKeys(deps.keyStore, generated);
+    // Best effort: what this cannot destroy stays `generated` (or `destroying`) for the sweeper.
+    if (!recorded) await deps.custody.discard(generated).catch(() => undefined);
   }
 }
 
@@ -111,18 +122,23 @@ export async function initializeHierarchy(
 async function makeHierarchy(
   deps: HierarchyDeps,
   options: { algorithm: KeyAlgorithmId; publicUrl: string; organization: string; tag: string },
-  generated: KeyRef[],
+  generated: CustodyKey[],
 ): Promise<[[NewCa, Profile], [NewCa, Profile]]> {
   const { organization, tag } = options;
   const now = wholeSeconds(deps.clock.now());
-  const generate = async (label: string) => {
-    const ref = await deps.keyStore.generate(options.algorithm, label);
-    generated.push(ref);
-    return ref;
+  const generate = async (caId: string, label: string) => {
+    const key = await deps.custody.generate({
+      id: keyIdOf(caId),
+      algorithm: options.algorithm,
+      label,
+      purpose: "ca",
+    });
+    generated.push(key);
+    return key;
   };
 
   const rootId = `ca-${randomBytes(5).toString("hex")}`;
-  const rootRef = await generate(`${rootId} root`);
+  const rootRef = await generate(rootId, `${rootId} root`);
   const rootSigner = await deps.keyStore.signer(rootRef);
   const rootSubject: DistinguishedName = [
     { type: "O", value: organization },
@@ -145,7 +161,7 @@ async function makeHierarchy(
   );
 
   const issuingId = `ca-${randomBytes(5).toString("hex")}`;
-  const issuingRef = await generate(`${issuingId} issuing`);
+  const issuingRef = await generate(issuingId, `${issuingId} issuing`);
   const issuingSubject: DistinguishedName = [
     { type: "O", value: organization },
     { type: "CN", value: `${organization} Issuing CA ${tag}` },
@@ -195,31 +211,21 @@ function createdEvent(ca: NewCa, actor: string) {
   };
 }
 
-/** Keys no record names: nothing can use them. One that cannot be destroyed stays an orphan (`kek seal` counts them). */
-async function destroyKeys(keyStore: KeyStore, refs: readonly KeyRef[]): Promise<void> {
-  await Promise.allSettled(refs.map((ref) => keyStore.destroy(ref)));
-}
+const keyIdOf = (caId: string) => `key-${caId}`;
 
 async function recordHierarchy(
   tx: Tx,
-  issuers: IssuerRepository,
+  deps: Pick<HierarchyDeps, "issuers" | "custody">,
   cas: readonly (readonly [NewCa, Profile])[],
 ): Promise<void> {
   for (const [ca, profile] of cas) {
-    await issuers.insertKey(tx, {
-      id: `key-${ca.id}`,
-      algorithm: ca.ref.algorithm,
-      store: ca.ref.store,
-      handle: ca.ref.handle,
-      public_key: ca.ref.publicKey,
-      purpose: "ca",
-    });
-    await issuers.insertIssuer(tx, {
+    await deps.custody.activate(tx, ca.ref);
+    await deps.issuers.insertIssuer(tx, {
       id: ca.id,
       name: ca.id,
       kind: ca.kind,
       parent_id: ca.kind === "root" ? null : ca.parentId,
-      key_id: `key-${ca.id}`,
+      key_id: ca.ref.id,
       certificate: ca.der,
       serial: serialToHex(ca.serial),
       subject: formatName(ca.subject),

@@ -14,6 +14,7 @@ export {
 } from "./issuance.js";
 export type { InitOptions } from "./hierarchy.js";
 export { issuerUrls } from "./urls.js";
+export { keyCustody, keyGraceSeconds, type KeyCustodyDeps } from "./key-custody.js";
 export { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 export { workerCsrReader } from "./worker-csr-reader.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";

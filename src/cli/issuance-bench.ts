@@ -15,7 +15,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import pg from "pg";
 import { auditLog } from "../audit/index.js";
-import { createAuthority, workerCsrReader } from "../ca/index.js";
+import { createAuthority, keyCustody, workerCsrReader } from "../ca/index.js";
 import { SoftwareKeyStore } from "../crypto/index.js";
 import { KeyfleetError, systemClock } from "../domain/index.js";
 import { databaseSealedKeyVault, openDatabase, type Database, type DatabaseKind } from "../store/index.js";
@@ -163,13 +163,15 @@ async function issuance(
   const csrReader = workerCsrReader(run.csrWorkers);
   const log = auditLog({ database, clock: systemClock });
   try {
+    const audit = run.audit ? log : { ...log, append: async () => [] };
     const authority = createAuthority({
       database,
       keyStore,
+      custody: keyCustody({ database, keyStore, clock: systemClock, audit }),
       clock: systemClock,
       defaultPublicUrl: "http://127.0.0.1:8080",
       csrReader,
-      audit: run.audit ? log : { ...log, append: async () => [] },
+      audit,
     });
     await authority.init({ algorithm: "p256" });
     await authority.issue({ csr: requests[0]! }); // warm: workers started, issuing key loaded, template compiled

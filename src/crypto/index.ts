@@ -6,6 +6,7 @@ import type { Pkcs11Config, Pkcs11KeyStore } from "./pkcs11-key-store.js";
 
 export * from "./algorithms.js";
 export { hasTlsKeys, type KeyRef, type KeyStore, type Signer, type TlsKeyStore } from "./key-store.js";
+export type { CustodyKey, KeyCustody, KeyToGenerate } from "./key-custody.js";
 export {
   SoftwareKeyStore,
   checkPassphrase,

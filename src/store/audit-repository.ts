@@ -80,30 +80,32 @@ export function auditRepository(db: Kysely<Tables>) {
         .execute();
     },
 
-    /** The hashes of these perfect subtrees (level 0: leaves); a missing one is absent from the map. */
-    async nodes(refs: readonly AuditNodeRef[]): Promise<Map<string, Uint8Array>> {
-      const found = new Map<string, Uint8Array>();
-      const leaves = refs.filter((r) => r.level === 0).map((r) => r.index);
-      const inner = refs.filter((r) => r.level > 0);
-      if (leaves.length > 0) {
-        const rows = await db
-          .selectFrom("audit_leaves")
-          .select(["idx", "hash"])
-          .where("idx", "in", leaves)
-          .execute();
-        for (const row of rows) found.set(`0/${Number(row.idx)}`, row.hash);
-      }
-      if (inner.length > 0) {
-        const rows = await db
-          .selectFrom("audit_nodes")
-          .select(["level", "idx", "hash"])
-          .where((eb) =>
-            eb.or(inner.map((r) => eb.and([eb("level", "=", r.level), eb("idx", "=", r.index)]))),
-          )
-          .execute();
-        for (const row of rows) found.set(`${row.level}/${Number(row.idx)}`, row.hash);
-      }
-      return found;
+    /**
+     * The log's size and the hashes of these perfect subtrees (level 0: leaves), in one round trip;
+     * a missing one is absent from the map. The size is a scalar subquery and each hash an index
+     * probe per requested node, so the plan's cost stays in the hundreds whatever the log's size:
+     * a join the planner may cost as a scan crosses jit_above_cost and JIT-compiles every proof
+     * (≈ 500 ms each). The nodes go as one jsonb parameter (json-rows.ts).
+     */
+    async sizeAndNodes(
+      refs: readonly AuditNodeRef[],
+    ): Promise<{ size: number; nodes: Map<string, Uint8Array> }> {
+      const cells = JSON.stringify(refs.map((r) => [r.level, r.index]));
+      const { rows } = await sql<{
+        size: string;
+        level: number | null;
+        idx: string | null;
+        hash: Uint8Array | null;
+      }>`
+        select (select size from audit_head) as size, r.level, r.idx,
+          case when r.level = 0 then (select l.hash from audit_leaves l where l.idx = r.idx)
+               else (select n.hash from audit_nodes n where n.level = r.level and n.idx = r.idx) end as hash
+        from (select 1) as always_one_row
+        left join (select (c->>0)::smallint as level, (c->>1)::bigint as idx
+                   from jsonb_array_elements(${cells}::jsonb) as c) as r on true`.execute(db);
+      const nodes = new Map<string, Uint8Array>();
+      for (const row of rows) if (row.hash) nodes.set(`${row.level}/${Number(row.idx)}`, row.hash);
+      return { size: Number(rows[0]!.size), nodes };
     },
 
     /** Leaves from `from`, in order, at most `limit`. */

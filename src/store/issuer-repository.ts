@@ -1,12 +1,9 @@
-/** Certificate authorities and the metadata of their keys (never the keys themselves). */
+/** Certificate authorities and the metadata of their keys (never the keys themselves; recorded by key-repository.ts). */
 import type { Insertable, Kysely } from "kysely";
-import type { IssuerRow, IssuersTable, KeyRow, KeysTable, Tables } from "./schema.js";
+import type { IssuerRow, IssuersTable, KeyRow, Tables } from "./schema.js";
 
 export function issuerRepository(db: Kysely<Tables>) {
   return {
-    async insertKey(tx: Kysely<Tables>, key: Insertable<KeysTable>): Promise<void> {
-      await tx.insertInto("keys").values(key).execute();
-    },
     async insertIssuer(tx: Kysely<Tables>, issuer: Insertable<IssuersTable>): Promise<void> {
       await tx.insertInto("issuers").values(issuer).execute();
     },

@@ -14,6 +14,7 @@ import * as m0010 from "./migrations/0010-bulk-jobs.js";
 import * as m0012 from "./migrations/0012-policy-versions.js";
 import * as m0013 from "./migrations/0013-manufacturers.js";
 import * as m0016 from "./migrations/0016-enrollment.js";
+import * as m0017 from "./migrations/0017-key-custody.js";
 import * as m0020 from "./migrations/0020-crl-numbers.js";
 
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   "0012-policy-versions": m0012,
   "0013-manufacturers": m0013,
   "0016-enrollment": m0016,
+  "0017-key-custody": m0017,
   "0020-crl-numbers": m0020,
 };
 

@@ -17,7 +17,8 @@ export interface KeysTable {
   handle: string;
   public_key: Uint8Array;
   purpose: string;
-  state: Generated<"active" | "archived" | "destroyed">;
+  /** `generated`: recorded before first use, not yet established (migration 0017). */
+  state: Generated<"generated" | "active" | "archived" | "destroying" | "destroyed">;
   created_at: CreatedAt;
   destroyed_at: Date | null;
 }

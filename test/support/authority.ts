@@ -2,7 +2,7 @@
 import { auditLog } from "../../src/audit/index.js";
 import type { KeyAlgorithmId } from "../../src/crypto/index.js";
 import { SoftwareKeyStore } from "../../src/crypto/index.js";
-import { createAuthority, type Authority } from "../../src/ca/index.js";
+import { createAuthority, keyCustody, type Authority } from "../../src/ca/index.js";
 import { systemClock, type Clock } from "../../src/domain/index.js";
 import { databaseSealedKeyVault, type Database } from "../../src/store/index.js";
 
@@ -18,12 +18,14 @@ export function testAuthority(
     source: "passphrase",
     passphrase,
   });
+  const audit = auditLog({ database, clock });
   return createAuthority({
     database,
     keyStore,
+    custody: keyCustody({ database, keyStore, clock, audit }),
     clock,
     defaultPublicUrl: testPublicUrl,
-    audit: auditLog({ database, clock }),
+    audit,
   });
 }
 
