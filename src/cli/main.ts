@@ -13,6 +13,7 @@ import { caCommand } from "./commands/ca.js";
 import { certCommand } from "./commands/cert.js";
 import { configCommand } from "./commands/config.js";
 import { deviceCommand } from "./commands/device.js";
+import { groupCommand } from "./commands/group.js";
 import { helpCommand } from "./commands/help.js";
 import { initCommand } from "./commands/init.js";
 import { jobCommand } from "./commands/job.js";
@@ -37,6 +38,7 @@ export function program(io: CliIo = processIo): Command {
     caCommand,
     certCommand,
     deviceCommand,
+    groupCommand,
     manufacturerCommand,
     bootstrapCommand,
     jobCommand,

@@ -14,6 +14,7 @@ import * as m0010 from "./migrations/0010-bulk-jobs.js";
 import * as m0012 from "./migrations/0012-policy-versions.js";
 import * as m0013 from "./migrations/0013-manufacturers.js";
 import * as m0016 from "./migrations/0016-enrollment.js";
+import * as m0018 from "./migrations/0018-live-identities-and-groups.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   "0012-policy-versions": m0012,
   "0013-manufacturers": m0013,
   "0016-enrollment": m0016,
+  "0018-live-identities-and-groups": m0018,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

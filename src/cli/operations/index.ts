@@ -7,6 +7,7 @@ import { bootstrapOperations } from "./bootstrap.js";
 import { caOperations } from "./ca.js";
 import { certOperations } from "./cert.js";
 import { deviceOperations } from "./device.js";
+import { groupOperations } from "./group.js";
 import { initOperations } from "./init.js";
 import { jobOperations } from "./job.js";
 import { kekOperations } from "./kek.js";
@@ -20,6 +21,7 @@ export const operations = {
   ...caOperations,
   ...certOperations,
   ...deviceOperations,
+  ...groupOperations,
   ...jobOperations,
   ...policyOperations,
   ...manufacturerOperations,
