@@ -3,10 +3,10 @@
  * carry, an IDevID that parses and validates) and written with its audit leaf and its outbox event
  * in one transaction; the database refuses an identity a device holds or held (hardware-identity.ts).
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit/index.js";
 import { checkDeviceSerial, idevidDer, type IssueRequest, type IssuedCertificate } from "../ca/index.js";
-import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
+import { KeyfleetError, quoted, uuidV7, type Clock } from "../domain/index.js";
 import type { Outbox } from "../events/index.js";
 import { authorize, type ActivePolicy, type Caller, type PolicyService } from "../policy/index.js";
 import { deviceRepository, groupRepository, type Database } from "../store/index.js";
@@ -62,7 +62,14 @@ export async function registerDevices(
     );
   }
   const policy = await deps.policies.current();
-  const rows = inputs.map((input, i) => atIndex(inputs.length, i, () => checkedRow(input, caller, policy)));
+  // UUIDv7 ids in time order: a batch's rows go to the right edge of every index on id.
+  const at = deps.clock.now().getTime();
+  const random = randomBytes(10 * inputs.length);
+  const rows = inputs.map((input, i) =>
+    atIndex(inputs.length, i, () =>
+      checkedRow(input, uuidV7(at, random.subarray(10 * i, 10 * i + 10)), caller, policy),
+    ),
+  );
   refuseRepeats(rows);
   const anchors = await anchorsFor(
     deps.manufacturers,
@@ -135,7 +142,7 @@ async function inFlight<T>(query: Promise<unknown>, work: () => T): Promise<T> {
 }
 
 /** The device row a registration asks for, checked and authorized, and its hardware identities. */
-function checkedRow(input: DeviceRegistration, caller: Caller, policy: ActivePolicy) {
+function checkedRow(input: DeviceRegistration, id: string, caller: Caller, policy: ActivePolicy) {
   const tenant = input.tenant ?? "default";
   const region = input.region ?? null;
   const where = `tenant ${quoted(tenant)}, region ${quoted(region ?? "none")}`;
@@ -157,7 +164,7 @@ function checkedRow(input: DeviceRegistration, caller: Caller, policy: ActivePol
   const publicKey = idevid === null ? null : publicKeySha256(idevid);
   return {
     row: {
-      id: randomUUID(),
+      id,
       serial_number: input.serialNumber,
       model: input.model ?? null,
       manufacturer: input.manufacturer ?? null,
