@@ -76,6 +76,13 @@ const matrix: readonly Row[] = [
   },
   {
     method: "GET",
+    path: "/api/v1/groups",
+    permission: "device.read",
+    scoping: "list",
+    request: get("/api/v1/groups"),
+  },
+  {
+    method: "GET",
     path: "/api/v1/devices/{id}",
     permission: "device.read",
     scoping: "resource",

@@ -138,6 +138,44 @@ describe("keyfleet CLI on PGlite", () => {
     expect(bound).toMatchObject({ deviceId: id, subject: expect.stringContaining("serialNumber=SN-1") });
   });
 
+  test("group list: a table by default, the page as JSON with --json", async () => {
+    for (const [serial, tenant] of [
+      ["GRP-1", "acme"],
+      ["GRP-2", "acme"],
+      ["GRP-3", "globex"],
+    ]) {
+      const made = await kf([
+        "device",
+        "register",
+        "--serial",
+        serial!,
+        "--tenant",
+        tenant!,
+        "--group",
+        "cli-sensors",
+      ]);
+      expect(made.code).toBe(0);
+    }
+    const table = await kf(["group", "list"]);
+    expect(table.stderr).toBe("");
+    const lines = table.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^TENANT\s+GROUP\s+DEVICES\s+CREATED$/);
+    expect(lines.filter((l) => l.includes("cli-sensors")).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
+      ["acme", "cli-sensors", "2"],
+      ["globex", "cli-sensors", "1"],
+    ]);
+    const page = json<{ items: { tenant: string; name: string; devices: number }[]; next: string | null }>(
+      await kf(["--json", "group", "list", "--limit", "1"]),
+    );
+    expect(page.items).toHaveLength(1);
+    expect(page.next).toEqual(expect.any(String));
+    type Page = { items: { tenant: string; name: string }[] };
+    const rest = json<Page>(await kf(["--json", "group", "list", "--after", page.next!]));
+    const all = json<Page>(await kf(["--json", "group", "list"]));
+    const key = (g: { tenant: string; name: string }) => `${g.tenant}/${g.name}`;
+    expect([...page.items, ...rest.items].map(key)).toEqual(all.items.map(key));
+  });
+
   test("tokens are listed without secrets, revoked, and rotated", async () => {
     const created = json<{ id: string; token: string }>(
       await kf(["--json", "token", "create", "--role", "auditor", "--description", "ci reader"]),

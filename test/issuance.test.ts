@@ -149,13 +149,8 @@ forEachDatabase("issuance", (kind) => {
   });
 
   test("binds a certificate to a registered device (802.1AR subject serialNumber, device URI)", async () => {
-    const [device] = await deviceRepository(t.database.db).insertMany([
-      { id: "dev-1", serial_number: "SN-0042" },
-    ]);
-    const issued = await authority.issue({
-      csr,
-      device: { id: device!.id, serialNumber: device!.serial_number },
-    });
+    await deviceRepository(t.database.db).insertMany([{ id: "dev-1", serial_number: "SN-0042" }]);
+    const issued = await authority.issue({ csr, device: { id: "dev-1", serialNumber: "SN-0042" } });
     expect(issued.deviceId).toBe("dev-1");
     expect(issued.subject).toContain("serialNumber=SN-0042");
     expect(issued.sans).toContain("URI:urn:keyfleet:device:dev-1");

@@ -14,6 +14,7 @@ import { certCommand } from "./commands/cert.js";
 import { configCommand } from "./commands/config.js";
 import { crlCommand } from "./commands/crl.js";
 import { deviceCommand } from "./commands/device.js";
+import { groupCommand } from "./commands/group.js";
 import { helpCommand } from "./commands/help.js";
 import { initCommand } from "./commands/init.js";
 import { jobCommand } from "./commands/job.js";
@@ -40,6 +41,7 @@ export function program(io: CliIo = processIo): Command {
     certCommand,
     crlCommand,
     deviceCommand,
+    groupCommand,
     manufacturerCommand,
     bootstrapCommand,
     jobCommand,

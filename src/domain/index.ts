@@ -12,6 +12,7 @@ export {
   type CertificateSerial,
 } from "./ids.js";
 export { systemClock, fixedClock, type Clock } from "./clock.js";
+export { uuidV7 } from "./uuid-v7.js";
 export { checkPublicUrl } from "./public-url.js";
 export { issuanceCommandFor, transition } from "./lifecycle.js";
 export {

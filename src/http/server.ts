@@ -32,6 +32,7 @@ import { problemRoutes } from "./routes/problems.js";
 import { auditRoutes } from "./routes/audit.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { deviceRoutes } from "./routes/devices.js";
+import { groupRoutes } from "./routes/groups.js";
 import { eventRoutes } from "./routes/events.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { policyRoutes } from "./routes/policy.js";
@@ -96,6 +97,7 @@ export async function buildHttpApp(
     certificateRoutes(http, { authority: app.authority, registry: app.devices }, authorize, metrics.issuance);
     tokenRoutes(http, app.tokens, authorize);
     deviceRoutes(http, app.devices, authorize);
+    groupRoutes(http, app.devices, authorize);
     eventRoutes(http, app.events, authorize);
     jobRoutes(http, app.jobs, authorize);
     policyRoutes(http, app.policies, authorize);

@@ -4,8 +4,9 @@
  * read once per registration, before its transaction.
  */
 import { KeyfleetError, isKeyfleetError, quoted } from "../domain/index.js";
-import { decodeNameDer, readCertificate, validatePath } from "../pki/index.js";
+import { readCertificate, validatePath } from "../pki/index.js";
 import { deviceRepository, type DeviceRow } from "../store/index.js";
+import { idevidSha256 } from "./hardware-identity.js";
 import type { ManufacturerService } from "./manufacturers.js";
 import type { RegistryDeps } from "./registration.js";
 
@@ -55,17 +56,17 @@ export function checkIdevidTrust(
 }
 
 /**
- * The registered device a TLS client certificate is the IDevID of (IEEE 802.1AR: its subject's
- * serialNumber, or CN, is the device serial; the registry holds the certificate itself), if it
- * still validates to its manufacturer's CA now; `unauthorized` otherwise, saying why.
+ * The registered device a TLS client certificate is the IDevID of (the registry holds the
+ * certificate itself, found by its SHA-256: migration 0018's unique index), if it still validates
+ * to its manufacturer's CA now and its device is not decommissioned; `unauthorized` otherwise,
+ * saying why.
  */
 export async function deviceOfIdevid(
   deps: Pick<RegistryDeps, "database" | "manufacturers">,
   certificate: Uint8Array,
   at: Date,
 ): Promise<DeviceRow> {
-  const serials = subjectSerials(certificate);
-  const row = await deviceRepository(deps.database.db).withIdevid(serials, certificate);
+  const row = await deviceRepository(deps.database.db).withIdevidSha256(idevidSha256(certificate));
   if (!row) {
     throw new KeyfleetError(
       "unauthorized",
@@ -73,17 +74,15 @@ export async function deviceOfIdevid(
       { detail: { credential: "client-certificate", reason: "unknown" } },
     );
   }
+  if (row.state === "decommissioned") {
+    throw new KeyfleetError(
+      "unauthorized",
+      `the client certificate is the IDevID of device ${quoted(row.id)}, which is decommissioned: a decommissioned hardware identity never enrolls again`,
+      { detail: { credential: "idevid", reason: "identity-tombstoned" } },
+    );
+  }
   await acceptedNow(deps, row, at);
   return row;
-}
-
-function subjectSerials(certificate: Uint8Array): string[] {
-  try {
-    const subject = decodeNameDer(readCertificate(certificate).subject, "the IDevID's subject");
-    return subject.filter((a) => a.type === "serialNumber" || a.type === "CN").map((a) => a.value);
-  } catch {
-    return [];
-  }
 }
 
 /**

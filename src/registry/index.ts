@@ -8,6 +8,7 @@ export { registryDeps } from "./registry-deps.js";
 export { profileCatalog } from "./profile-catalog.js";
 export { type Manufacturer, type ManufacturerService } from "./manufacturers.js";
 export { deviceJson, type Device } from "./device-record.js";
+export { groupJson, type DeviceGroup, type GroupJson, type GroupPage } from "./groups.js";
 export { maxRegistrationBatch, type DeviceRegistration, type RegistryDeps } from "./registration.js";
 export * as deviceAttributeRules from "./device-attributes.js";
 export type { CertificateRequest, EnrollmentTerms } from "./issuance.js";

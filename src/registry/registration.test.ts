@@ -2,8 +2,12 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
 import { registeredManufacturer } from "../../test/support/idevid.js";
 import { lifecycleCounts, testRegistry } from "../../test/support/registry.js";
-import { operatorCaller } from "../policy/index.js";
+import { testCertificate, testKeyPair } from "../pki/test-certificate.js";
+import { operatorCaller, type Caller } from "../policy/index.js";
+import type { DeviceRegistration } from "./registration.js";
 import type { Registry } from "./registry.js";
+
+const DAY = 86_400_000;
 
 const admin = operatorCaller("cli:test");
 
@@ -56,13 +60,73 @@ forEachDatabase("device registration", (kind) => {
     });
   });
 
-  test("refuses a second device with the same serial in a tenant", async () => {
-    await devices.register({ serialNumber: "SN-1" }, admin);
-    await expect(devices.register({ serialNumber: "SN-1" }, admin)).rejects.toMatchObject({
-      code: "conflict",
-    });
-    await devices.register({ serialNumber: "SN-1", tenant: "other" }, admin);
-    expect(await devices.list({}, admin)).toHaveLength(2);
+  test("refuses a serial, an IDevID or an IDevID's public key another device holds, in any tenant, and registers nothing", async () => {
+    const maker = await registeredManufacturer(t.database, "Acme");
+    const key = testKeyPair("p256");
+    const validity = { notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 30 * DAY) };
+    const idevid = (serial: string) =>
+      testCertificate({ commonName: serial, key, issuer: maker.ca, ...validity }).der;
+    const held = idevid("SN-1");
+    const first = await devices.register(
+      { serialNumber: "SN-1", tenant: "acme", manufacturer: "Acme", idevid: held },
+      admin,
+    );
+    const again: [DeviceRegistration, string][] = [
+      [{ serialNumber: "SN-1", tenant: "other" }, "serial"],
+      [{ serialNumber: "SN-2", tenant: "other", manufacturer: "Acme", idevid: held }, "idevid-sha256"],
+      // Another certificate for the same key.
+      [
+        { serialNumber: "SN-3", tenant: "other", manufacturer: "Acme", idevid: idevid("SN-3") },
+        "public-key-sha256",
+      ],
+    ];
+    for (const [input, identity] of again) {
+      const before = await lifecycleCounts(t.database);
+      await expect(devices.register(input, admin)).rejects.toMatchObject({
+        code: "conflict",
+        message: expect.stringContaining(`is already registered, to device "${first.id}" in tenant "acme"`),
+        detail: { identity, device: first.id },
+      });
+      expect(await lifecycleCounts(t.database)).toEqual(before);
+    }
+  });
+
+  test("tells a scoped caller what collided, not which device of another scope holds it", async () => {
+    const held = await devices.register({ serialNumber: "SN-9", tenant: "acme" }, admin);
+    const other: Caller = { actor: "token:t1", role: "provisioner", scopes: { tenant: ["other"] } };
+    const refused = await devices.register({ serialNumber: "SN-9", tenant: "other" }, other).catch((e) => e);
+    expect(refused).toMatchObject({ code: "conflict", detail: { identity: "serial" } });
+    expect(refused.message).toBe(
+      'serial "SN-9" is already registered, to a device outside this caller\'s scope',
+    );
+    expect(JSON.stringify(refused.detail)).not.toContain(held.id);
+  });
+
+  test("of simultaneous registrations of one serial exactly one wins, with one audit leaf and one outbox event", async () => {
+    const before = await lifecycleCounts(t.database);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        devices.registerMany(
+          [{ serialNumber: `RACE-${i}` }, { serialNumber: "RACE", tenant: `t${i}` }],
+          admin,
+        ),
+      ),
+    );
+    const won = outcomes.filter((o) => o.status === "fulfilled");
+    expect(won).toHaveLength(1);
+    for (const o of outcomes.filter((o) => o.status === "rejected")) {
+      expect((o as PromiseRejectedResult).reason).toMatchObject({
+        code: "conflict",
+        detail: { index: 1, identity: "serial" },
+      });
+    }
+    const after = await lifecycleCounts(t.database);
+    expect([
+      after.devices - before.devices,
+      after.auditLeaves - before.auditLeaves,
+      after.outbox - before.outbox,
+    ]).toEqual([2, 2, 2]);
+    expect((await devices.list({}, admin)).filter((d) => d.serialNumber === "RACE")).toHaveLength(1);
   });
 });
 
@@ -102,11 +166,11 @@ forEachDatabase("batch registration and list filters", (kind) => {
       "a serial already registered",
       [{ serialNumber: "B-new" }, { serialNumber: "TAKEN" }],
       "conflict",
-      /device 1 of the batch: a device with serial "TAKEN"/,
+      /device 1 of the batch: serial "TAKEN" is already registered/,
     ],
     [
-      "the same serial twice",
-      [{ serialNumber: "X-1" }, { serialNumber: "X-1" }],
+      "the same serial twice, in two tenants",
+      [{ serialNumber: "X-1" }, { serialNumber: "X-1", tenant: "other" }],
       "malformed-request",
       /devices 0 and 1 of the batch/,
     ],

@@ -1,17 +1,17 @@
 /**
  * Registering a device: its hardware identity, checked (text fields, a serial a certificate can
- * carry, an IDevID that parses, no tombstoned identity) and written with its audit leaf and its
- * outbox event in one transaction.
+ * carry, an IDevID that parses and validates) and written with its audit leaf and its outbox event
+ * in one transaction; the database refuses an identity a device holds or held (hardware-identity.ts).
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit/index.js";
 import { checkDeviceSerial, idevidDer, type IssueRequest, type IssuedCertificate } from "../ca/index.js";
-import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
+import { KeyfleetError, quoted, uuidV7, type Clock } from "../domain/index.js";
 import type { Outbox } from "../events/index.js";
 import { authorize, type ActivePolicy, type Caller, type PolicyService } from "../policy/index.js";
-import { deviceRepository, tombstoneRepository, type Database } from "../store/index.js";
+import { deviceRepository, groupRepository, type Database } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
-import { hardwareIdentities, refuseTombstoned } from "./hardware-identity.js";
+import { collisionRefusal, hardwareIdentities, publicKeySha256 } from "./hardware-identity.js";
 import { anchorsFor, checkIdevidTrust } from "./idevid-trust.js";
 import type { ManufacturerService } from "./manufacturers.js";
 import { checkAttributes, type DeviceAttributes } from "./device-attributes.js";
@@ -62,19 +62,15 @@ export async function registerDevices(
     );
   }
   const policy = await deps.policies.current();
-  const rows = inputs.map((input, i) => atIndex(inputs.length, i, () => checkedRow(input, caller, policy)));
-  const seen = new Map<string, number>();
-  rows.forEach((r, i) => {
-    const key = JSON.stringify([r.row.tenant, r.row.serial_number]);
-    const earlier = seen.get(key);
-    if (earlier !== undefined) {
-      throw new KeyfleetError(
-        "malformed-request",
-        `devices ${earlier} and ${i} of the batch have the same serial ${quoted(r.row.serial_number)} in tenant ${quoted(r.row.tenant)}`,
-      );
-    }
-    seen.set(key, i);
-  });
+  // UUIDv7 ids in time order: a batch's rows go to the right edge of every index on id.
+  const at = deps.clock.now().getTime();
+  const random = randomBytes(10 * inputs.length);
+  const rows = inputs.map((input, i) =>
+    atIndex(inputs.length, i, () =>
+      checkedRow(input, uuidV7(at, random.subarray(10 * i, 10 * i + 10)), caller, policy),
+    ),
+  );
+  refuseRepeats(rows);
   const anchors = await anchorsFor(
     deps.manufacturers,
     rows.map((r) => r.row),
@@ -82,10 +78,6 @@ export async function registerDevices(
   const now = deps.clock.now();
   rows.forEach((r, i) => atIndex(rows.length, i, () => checkIdevidTrust(r.row, anchors, now)));
   return deps.database.transaction(async (tx) => {
-    await refuseTombstoned(
-      tombstoneRepository(tx),
-      rows.flatMap((r) => r.identities),
-    );
     // The rows go in while their audit entries are encoded and hashed (which needs no lock: the
     // head is locked by append, after the device rows, as DESIGN §6 orders).
     const facts = rows.map((r) => factsOf(r, policy.version));
@@ -103,7 +95,14 @@ export async function registerDevices(
         ),
       ),
     ]);
-    const devices = inserted.map(deviceOf);
+    if ("collision" in inserted) {
+      const { at } = inserted.collision;
+      return atIndex(rows.length, at, () => {
+        throw collisionRefusal(inserted.collision, caller, rows[at]!.row.serial_number);
+      });
+    }
+    const devices = inserted.stored.map(deviceOf);
+    await groupRepository(tx).addAll(groupsOf(devices));
     const positions = await deps.audit.append(tx, entries);
     await deps.outbox.publish(
       tx,
@@ -143,7 +142,7 @@ async function inFlight<T>(query: Promise<unknown>, work: () => T): Promise<T> {
 }
 
 /** The device row a registration asks for, checked and authorized, and its hardware identities. */
-function checkedRow(input: DeviceRegistration, caller: Caller, policy: ActivePolicy) {
+function checkedRow(input: DeviceRegistration, id: string, caller: Caller, policy: ActivePolicy) {
   const tenant = input.tenant ?? "default";
   const region = input.region ?? null;
   const where = `tenant ${quoted(tenant)}, region ${quoted(region ?? "none")}`;
@@ -162,9 +161,10 @@ function checkedRow(input: DeviceRegistration, caller: Caller, policy: ActivePol
   policy.check(caller, "device.register", device, "register", `a device in ${where}`);
   checkDeviceSerial(input.serialNumber);
   const idevid = input.idevid === undefined ? null : idevidDer(input.idevid);
+  const publicKey = idevid === null ? null : publicKeySha256(idevid);
   return {
     row: {
-      id: randomUUID(),
+      id,
       serial_number: input.serialNumber,
       model: input.model ?? null,
       manufacturer: input.manufacturer ?? null,
@@ -172,11 +172,43 @@ function checkedRow(input: DeviceRegistration, caller: Caller, policy: ActivePol
       region,
       idevid,
       firmware_version: input.firmwareVersion ?? null,
+      public_key_sha256: publicKey,
       groups: JSON.stringify(input.groups ?? []),
       labels: JSON.stringify(input.labels ?? {}),
     },
-    identities: hardwareIdentities(input.serialNumber, idevid),
+    identities: hardwareIdentities(input.serialNumber, idevid, publicKey),
   };
+}
+
+/** Each (tenant, group) the devices name, once. */
+function groupsOf(devices: readonly Device[]): { tenant: string; name: string }[] {
+  const seen = new Map<string, { tenant: string; name: string }>();
+  for (const d of devices) {
+    for (const name of d.groups) seen.set(JSON.stringify([d.tenant, name]), { tenant: d.tenant, name });
+  }
+  return [...seen.values()];
+}
+
+/** Refuses a batch in which two devices share a hardware identity (the database would keep one). */
+function refuseRepeats(rows: readonly ReturnType<typeof checkedRow>[]): void {
+  const seen = new Map<string, number>();
+  rows.forEach((r, i) => {
+    for (const identity of r.identities) {
+      const key = `${identity.kind}:${identity.value}`;
+      const earlier = seen.get(key);
+      if (earlier !== undefined) {
+        const what =
+          identity.kind === "serial"
+            ? `serial ${quoted(identity.value)}`
+            : `${identity.kind} ${identity.value}`;
+        throw new KeyfleetError(
+          "malformed-request",
+          `devices ${earlier} and ${i} of the batch have the same ${what}`,
+        );
+      }
+      seen.set(key, i);
+    }
+  });
 }
 
 /** Runs `check` for device `i` of a batch; a refusal of a batch of several names the device's place. */

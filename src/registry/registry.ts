@@ -5,6 +5,7 @@ import { authorize, listScope, scopeCovers, type Caller, type Permission } from 
 import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { confirmCredential } from "./credential-confirmation.js";
+import { listGroups } from "./groups.js";
 import { deviceOfIdevid, hardwareKeyOf } from "./idevid-trust.js";
 import { deviceOfCertificate } from "./operational-certificate.js";
 import {
@@ -72,6 +73,10 @@ export function createRegistry(deps: RegistryDeps) {
       checkDeviceQuery(options);
       return (await devices.list({ ...options, scope: listScope(caller) })).map(deviceOf);
     },
+
+    /** The groups devices name, by (tenant, name), inside the caller's scope, with their device counts. */
+    groups: (caller: Caller, options: { after?: string | undefined; limit?: number | undefined } = {}) =>
+      listGroups(deps.database, caller, options),
 
     /** Applies a lifecycle command in one transaction; refused commands change nothing. */
     apply: (

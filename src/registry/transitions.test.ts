@@ -100,6 +100,10 @@ forEachDatabase("lifecycle transitions", (kind) => {
     const maker = await registeredManufacturer(t.database, "Acme", clock.now());
     const idevid = maker.idevid("SN-T");
     const device = await registry.register({ serialNumber: "SN-T", manufacturer: "Acme", idevid }, admin);
+    expect(await registry.deviceOfClientCertificate(idevid)).toMatchObject({
+      kind: "idevid",
+      device: { id: device.id },
+    });
     const serial = (await registry.issue({ csr, deviceId: device.id }, admin)).serial;
     await registry.apply(device.id, { kind: "retire" }, admin);
     expect((await authority.certificate(serial)).status).toBe("hold");
@@ -115,6 +119,11 @@ forEachDatabase("lifecycle transitions", (kind) => {
       await expect(registry.register(again, admin)).rejects.toMatchObject({ code: "identity-tombstoned" });
       expect(await lifecycleCounts(t.database)).toEqual(before);
     }
+    // Nor does its IDevID enroll.
+    await expect(registry.deviceOfClientCertificate(idevid)).rejects.toMatchObject({
+      code: "unauthorized",
+      detail: { credential: "idevid", reason: "identity-tombstoned" },
+    });
   });
 
   test("a certificate for a device is its transition: issue, then again before confirm (the first superseded), then a rotation", async () => {

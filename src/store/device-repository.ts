@@ -2,6 +2,7 @@
  * Devices. Made for an executor (the database or an open transaction): a lifecycle transition
  * locks the row, and writes its next state under a compare-and-set on the version it read.
  */
+import { createHash } from "node:crypto";
 import { sql, type Insertable, type Kysely, type SelectQueryBuilder } from "kysely";
 import { KeyfleetError, type DeviceLifecycle, type DeviceState } from "../domain/index.js";
 import { hexCell, jsonRows } from "./json-rows.js";
@@ -12,12 +13,16 @@ export function deviceRepository(db: Kysely<Tables>) {
   return {
     /**
      * Inserts every row in one statement (one jsonb parameter, not ten per row:
-     * json-rows.ts); `conflict` naming the first row whose serial its tenant already has (the
-     * transaction is then to be rolled back: the other rows went in). Returns the rows as stored:
-     * what was given, the column defaults, and the transaction's time as created/updated.
+     * json-rows.ts). A row whose serial, IDevID or IDevID public key a device already holds
+     * (migration 0018's unique indexes, decommissioned devices included) goes in as none: the first
+     * such row comes back as a collision with the device holding it, and the transaction is then to
+     * be rolled back (the other rows went in). Otherwise the rows as stored: what was given, the
+     * column defaults, and the transaction's time as created/updated.
      */
-    async insertMany(rows: readonly Insertable<DevicesTable>[]): Promise<DeviceRow[]> {
-      if (rows.length === 0) return [];
+    async insertMany(
+      rows: readonly NewDevice[],
+    ): Promise<{ stored: DeviceRow[] } | { collision: Collision }> {
+      if (rows.length === 0) return { stored: [] };
       const cells = rows.map((r) => [
         r.id,
         r.serial_number,
@@ -29,47 +34,46 @@ export function deviceRepository(db: Kysely<Tables>) {
         r.firmware_version ?? null,
         r.groups ?? "[]",
         r.labels ?? "{}",
+        hexCell(r.public_key_sha256),
       ]);
       const done = await sql<{ id: string }>`
-        insert into devices (id, serial_number, model, manufacturer, tenant, region, idevid, firmware_version, groups, labels)
-        select r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, decode(r->>6, 'hex'), r->>7, (r->>8)::jsonb, (r->>9)::jsonb
+        insert into devices (id, serial_number, model, manufacturer, tenant, region, idevid, firmware_version, groups, labels, public_key_sha256)
+        select r->>0, r->>1, r->>2, r->>3, r->>4, r->>5, decode(r->>6, 'hex'), r->>7, (r->>8)::jsonb, (r->>9)::jsonb, decode(r->>10, 'hex')
         from ${jsonRows(cells)}
-        on conflict (tenant, serial_number) do nothing
+        on conflict do nothing
         returning id`.execute(db);
       if (done.rows.length < rows.length) {
         const ids = new Set(done.rows.map((d) => d.id));
         const at = rows.findIndex((r) => !ids.has(r.id));
-        const taken = rows[at]!;
-        const where = rows.length > 1 ? `device ${at} of the batch: ` : "";
-        throw new KeyfleetError(
-          "conflict",
-          `${where}a device with serial "${taken.serial_number}" is already registered in tenant "${taken.tenant ?? "default"}"`,
-          rows.length > 1 ? { detail: { index: at } } : undefined,
-        );
+        return { collision: await collisionOf(db, at, rows[at]!) };
       }
       // The columns' defaults (migrations 0001, 0008, 0009); created_at and updated_at default to
       // now(), the transaction's start, read once rather than parsed back from every row.
       const {
         rows: [{ now }],
       } = (await sql<{ now: Date }>`select now() as now`.execute(db)) as { rows: [{ now: Date }] };
-      return rows.map((r) => ({
-        id: r.id,
-        serial_number: r.serial_number,
-        model: r.model ?? null,
-        manufacturer: r.manufacturer ?? null,
-        tenant: r.tenant ?? "default",
-        region: r.region ?? null,
-        state: "registered",
-        idevid: r.idevid ?? null,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        successor_serial: null,
-        grace_until: null,
-        firmware_version: r.firmware_version ?? null,
-        groups: r.groups === undefined ? [] : (JSON.parse(r.groups) as string[]),
-        labels: r.labels === undefined ? {} : (JSON.parse(r.labels) as Record<string, string>),
-      }));
+      return {
+        stored: rows.map((r) => ({
+          id: r.id,
+          serial_number: r.serial_number,
+          model: r.model ?? null,
+          manufacturer: r.manufacturer ?? null,
+          tenant: r.tenant ?? "default",
+          region: r.region ?? null,
+          state: "registered",
+          idevid: r.idevid ?? null,
+          idevid_sha256: r.idevid ? sha256(r.idevid) : null,
+          public_key_sha256: r.public_key_sha256 ?? null,
+          version: 1,
+          created_at: now,
+          updated_at: now,
+          successor_serial: null,
+          grace_until: null,
+          firmware_version: r.firmware_version ?? null,
+          groups: r.groups === undefined ? [] : (JSON.parse(r.groups) as string[]),
+          labels: r.labels === undefined ? {} : (JSON.parse(r.labels) as Record<string, string>),
+        })),
+      };
     },
     /** `lock`: inside a transaction, hold the row until it ends (a transition reads, decides, writes). */
     async byId(id: string, lock = false): Promise<DeviceRow | undefined> {
@@ -112,16 +116,9 @@ export function deviceRepository(db: Kysely<Tables>) {
         .limit(1)
         .executeTakeFirst();
     },
-    /** The device among those with one of these serials whose IDevID is exactly `idevid` (DER). */
-    async withIdevid(serials: readonly string[], idevid: Uint8Array): Promise<DeviceRow | undefined> {
-      if (serials.length === 0) return undefined;
-      return db
-        .selectFrom("devices")
-        .selectAll()
-        .where("serial_number", "in", [...serials])
-        .where("idevid", "=", idevid)
-        .limit(1)
-        .executeTakeFirst();
+    /** The device whose IDevID has this SHA-256 (of its DER), decommissioned or not. */
+    async withIdevidSha256(digest: Uint8Array): Promise<DeviceRow | undefined> {
+      return db.selectFrom("devices").selectAll().where("idevid_sha256", "=", digest).executeTakeFirst();
     },
     /** How many devices match the filters (paging ignored), counting at most `upTo + 1`. */
     async count(options: DeviceQuery, upTo: number): Promise<number> {
@@ -195,5 +192,48 @@ export interface DeviceQuery {
   /** Devices with a good certificate that expires before this. */
   readonly certificateExpiringBefore?: Date | undefined;
 }
+
+/** A device to insert; its IDevID's public-key digest is the caller's to give (pki reads it). */
+export type NewDevice = Insertable<DevicesTable>;
+
+/** The hardware identity a new row shares with device `holder`, and which it is. */
+export interface Collision {
+  /** The row's place among those inserted. */
+  readonly at: number;
+  readonly identity: "serial" | "idevid-sha256" | "public-key-sha256";
+  readonly holder: DeviceRow;
+}
+
+/** Who holds the identity that kept `row` out (visible now: it committed, or is ours). */
+async function collisionOf(db: Kysely<Tables>, at: number, row: NewDevice): Promise<Collision> {
+  const idevid = row.idevid ? sha256(row.idevid) : null;
+  const key = row.public_key_sha256 ?? null;
+  const holders = await db
+    .selectFrom("devices")
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb("serial_number", "=", row.serial_number),
+        ...(idevid ? [eb("idevid_sha256", "=", idevid)] : []),
+        ...(key ? [eb("public_key_sha256", "=", key)] : []),
+      ]),
+    )
+    .where("id", "!=", row.id)
+    .execute();
+  for (const holder of holders) {
+    if (holder.serial_number === row.serial_number) return { at, identity: "serial", holder };
+    if (idevid && holder.idevid_sha256 && equal(holder.idevid_sha256, idevid))
+      return { at, identity: "idevid-sha256", holder };
+    if (key && holder.public_key_sha256 && equal(holder.public_key_sha256, key))
+      return { at, identity: "public-key-sha256", holder };
+  }
+  throw new KeyfleetError(
+    "conflict",
+    `device ${at} was not stored and no device holds its identities; retry`,
+  );
+}
+
+const sha256 = (bytes: Uint8Array) => new Uint8Array(createHash("sha256").update(bytes).digest());
+const equal = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
 
 export type DeviceRepository = ReturnType<typeof deviceRepository>;

@@ -39,7 +39,14 @@ export {
 } from "./audit-repository.js";
 export { issuerRepository, type IssuerRepository } from "./issuer-repository.js";
 export { keyRepository, type KeyRepository } from "./key-repository.js";
-export { deviceRepository, type DeviceQuery, type DeviceRepository } from "./device-repository.js";
+export {
+  deviceRepository,
+  type Collision,
+  type DeviceQuery,
+  type DeviceRepository,
+  type NewDevice,
+} from "./device-repository.js";
+export { groupRepository, type GroupQuery, type GroupRepository, type GroupRow } from "./group-repository.js";
 export { manufacturerRepository, type ManufacturerRepository } from "./manufacturer-repository.js";
 export {
   enrollmentRepository,

@@ -15,6 +15,7 @@ import * as m0012 from "./migrations/0012-policy-versions.js";
 import * as m0013 from "./migrations/0013-manufacturers.js";
 import * as m0016 from "./migrations/0016-enrollment.js";
 import * as m0017 from "./migrations/0017-key-custody.js";
+import * as m0018 from "./migrations/0018-live-identities-and-groups.js";
 import * as m0020 from "./migrations/0020-crl-numbers.js";
 
 const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   "0013-manufacturers": m0013,
   "0016-enrollment": m0016,
   "0017-key-custody": m0017,
+  "0018-live-identities-and-groups": m0018,
   "0020-crl-numbers": m0020,
 };
 

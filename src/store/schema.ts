@@ -68,6 +68,17 @@ export interface DevicesTable {
   firmware_version: string | null;
   groups: ColumnType<string[], string | undefined, string>;
   labels: ColumnType<Record<string, string>, string | undefined, string>;
+  /** SHA-256 of the IDevID's DER, computed by the database (migration 0018); unique. */
+  idevid_sha256: ColumnType<Uint8Array | null, never, never>;
+  /** SHA-256 of the IDevID's SubjectPublicKeyInfo; unique. Set exactly when the IDevID is. */
+  public_key_sha256: Uint8Array | null;
+}
+
+/** A group some device names, in its tenant (migration 0018). */
+export interface DeviceGroupsTable {
+  tenant: string;
+  name: string;
+  created_at: CreatedAt;
 }
 
 export interface LifecycleEventsTable {
@@ -293,6 +304,7 @@ export interface Tables {
   sealed_keys: SealedKeysTable;
   issuers: IssuersTable;
   devices: DevicesTable;
+  device_groups: DeviceGroupsTable;
   certificates: CertificatesTable;
   api_tokens: ApiTokensTable;
   settings: SettingsTable;

@@ -8,6 +8,7 @@ import { caOperations } from "./ca.js";
 import { certOperations } from "./cert.js";
 import { crlOperations } from "./crl.js";
 import { deviceOperations } from "./device.js";
+import { groupOperations } from "./group.js";
 import { initOperations } from "./init.js";
 import { jobOperations } from "./job.js";
 import { kekOperations } from "./kek.js";
@@ -23,6 +24,7 @@ export const operations = {
   ...certOperations,
   ...crlOperations,
   ...deviceOperations,
+  ...groupOperations,
   ...jobOperations,
   ...policyOperations,
   ...manufacturerOperations,
