@@ -12,6 +12,7 @@ export {
   type IssueRequest,
   type RecordWith,
 } from "./issuance.js";
+export type { BatchWriter, RecordBatch } from "./record-batch.js";
 export type { InitOptions } from "./hierarchy.js";
 export { issuerUrls } from "./urls.js";
 export { inlineCsrReader, type CsrReader } from "./csr-reader.js";
