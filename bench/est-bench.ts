@@ -44,6 +44,12 @@ export interface EstBenchRun {
   readonly p99Ms: number;
   readonly failures: number;
   readonly firstFailure: string | undefined;
+  /**
+   * CPU time per enrollment of the server process (every thread: event loop and CSR workers) and
+   * of the load generator, ms: what the machine's other users do not change much.
+   */
+  readonly serverCpuMs: number;
+  readonly clientCpuMs: number;
   /** The machine's 1-minute load average as the run started (the machine is shared). */
   readonly loadBefore: number;
 }
@@ -91,7 +97,9 @@ async function benchStore(database: Database, options: EstBenchOptions, runs: Es
         const warmup = await registeredDevices(app, ca, `${tag}-warm`, warmupDevices);
         const devices = await registeredDevices(app, ca, tag, options.devices);
         const loadBefore = loadavg()[0]!;
+        const cpu = process.cpuUsage();
         const result = await inChild({ url: servers.httpsUrl, ca: chain, concurrency, warmup, devices });
+        const serverCpu = process.cpuUsage(cpu); // includes the warm-up's few enrollments
         const missing = await unrecorded(app, tag, result.enrolled);
         const latency = (q: number) =>
           result.latenciesMs[
@@ -107,6 +115,8 @@ async function benchStore(database: Database, options: EstBenchOptions, runs: Es
           failures: result.failures + missing.count,
           firstFailure: result.firstFailure ?? missing.what,
           loadBefore,
+          serverCpuMs: (serverCpu.user + serverCpu.system) / 1000 / (result.enrolled + warmupDevices),
+          clientCpuMs: result.cpuMs / Math.max(1, result.enrolled),
         });
       }
     } finally {
@@ -215,10 +225,10 @@ export function formatEstBench(runs: readonly EstBenchRun[]): string {
     `EST enrollment over HTTPS: ${runs[0]?.devices ?? 0} devices per run, each a new TLS connection with its IDevID as client certificate (P-256), simpleenroll, certs-only answer read`,
     "(goal: ≥ 1,500 enrollments/s on PostgreSQL at concurrency 16, each with its certificate row, lifecycle event and audit leaf)",
     "",
-    "store        concurrency   enrollments/s   p50 ms   p99 ms   failures   load before",
+    "store        concurrency   enrollments/s   p50 ms   p99 ms   failures   CPU ms/enrollment: server  client   load before",
     ...runs.map(
       (r) =>
-        `${names[r.store].padEnd(11)}${f(r.concurrency, 13)}${f(r.enrollmentsPerSecond, 16)}${f(r.p50Ms, 9, 1)}${f(r.p99Ms, 9, 1)}${f(r.failures, 11)}${f(r.loadBefore, 14, 2)}` +
+        `${names[r.store].padEnd(11)}${f(r.concurrency, 13)}${f(r.enrollmentsPerSecond, 16)}${f(r.p50Ms, 9, 1)}${f(r.p99Ms, 9, 1)}${f(r.failures, 11)}${f(r.serverCpuMs, 28, 2)}${f(r.clientCpuMs, 8, 2)}${f(r.loadBefore, 14, 2)}` +
         (r.firstFailure ? `   first failure: ${r.firstFailure}` : ""),
     ),
   ].join("\n");

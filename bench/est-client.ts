@@ -35,6 +35,8 @@ export interface EstClientResult {
   /** What the first failure said, if any. */
   readonly firstFailure: string | undefined;
   readonly seconds: number;
+  /** This process's CPU time (user + system) during the timed enrollments, ms. */
+  readonly cpuMs: number;
   /** Latency of each successful enrollment, ms, sorted. */
   readonly latenciesMs: readonly number[];
 }
@@ -98,6 +100,7 @@ export async function runEstClients(job: EstClientJob): Promise<EstClientResult>
   let firstFailure: string | undefined;
   let next = 0;
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const client = async () => {
     while (next < devices.length) {
       const device = devices[next++]!;
@@ -112,8 +115,10 @@ export async function runEstClients(job: EstClientJob): Promise<EstClientResult>
   };
   await Promise.all(Array.from({ length: Math.min(job.concurrency, devices.length) }, client));
   const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
   latencies.sort((a, b) => a - b);
-  return { enrolled: latencies.length, failures, firstFailure, seconds, latenciesMs: latencies };
+  const cpuMs = (used.user + used.system) / 1000;
+  return { enrolled: latencies.length, failures, firstFailure, seconds, cpuMs, latenciesMs: latencies };
 }
 
 // Forked by est-bench.ts: one job in, one result out, then exit.
