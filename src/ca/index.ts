@@ -18,5 +18,5 @@ export { issuerUrls } from "./urls.js";
 export { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 export { workerCsrReader } from "./worker-csr-reader.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
-export { checkDeviceSerial, idevidDer } from "./device-identity.js";
+export { checkDeviceSerial, idevidDer, namesKeyfleetUrn } from "./device-identity.js";
 export { applyCredentialEffect, type CredentialChange, type CredentialEffect } from "./credential-effects.js";
