@@ -4,12 +4,15 @@
  * built command. Options: BENCH_COUNT (certificates per store, default 20000), BENCH_CONCURRENCY
  * (default 256), BENCH_STORES (default "pglite,postgres"), BENCH_CLI_RUNS (default 10; 0 skips),
  * BENCH_CLI (the bin to time, default bin/keyfleet.js), BENCH_AUDIT_LEAVES (the audit log bench's
- * size, default 1000000; 0 skips), BENCH_REGISTRY_DEVICES (the registry bench's size, default
+ * size, default 1000000; 0 skips), BENCH_EST_DEVICES (devices enrolled over EST per store and
+ * concurrency, default 4000; 0 skips), BENCH_EST_STORES (default "pglite,postgres"),
+ * BENCH_EST_CONCURRENCY (default "1,16,64"), BENCH_REGISTRY_DEVICES (the registry bench's size, default
  * 1000000; 0 skips), TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
 import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
 import { formatAuditBench, runAuditBench } from "./audit-bench.js";
+import { formatEstBench, runEstBench } from "./est-bench.js";
 import { formatCliTiming, runCliTiming } from "./cli-timing.js";
 import { formatRegistryBench, runRegistryBench } from "./registry-bench.js";
 
@@ -23,6 +26,16 @@ if (count > 0) {
     postgresUrl,
   });
   console.log(formatBenchReport(report));
+}
+const estDevices = Number(process.env.BENCH_EST_DEVICES ?? 4000);
+if (estDevices > 0) {
+  const runs = await runEstBench({
+    devices: estDevices,
+    stores: parseStores(process.env.BENCH_EST_STORES ?? "pglite,postgres"),
+    concurrency: (process.env.BENCH_EST_CONCURRENCY ?? "1,16,64").split(",").map(Number),
+    postgresUrl,
+  });
+  console.log(formatEstBench(runs));
 }
 const leaves = Number(process.env.BENCH_AUDIT_LEAVES ?? 1_000_000);
 if (leaves > 0) {

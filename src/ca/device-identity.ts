@@ -18,7 +18,15 @@
  */
 import { X509Certificate } from "node:crypto";
 import { KeyfleetError } from "../domain/index.js";
-import { checkName, derOrPem, formatSan, type DistinguishedName, type SanEntry } from "../pki/index.js";
+import {
+  certificateNames,
+  checkName,
+  derOrPem,
+  formatSan,
+  readCertificate,
+  type DistinguishedName,
+  type SanEntry,
+} from "../pki/index.js";
 import type { DeviceRow } from "../store/index.js";
 
 const DEVICE_URN_PREFIX = "urn:keyfleet:device:";
@@ -26,6 +34,19 @@ const KEYFLEET_URN_PREFIX = "urn:keyfleet:";
 
 export function deviceUrn(deviceId: string): string {
   return DEVICE_URN_PREFIX + deviceId;
+}
+
+/**
+ * Whether a certificate (DER) names anything in Keyfleet's URN namespace: every certificate this
+ * authority binds to a device does (deviceNames writes the device's URN), so one that does not is
+ * no device's Keyfleet certificate, and need not be looked up as one. Unreadable: false.
+ */
+export function namesKeyfleetUrn(certificate: Uint8Array): boolean {
+  try {
+    return certificateNames(readCertificate(certificate)).sans.some(isKeyfleetUrn);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -12,12 +12,13 @@ export {
   type IssueRequest,
   type RecordWith,
 } from "./issuance.js";
+export type { BatchWriter, RecordBatch } from "./record-batch.js";
 export type { InitOptions } from "./hierarchy.js";
 export { issuerUrls } from "./urls.js";
 export { keyCustody, keyGraceSeconds, type KeyCustodyDeps } from "./key-custody.js";
 export { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 export { workerCsrReader } from "./worker-csr-reader.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
-export { checkDeviceSerial, idevidDer } from "./device-identity.js";
+export { checkDeviceSerial, idevidDer, namesKeyfleetUrn } from "./device-identity.js";
 export { applyCredentialEffect, type CredentialChange, type CredentialEffect } from "./credential-effects.js";
 export { crlValiditySeconds, type ProducedCrl } from "./crl-producer.js";

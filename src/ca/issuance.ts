@@ -35,6 +35,7 @@ import { GroupCommit } from "./group-commit.js";
 import { addSeconds, minDate, sha256, wholeSeconds } from "./hierarchy.js";
 import type { ActiveIssuer } from "./active-issuer.js";
 import type { CsrReader } from "./csr-reader.js";
+import { recordBatch, type RecordBatch } from "./record-batch.js";
 
 /** The profile of a request that names none. */
 /**
@@ -51,9 +52,14 @@ export interface DeviceBinding {
 
 /**
  * What the registry (or enrollment) writes in the certificate's own transaction once its row is in
- * (the device's lifecycle transition); a throw fails this certificate alone and records nothing.
+ * (the device's lifecycle transition), alone or through a writer the batch shares (record-batch.ts);
+ * a throw fails this certificate alone and records nothing.
  */
-export type RecordWith = (tx: Tx, certificate: { readonly serial: string }) => Promise<void>;
+export type RecordWith = (
+  tx: Tx,
+  certificate: { readonly serial: string },
+  batch: RecordBatch,
+) => Promise<void>;
 
 /**
  * What enrollment checks in the parsed, profile-checked CSR before anything is signed: the nonce in
@@ -143,7 +149,9 @@ export class Issuance {
         );
         const recorded = items.filter((i) => done.has(fingerprint(i.row)));
         await deps.audit.append(tx, recorded.map(issuedEvent));
-        for (const item of recorded) await item.recordWith?.(tx, { serial: item.row.serial });
+        const batch = recordBatch();
+        for (const item of recorded) await item.recordWith?.(tx, { serial: item.row.serial }, batch);
+        await batch.flush();
         return done;
       });
       return items.map((i) => ({ inserted: inserted.has(fingerprint(i.row)) }));

@@ -213,7 +213,8 @@ async function issuance(
   }
 }
 
-async function onScratchPGlite<T>(work: (database: Database) => Promise<T>): Promise<T> {
+/** `work` on a PGlite database in a temporary directory, removed afterwards. */
+export async function onScratchPGlite<T>(work: (database: Database) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), "keyfleet-bench-"));
   try {
     const database = await openDatabase({ dataDir: join(dir, "pglite") });
@@ -227,7 +228,8 @@ async function onScratchPGlite<T>(work: (database: Database) => Promise<T>): Pro
   }
 }
 
-async function onScratchSchema<T>(url: string, work: (database: Database) => Promise<T>): Promise<T> {
+/** `work` on a temporary schema of the PostgreSQL database at `url`, dropped afterwards. */
+export async function onScratchSchema<T>(url: string, work: (database: Database) => Promise<T>): Promise<T> {
   const schema = `keyfleet_bench_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();

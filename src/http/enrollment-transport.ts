@@ -19,8 +19,9 @@ declare module "fastify" {
 
 export function presentedBy(request: FastifyRequest): Presented {
   const socket = request.raw.socket as Partial<TLSSocket>;
-  const peer = typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate(false) : undefined;
-  const raw = peer && "raw" in peer ? (peer.raw as Buffer | undefined) : undefined;
+  // The certificate's DER alone: getPeerCertificate() would parse every field into an object first.
+  const raw =
+    typeof socket.getPeerX509Certificate === "function" ? socket.getPeerX509Certificate()?.raw : undefined;
   return {
     clientCertificate: raw ? new Uint8Array(raw) : undefined,
     authorization: request.headers.authorization,

@@ -1,7 +1,8 @@
 /**
  * An IDevID is accepted only from a registered manufacturer, and only if it validates (RFC 5280
  * path validation, src/pki) to one of that manufacturer's CA certificates now. The anchors are
- * read once per registration, before its transaction.
+ * read once per registration, before its transaction; an enrollment uses those the service keeps,
+ * and reads them again before it refuses.
  */
 import { KeyfleetError, isKeyfleetError, quoted } from "../domain/index.js";
 import { readCertificate, validatePath } from "../pki/index.js";
@@ -16,12 +17,13 @@ export type Anchors = ReadonlyMap<string, readonly Uint8Array[] | undefined>;
 export async function anchorsFor(
   manufacturers: ManufacturerService,
   devices: readonly { readonly idevid: Uint8Array | null; readonly manufacturer: string | null }[],
+  read: "cached" | "fresh" = "fresh",
 ): Promise<Anchors> {
   const names = new Set(
     devices.flatMap((d) => (d.idevid !== null && d.manufacturer !== null ? [d.manufacturer] : [])),
   );
   return new Map(
-    await Promise.all([...names].map(async (n) => [n, await manufacturers.anchorsOf(n)] as const)),
+    await Promise.all([...names].map(async (n) => [n, await manufacturers.anchorsOf(n, read)] as const)),
   );
 }
 
@@ -112,7 +114,13 @@ async function acceptedNow(
   at: Date,
 ): Promise<void> {
   try {
-    checkIdevidTrust(row, await anchorsFor(deps.manufacturers, [row]), at);
+    try {
+      checkIdevidTrust(row, await anchorsFor(deps.manufacturers, [row], "cached"), at);
+    } catch (e) {
+      // Anchors only grow: what the kept ones refuse, the current ones may accept.
+      if (!isKeyfleetError(e)) throw e;
+      checkIdevidTrust(row, await anchorsFor(deps.manufacturers, [row], "fresh"), at);
+    }
   } catch (e) {
     if (!isKeyfleetError(e)) throw e;
     throw new KeyfleetError(

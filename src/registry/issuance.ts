@@ -24,7 +24,8 @@ import {
 import { deviceRepository, type DeviceRow } from "../store/index.js";
 import { policyDeviceOf } from "./device-record.js";
 import type { RegistryDeps } from "./registration.js";
-import { applyIn, type Acting } from "./transitions.js";
+import { transitionBatch } from "./transition-batch.js";
+import type { Acting } from "./transitions.js";
 
 /** What a caller asks for: the order without what the registry decides. */
 export type CertificateRequest = Omit<
@@ -111,18 +112,18 @@ async function issueForDevice(
     inspect: terms.inspect,
     // Decided again under the device's lock in the certificate's transaction: if the device moved
     // on meanwhile (suspended, say), this certificate fails alone and nothing of it is recorded.
-    recordWith: async (tx, certificate) => {
-      await terms.spend?.(tx, certificate);
+    // The transitions go to the batch's set-based writer (transition-batch.ts).
+    recordWith: async (tx, certificate, batch) => {
+      await terms.spend?.(tx, certificate, batch);
       const serial = certificate.serial as CertificateSerial;
-      for (const command of commands) {
-        const c: Command =
-          command === "issue"
-            ? { kind: command, certificate: serial }
-            : command === "rotate"
-              ? { kind: command, successor: serial }
-              : { kind: command };
-        await applyIn(deps, tx, row.id, c, acting, { evidence: terms.evidence });
-      }
+      const brought = commands.map((command): Command =>
+        command === "issue"
+          ? { kind: command, certificate: serial }
+          : command === "rotate"
+            ? { kind: command, successor: serial }
+            : { kind: command },
+      );
+      batch.writer(deps, () => transitionBatch(deps, tx)).add(row.id, brought, acting, terms.evidence ?? []);
     },
   });
 }

@@ -31,8 +31,12 @@ export interface Manufacturer {
   }[];
 }
 
+/** Manufacturers whose anchors a service keeps in memory at most; past this it starts over. */
+const maxKeptManufacturers = 1000;
+
 export function manufacturerService(deps: { readonly database: Database; readonly audit: AuditLog }) {
   const repository = manufacturerRepository(deps.database.db);
+  const anchors = new Map<string, Uint8Array[]>();
 
   async function find(idOrName: string): Promise<ManufacturerRow> {
     const row = (await repository.byId(idOrName)) ?? (await repository.byName(idOrName));
@@ -123,10 +127,22 @@ export function manufacturerService(deps: { readonly database: Database; readonl
       return Promise.all((await repository.list(options)).map(view));
     },
 
-    /** A manufacturer's CA certificates (DER) by its name, for IDevID validation; undefined if none is registered. */
-    async anchorsOf(name: string): Promise<Uint8Array[] | undefined> {
+    /**
+     * A manufacturer's CA certificates (DER) by its name, for IDevID validation; undefined if none
+     * is registered. Anchors are only ever added, never edited or removed, so those read once are
+     * kept (`cached`): a caller that finds them short asks again with `fresh` (another process may
+     * have added one) before it refuses.
+     */
+    async anchorsOf(name: string, read: "cached" | "fresh" = "fresh"): Promise<Uint8Array[] | undefined> {
+      const kept = read === "cached" ? anchors.get(name) : undefined;
+      if (kept) return kept;
       const row = await repository.byName(name);
-      return row && (await repository.certificates(row.id)).map((c) => c.certificate);
+      const found = row && (await repository.certificates(row.id)).map((c) => c.certificate);
+      if (found) {
+        if (anchors.size >= maxKeptManufacturers) anchors.clear();
+        anchors.set(name, found);
+      }
+      return found;
     },
   };
 }

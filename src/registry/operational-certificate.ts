@@ -2,10 +2,12 @@
  * A device authenticating with a certificate Keyfleet issued it (EST simplereenroll, RFC 7030
  * §3.3.2; and its first use of a new credential, which confirms it). The certificate is looked up
  * as presented, by the SHA-256 of its DER: a row with those exact bytes is a certificate this
- * authority signed, so no chain needs building. It must be bound to a device, good (not on hold,
- * not revoked) and within its validity.
+ * authority signed, so no chain needs building. It must be bound to a device (so it names the
+ * device's URN, without which it is not looked up), good (not on hold, not revoked) and within its
+ * validity.
  */
 import { createHash } from "node:crypto";
+import { namesKeyfleetUrn } from "../ca/index.js";
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import { certificateRepository, deviceRepository, type Database, type DeviceRow } from "../store/index.js";
 
@@ -20,6 +22,8 @@ export async function deviceOfCertificate(
   deps: { readonly database: Database; readonly clock: Clock },
   certificate: Uint8Array,
 ): Promise<OperationalCredential | undefined> {
+  // An IDevID names no Keyfleet URN: no round trip to find it is not ours.
+  if (!namesKeyfleetUrn(certificate)) return undefined;
   const fingerprint = createHash("sha256").update(certificate).digest();
   const row = await certificateRepository(deps.database.db).byFingerprint(fingerprint);
   if (!row) return undefined; // not ours: perhaps an IDevID

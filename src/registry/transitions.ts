@@ -12,6 +12,8 @@ import {
   quoted,
   transition,
   type Command,
+  type DeviceLifecycle,
+  type Effect,
   type EvidenceRef,
   type TransitionRecord,
 } from "../domain/index.js";
@@ -113,20 +115,12 @@ export async function applyIn(
   acting: Acting,
   options: ApplyOptions,
 ): Promise<TransitionResult> {
-  const { caller, policy, permission } = acting;
   const digest = requestDigest(command, options);
   const devices = deviceRepository(tx);
   const events = lifecycleEventRepository(tx);
   const row = await devices.byId(deviceId, true);
   if (!row) throw new KeyfleetError("not-found", `no device ${quoted(deviceId)}`);
-  authorize(caller, permission, { attributes: row, deviceId: row.id, what: `device ${quoted(deviceId)}` });
-  policy.check(
-    caller,
-    permission === "device.enroll" ? "cert.issue" : permission,
-    policyDeviceOf(row),
-    command.kind,
-    `device ${quoted(deviceId)}`,
-  );
+  checkActing(acting, row, command);
   if (options.idempotencyKey !== undefined) {
     const earlier = await events.byIdempotencyKey(deviceId, options.idempotencyKey);
     if (earlier) return replay(row, earlier, digest, options.idempotencyKey);
@@ -140,95 +134,167 @@ export async function applyIn(
   }
   await checkNamedCertificate(tx, row.id, command);
   const now = deps.clock.now();
+  const outcome = decide(row, command, acting, options, now);
+  // Under the row lock the version cannot have moved; the compare-and-set says so if it did.
+  if (!(await devices.setLifecycle(deviceId, row.version, outcome.next, now))) {
+    throw new KeyfleetError("conflict", `device ${quoted(deviceId)} changed meanwhile; retry`);
+  }
+  const credentials = await applyEffects(tx, row, outcome.effects, now);
+  const [event] = await recordTransitions(deps, tx, [
+    {
+      deviceId: row.id,
+      record: outcome.record,
+      version: outcome.next.version,
+      credentials,
+      idempotency: { key: options.idempotencyKey, digest },
+    },
+  ]);
+  return { device: deviceOf(afterTransition(row, outcome.next, now)), event: event!, replayed: false };
+}
+
+/** The caller's roles and scope, then the policy's forbids, for `command` on the locked `row`. */
+export function checkActing(acting: Acting, row: DeviceRow, command: Command): void {
+  const { caller, policy, permission } = acting;
+  authorize(caller, permission, { attributes: row, deviceId: row.id, what: `device ${quoted(row.id)}` });
+  policy.check(
+    caller,
+    permission === "device.enroll" ? "cert.issue" : permission,
+    policyDeviceOf(row),
+    command.kind,
+    `device ${quoted(row.id)}`,
+  );
+}
+
+/** The pure transition of `row` by `command`; `invalid-transition` if the lifecycle refuses it. */
+export function decide(
+  row: DeviceRow,
+  command: Command,
+  acting: Acting,
+  options: Pick<ApplyOptions, "reason" | "evidence">,
+  now: Date,
+): Extract<ReturnType<typeof transition>, { ok: true }> {
   const outcome = transition(lifecycleOf(row), command, {
     now,
-    actor: caller.actor,
+    actor: acting.caller.actor,
     reason: options.reason,
     evidence: options.evidence ?? [],
-    policyVersion: policy.version,
+    policyVersion: acting.policy.version,
     rules: defaultLifecycleRules,
   });
   if (!outcome.ok) {
     throw new KeyfleetError(
       "invalid-transition",
-      `cannot ${command.kind} device ${quoted(deviceId)}: ${outcome.message}`,
+      `cannot ${command.kind} device ${quoted(row.id)}: ${outcome.message}`,
       {
         detail: { reason: outcome.reason, state: row.state },
       },
     );
   }
-  // Under the row lock the version cannot have moved; the compare-and-set says so if it did.
-  if (!(await devices.setLifecycle(deviceId, row.version, outcome.next, now))) {
-    throw new KeyfleetError("conflict", `device ${quoted(deviceId)} changed meanwhile; retry`);
-  }
-  const credentials: CredentialChange[] = [];
-  for (const effect of outcome.effects) {
-    if (effect.kind === "tombstone-identity") {
-      await tombstoneRepository(tx).bury(deviceId, hardwareIdentities(row.serial_number, row.idevid), now);
-    } else {
-      credentials.push(...(await applyCredentialEffect(tx, deviceId, effect, now)));
-    }
-  }
-  const event = await record(deps, tx, row, outcome.record, outcome.next.version, credentials, {
-    key: options.idempotencyKey,
-    digest,
-  });
-  return { device: deviceOf({ ...row, ...rowOf(outcome.next), updated_at: now }), event, replayed: false };
+  return outcome;
 }
 
-/** The lifecycle event row, its audit leaf and its outbox event. */
-async function record(
-  deps: RegistryDeps,
+/** A transition's effects on the device's certificates and hardware identity; what changed. */
+export async function applyEffects(
   tx: Tx,
   row: DeviceRow,
-  t: TransitionRecord,
-  version: number,
-  credentials: CredentialChange[],
-  idempotency: { key: string | undefined; digest: Uint8Array },
-): Promise<LifecycleEvent> {
-  const id = randomUUID();
-  const subject = `device:${row.id}`;
-  const facts = {
-    event: id,
-    device: row.id,
-    command: t.command,
-    from: t.from,
-    to: t.to,
-    version,
-    reason: t.reason,
-    evidence: t.evidence.map((e) => ({ ...e })),
-    credentials: credentials.map((c) => ({ ...c })),
-    policyVersion: t.policyVersion,
-  };
-  const [position] = await deps.audit.append(tx, [
-    { type: "device.transitioned", actor: t.actor, subject, details: facts, time: t.at },
-  ]);
-  const inserted = await lifecycleEventRepository(tx).insert({
-    id,
-    device_id: row.id,
-    command: t.command,
-    from_state: t.from,
-    to_state: t.to,
-    version,
-    actor: t.actor,
-    reason: t.reason,
-    evidence: JSON.stringify(t.evidence),
-    effects: JSON.stringify(credentials),
-    policy_version: t.policyVersion,
-    idempotency_key: idempotency.key ?? null,
-    request_digest: idempotency.key === undefined ? null : idempotency.digest,
-    at: t.at,
-    audit_index: position!,
+  effects: readonly Effect[],
+  now: Date,
+): Promise<CredentialChange[]> {
+  const credentials: CredentialChange[] = [];
+  for (const effect of effects) {
+    if (effect.kind === "tombstone-identity") {
+      await tombstoneRepository(tx).bury(row.id, hardwareIdentities(row.serial_number, row.idevid), now);
+    } else {
+      credentials.push(...(await applyCredentialEffect(tx, row.id, effect, now)));
+    }
+  }
+  return credentials;
+}
+
+/** The device row as a transition to `next` at `now` leaves it. */
+export function afterTransition(row: DeviceRow, next: DeviceLifecycle, now: Date): DeviceRow {
+  return { ...row, ...rowOf(next), updated_at: now };
+}
+
+/** A decided transition, its device's row written, on its way into history. */
+export interface DecidedTransition {
+  readonly deviceId: string;
+  readonly record: TransitionRecord;
+  /** The device's version after it. */
+  readonly version: number;
+  readonly credentials: readonly CredentialChange[];
+  readonly idempotency?: { readonly key: string | undefined; readonly digest: Uint8Array } | undefined;
+}
+
+/**
+ * The lifecycle event rows, their audit leaves and their outbox events, for any number of
+ * transitions in one statement each (the audit leaves in the order given).
+ */
+export async function recordTransitions(
+  deps: RegistryDeps,
+  tx: Tx,
+  transitions: readonly DecidedTransition[],
+): Promise<LifecycleEvent[]> {
+  if (transitions.length === 0) return [];
+  const facts = transitions.map((d) => {
+    const t = d.record;
+    return {
+      event: randomUUID(),
+      device: d.deviceId,
+      command: t.command,
+      from: t.from,
+      to: t.to,
+      version: d.version,
+      reason: t.reason,
+      evidence: t.evidence.map((e) => ({ ...e })),
+      credentials: d.credentials.map((c) => ({ ...c })),
+      policyVersion: t.policyVersion,
+    };
   });
-  await deps.outbox.publish(tx, [
-    {
-      position: position!,
+  const positions = await deps.audit.append(
+    tx,
+    transitions.map((d, i) => ({
       type: "device.transitioned",
-      subject,
-      payload: { ...facts, at: t.at.toISOString() },
-    },
-  ]);
-  return lifecycleEventOf(inserted);
+      actor: d.record.actor,
+      subject: `device:${d.deviceId}`,
+      details: facts[i]!,
+      time: d.record.at,
+    })),
+  );
+  const inserted = await lifecycleEventRepository(tx).insertMany(
+    transitions.map((d, i) => {
+      const t = d.record;
+      const key = d.idempotency?.key;
+      return {
+        id: facts[i]!.event,
+        device_id: d.deviceId,
+        command: t.command,
+        from_state: t.from,
+        to_state: t.to,
+        version: d.version,
+        actor: t.actor,
+        reason: t.reason,
+        evidence: JSON.stringify(t.evidence),
+        effects: JSON.stringify(d.credentials),
+        policy_version: t.policyVersion,
+        idempotency_key: key ?? null,
+        request_digest: key === undefined ? null : d.idempotency!.digest,
+        at: t.at,
+        audit_index: positions[i]!,
+      };
+    }),
+  );
+  await deps.outbox.publish(
+    tx,
+    transitions.map((d, i) => ({
+      position: positions[i]!,
+      type: "device.transitioned",
+      subject: `device:${d.deviceId}`,
+      payload: { ...facts[i]!, at: d.record.at.toISOString() },
+    })),
+  );
+  const byId = new Map(inserted.map((r) => [r.id, r]));
+  return facts.map((f) => lifecycleEventOf(byId.get(f.event)!));
 }
 
 function replay(

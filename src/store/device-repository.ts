@@ -80,6 +80,16 @@ export function deviceRepository(db: Kysely<Tables>) {
       const q = db.selectFrom("devices").selectAll().where("id", "=", id);
       return (lock ? q.forUpdate() : q).executeTakeFirst();
     },
+    /** These devices, locked until the transaction ends when `lock` (ids sorted, as lockAll wants them). */
+    async byIds(ids: readonly string[], lock = false): Promise<DeviceRow[]> {
+      if (ids.length === 0) return [];
+      const q = db
+        .selectFrom("devices")
+        .selectAll()
+        .where("id", "in", [...ids])
+        .orderBy("id");
+      return (lock ? q.forUpdate() : q).execute();
+    },
     /** Locks these rows until the transaction ends (callers pass ids sorted, so lockers never cycle). */
     async lockAll(ids: readonly string[]): Promise<void> {
       await db
@@ -89,6 +99,30 @@ export function deviceRepository(db: Kysely<Tables>) {
         .orderBy("id")
         .forUpdate()
         .execute();
+    },
+    /**
+     * setLifecycle for many devices in one statement (one row each): how many were still at their
+     * `fromVersion` and so were written.
+     */
+    async setLifecycleMany(
+      changes: readonly { id: string; fromVersion: number; next: DeviceLifecycle }[],
+      at: Date,
+    ): Promise<number> {
+      if (changes.length === 0) return 0;
+      const rows = changes.map((c) => [
+        c.id,
+        c.fromVersion,
+        c.next.state,
+        c.next.version,
+        c.next.successor,
+        c.next.graceUntil?.toISOString() ?? null,
+      ]);
+      const result = await sql`
+        update devices set state = r->>2, version = (r->>3)::integer, successor_serial = r->>4,
+          grace_until = (r->>5)::timestamptz, updated_at = ${at}
+        from ${jsonRows(rows)}
+        where devices.id = r->>0 and devices.version = (r->>1)::integer`.execute(db);
+      return Number(result.numAffectedRows ?? 0n);
     },
     /** Writes a transition's outcome if the row is still at `fromVersion`; false if it moved on. */
     async setLifecycle(id: string, fromVersion: number, next: DeviceLifecycle, at: Date): Promise<boolean> {

@@ -5,8 +5,14 @@ import type { LifecycleEventRow, LifecycleEventsTable, Tables } from "./schema.j
 
 export function lifecycleEventRepository(db: Kysely<Tables>) {
   return {
-    async insert(event: Insertable<LifecycleEventsTable>): Promise<LifecycleEventRow> {
-      return db.insertInto("lifecycle_events").values(event).returningAll().executeTakeFirstOrThrow();
+    /** The events in one statement, in order; the rows as written. */
+    async insertMany(events: readonly Insertable<LifecycleEventsTable>[]): Promise<LifecycleEventRow[]> {
+      if (events.length === 0) return [];
+      return db
+        .insertInto("lifecycle_events")
+        .values([...events])
+        .returningAll()
+        .execute();
     },
     async byIdempotencyKey(deviceId: string, key: string): Promise<LifecycleEventRow | undefined> {
       return db
