@@ -74,21 +74,22 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
   });
 
   const state = async (id: string) => (await t.app.devices.get(id, systemCaller)).state;
+  /** The agent's key store: the test's SoftHSM2 token. */
+  const hsmFlags = () => [
+    "--key-store",
+    "pkcs11",
+    "--pkcs11-module",
+    token.module,
+    "--pkcs11-token",
+    token.token,
+    "--pkcs11-pin-file",
+    est.path("pin"),
+  ];
 
   test("enrolls with its key inside SoftHSM2 and renews through the native API; no private key reaches the server", async () => {
     const id = (await t.app.devices.register({ serialNumber: "SN-AGENT-HSM" }, systemCaller)).id;
     const { token: bootstrap } = await t.app.bootstrapTokens.create(systemCaller, { deviceId: id });
     const dir = est.path("state-hsm");
-    const hsm = [
-      "--key-store",
-      "pkcs11",
-      "--pkcs11-module",
-      token.module,
-      "--pkcs11-token",
-      token.token,
-      "--pkcs11-pin-file",
-      est.path("pin"),
-    ];
     const enrolled = await agent(
       "enroll",
       "--state",
@@ -101,7 +102,7 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
       bootstrap,
       "--ca-bundle",
       est.path("chain.pem"),
-      ...hsm,
+      ...hsmFlags(),
     );
     expect(enrolled, enrolled.err.join("\n")).toMatchObject({ code: 0, err: [] });
     expect(await state(id)).toBe("provisioned");
@@ -155,16 +156,6 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
         systemCaller,
       )
     ).id;
-    const hsm = [
-      "--key-store",
-      "pkcs11",
-      "--pkcs11-module",
-      token.module,
-      "--pkcs11-token",
-      token.token,
-      "--pkcs11-pin-file",
-      est.path("pin"),
-    ];
     const common = [
       "--server",
       servers.httpsUrl,
@@ -172,7 +163,7 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
       id,
       "--ca-bundle",
       est.path("chain.pem"),
-      ...hsm,
+      ...hsmFlags(),
     ];
     const enroll = (state: string, ...credential: string[]) =>
       agent(

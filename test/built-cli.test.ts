@@ -52,18 +52,23 @@ async function staticClosure(distDir: string, file: string, seen = new Set<strin
   return seen;
 }
 
+/** What the bundle loads statically from its entry `file`, by package and source file. */
+async function bundledModules(file: string): Promise<Set<string>> {
+  const distDir = join(scratch, "dist");
+  const files = [...(await staticClosure(distDir, file))];
+  const sources = (await Promise.all(files.map((f) => readFile(join(distDir, f), "utf8")))).join("\n");
+  // esbuild names each module it bundles in a comment: `// node_modules/kysely/dist/esm/…`, `// src/app.ts`.
+  return new Set(
+    [...sources.matchAll(/^\/\/ (node_modules\/(?:@[^/]+\/)?[^/]+|src\/[^\n]+)/gm)].map((m) => m[1]!),
+  );
+}
+
 test("--help runs from the bundle and loads the command tree only, not the app", async () => {
   const res = await keyfleet(["--help"], {}, bin);
   expect(res).toMatchObject({ code: 0, stderr: "" });
   expect(res.stdout).toMatch(/^Usage: keyfleet/);
 
-  const distDir = join(scratch, "dist");
-  const files = [...(await staticClosure(distDir, "keyfleet.js"))];
-  const sources = (await Promise.all(files.map((f) => readFile(join(distDir, f), "utf8")))).join("\n");
-  // esbuild names each module it bundles in a comment: `// node_modules/kysely/dist/esm/…`, `// src/app.ts`.
-  const bundled = new Set(
-    [...sources.matchAll(/^\/\/ (node_modules\/(?:@[^/]+\/)?[^/]+|src\/[^\n]+)/gm)].map((m) => m[1]),
-  );
+  const bundled = await bundledModules("keyfleet.js");
   expect(bundled).toContain("node_modules/commander");
   for (const heavy of [
     "node_modules/kysely",
@@ -77,12 +82,7 @@ test("--help runs from the bundle and loads the command tree only, not the app",
 });
 
 test("the agent's bundle holds none of the server: no app, database driver, HTTP server or logger", async () => {
-  const distDir = join(scratch, "dist");
-  const files = [...(await staticClosure(distDir, "keyfleet-agent.js"))];
-  const sources = (await Promise.all(files.map((f) => readFile(join(distDir, f), "utf8")))).join("\n");
-  const bundled = new Set(
-    [...sources.matchAll(/^\/\/ (node_modules\/(?:@[^/]+\/)?[^/]+|src\/[^\n]+)/gm)].map((m) => m[1]),
-  );
+  const bundled = await bundledModules("keyfleet-agent.js");
   expect(bundled).toContain("src/agent/enroll.ts");
   for (const server of [
     "node_modules/kysely",
@@ -92,7 +92,7 @@ test("the agent's bundle holds none of the server: no app, database driver, HTTP
   ]) {
     expect(bundled).not.toContain(server);
   }
-  expect([...bundled].filter((m) => /^src\/(app|store|ca|registry|http|cli)[/.]/.test(m!))).toEqual([]);
+  expect([...bundled].filter((m) => /^src\/(app|store|ca|registry|http|cli)[/.]/.test(m))).toEqual([]);
   const help = await promisify(execFile)(process.execPath, [agentBin, "--help"]);
   expect(help.stdout).toMatch(/^usage: keyfleet-agent/);
 });
