@@ -22,3 +22,5 @@ export { certificateJson, type CertificateJson } from "./certificate.js";
 export { checkDeviceSerial, idevidDer, namesKeyfleetUrn } from "./device-identity.js";
 export { applyCredentialEffect, type CredentialChange, type CredentialEffect } from "./credential-effects.js";
 export { crlValiditySeconds, type ProducedCrl } from "./crl-producer.js";
+export { changeStatus, type RevocationDeps, type StatusOrder, type StatusOutcome } from "./revocation.js";
+export { operatorReasons, parseReason, type OperatorReason, type StatusRequest } from "./revocation-rules.js";
