@@ -37,7 +37,9 @@ export type AuditEventType =
   /** A certificate revoked, put on hold, or its hold lifted, by an operator (a device's transitions say theirs). */
   | "certificate.revoked"
   | "certificate.held"
-  | "certificate.released";
+  | "certificate.released"
+  /** A CA's CRL signed and written where relying parties (and brokers) read it. */
+  | "crl.published";
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
@@ -57,6 +59,7 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "certificate.revoked",
   "certificate.held",
   "certificate.released",
+  "crl.published",
 ]);
 
 export type JsonValue =

@@ -13,13 +13,14 @@ export type EventType =
   | "device.transitioned"
   | "certificate.revoked"
   | "certificate.held"
-  | "certificate.released";
+  | "certificate.released"
+  | "crl.published";
 
 export interface OutboxEvent {
   /** The index of the audit leaf that records the same change. */
   readonly position: number;
   readonly type: EventType;
-  /** What it is about: `device:<id>`, `certificate:<serial>`. */
+  /** What it is about: `device:<id>`, `certificate:<serial>`, `ca:<id>`. */
   readonly subject: string;
   readonly payload: Record<string, unknown>;
 }
