@@ -206,6 +206,28 @@ forEachDatabase("CRL publisher", (kind) => {
     expect((await text("parts.crl.pem")).stderr).toContain("verify OK");
   });
 
+  test("the whole chain checks against the root's CRL and the issuing CA's (-crl_check_all)", async () => {
+    await device("SN-CRL-CHAIN");
+    const rootId = (await t.app.authority.cas()).find((c) => c.kind === "root")!.id;
+    const crls = await t.app.crls.publishNow("cli:test");
+    for (const id of [rootId, issuingId]) {
+      const full = crls.find((c) => c.issuerId === id && c.kind === "full")!;
+      await dir.write(`${id}.crl.pem`, toPem("X509 CRL", full.der));
+    }
+    const checked = await openssl([
+      "verify",
+      "-crl_check_all",
+      "-CAfile",
+      dir.file("chain.pem"),
+      "-CRLfile",
+      dir.file(`${rootId}.crl.pem`),
+      "-CRLfile",
+      dir.file(`${issuingId}.crl.pem`),
+      dir.file("SN-CRL-CHAIN.pem"),
+    ]);
+    expect(checked.stdout.trim()).toMatch(/SN-CRL-CHAIN\.pem: OK$/);
+  });
+
   test("an unknown CA is not-found and publishes nothing", async () => {
     await expect(t.app.crls.publishNow("cli:test", "ca-0000000000")).rejects.toMatchObject({
       code: "not-found",

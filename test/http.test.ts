@@ -114,6 +114,8 @@ forEachDatabase("admin API", (kind) => {
 
   test("serves each CA certificate at its caIssuers URL, on the public surface too", async () => {
     const [ca] = await t.app.authority.cas();
+    expect((await publicHttp.inject(`/ca/${ca!.id}.cer`)).statusCode).toBe(404); // not published yet
+    await t.app.crls.sync(); // what a running server does within seconds of a CA's making
     for (const server of [http, publicHttp]) {
       const res = await server.inject(`/ca/${ca!.id}.cer`);
       expect(res.statusCode).toBe(200);
@@ -121,6 +123,15 @@ forEachDatabase("admin API", (kind) => {
       expect(Buffer.compare(res.rawPayload, Buffer.from(await t.app.authority.caCertificate(ca!.id)))).toBe(
         0,
       );
+      const etag = res.headers.etag as string;
+      const again = await server.inject({
+        url: `/ca/${ca!.id}.cer`,
+        headers: { "if-none-match": `W/${etag}` },
+      });
+      expect(again.statusCode).toBe(304);
+      const pem = await server.inject(`/ca/${ca!.id}.pem`);
+      expect(pem.body).toContain("-----BEGIN CERTIFICATE-----");
+      expect(pem.headers.etag).not.toBe(etag);
     }
     const missing = await publicHttp.inject("/ca/ca-0000000000.cer");
     expect(missing.json()).toMatchObject({ status: 404, code: "not-found" });

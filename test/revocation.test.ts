@@ -217,6 +217,29 @@ forEachDatabase("revocation records", (kind) => {
     expect((await revoke(deviceSerial, "privilegeWithdrawn", globex)).changed).toBe(true);
   });
 
+  test("a CA's own certificate is not an operator's to revoke", async () => {
+    const issuing = (await t.app.authority.cas()).find((c) => c.kind === "intermediate")!;
+    const before = await written();
+    for (const role of ["operator", "security-officer"] as const) {
+      await expect(
+        revoke(issuing.serial, "cACompromise", { actor: `token:${role}`, role, scopes: {} }),
+      ).rejects.toMatchObject({ code: "forbidden" });
+    }
+    expect(await written()).toEqual(before);
+  });
+
+  test("a held device certificate finalized keeps the hold's time as its revocation date", async () => {
+    const { id, serial } = await deviceCertificate("SN-REV-HOLD-TIME");
+    await t.app.devices.apply(id, { kind: "suspend" }, systemCaller);
+    const heldAt = (await t.app.authority.certificate(serial)).revocation!.revokedAt;
+    await t.app.devices.apply(id, { kind: "retire" }, systemCaller);
+    await t.app.devices.apply(id, { kind: "finalize" }, systemCaller);
+    const after = await t.app.authority.certificate(serial);
+    expect(after).toMatchObject({ status: "revoked", revocation: { reason: "cessationOfOperation" } });
+    expect(after.revocation!.revokedAt).toEqual(heldAt);
+    expect((await changesOf(serial)).at(-1)!.revoked_at).toEqual(heldAt);
+  });
+
   test("over HTTP: POST revokes, DELETE lifts a hold; bad reasons and dates are problems", async () => {
     const issued = await clientCertificate("http");
     const as = { authorization: `Bearer ${admin}` };

@@ -24,7 +24,7 @@ export interface Artefact {
 }
 
 /** `crl/<ca>.crl`, `crl/<ca>-delta.crl`, `ca/<ca>.cer`: the paths they are served at, and their files. */
-const namePattern = /^(crl|ca)\/ca-[0-9a-f]{1,64}(-delta)?\.(crl|cer)$/;
+const namePattern = /^(crl\/ca-[0-9a-f]{1,64}(-delta)?\.crl|ca\/ca-[0-9a-f]{1,64}\.cer)$/;
 
 export function artefactOf(
   bytes: Uint8Array,
@@ -46,18 +46,17 @@ export class ArtefactStore {
     return this.#items.get(name);
   }
 
-  /** Writes the file, then serves it: a reader told of it (an event) finds the file in place. */
+  /**
+   * Writes the file, then serves it: a reader told of it (an event) finds the file in place. An
+   * artefact older than the one served (a lower CRL Number) is neither written nor served.
+   */
   async put(name: string, artefact: Artefact): Promise<void> {
     checkName(name);
+    const served = this.#items.get(name);
+    if (served && served.number > artefact.number) return;
     const [folder] = name.split("/");
     await mkdir(join(this.dir, folder!), { recursive: true, mode: 0o755 });
     await replaceFile(join(this.dir, name), artefact.bytes, 0o644); // public: relying parties fetch it
-    this.#items.set(name, artefact);
-  }
-
-  /** Serves `artefact` from memory only (another node wrote the file it came from). */
-  remember(name: string, artefact: Artefact): void {
-    checkName(name);
     this.#items.set(name, artefact);
   }
 

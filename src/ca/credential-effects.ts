@@ -34,7 +34,6 @@ export async function applyCredentialEffect(
       ...c,
       status: change.to,
       reason: change.reason,
-      revokedAt: change.to === "good" ? null : by.at,
       invalidityDate: null,
       actor: by.actor,
       evidence: by.evidence.map((e) => ({ ...e })),

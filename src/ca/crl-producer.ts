@@ -1,19 +1,18 @@
 /**
  * A CRL for one issuer (RFC 5280 §5), made from the database. A full CRL holds the issuer's held
  * and revoked certificates that have not expired and points to its delta (Freshest CRL); a delta
- * CRL holds the certificates whose status changed after its base full CRL was made — revoked, on
- * hold, or their hold lifted (removeFromCRL) — and names its base (Delta CRL Indicator). Both take
- * the issuer's next CRL Number and stream their rows, in serial order, into the CRL writer (memory:
- * the CRL's own size), signed by the issuer's key in its store. Rows are read in one
- * repeatable-read transaction, so a CRL is one moment's truth, and it records the last revocation
- * record it includes, which the next delta starts after.
+ * CRL holds the certificates whose status changed where its base full CRL's snapshot did not see
+ * it — revoked, on hold, or their hold lifted (removeFromCRL) — and names its base (Delta CRL
+ * Indicator). Both stream their rows, in serial order, into the CRL writer (memory: the CRL's own
+ * size), signed by the issuer's key in its store. The number and the rows are read in one
+ * repeatable-read transaction, so a CRL is one moment's truth, a higher number never holds an older
+ * one, and the snapshot it records is where the next delta starts.
  */
 import type { KeyStore } from "../crypto/index.js";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import { compileIssuer, CrlWriter, revocationReasons, type RevocationReason } from "../pki/index.js";
 import {
   crlRepository,
-  revocationRepository,
   type Database,
   type IssuerRepository,
   type RevokedCertificateRow,
@@ -36,8 +35,8 @@ export interface ProducedCrl {
   readonly number: bigint;
   /** A delta's base: the number of the full CRL it updates. */
   readonly baseNumber: bigint | null;
-  /** The last revocation record (status_changes.seq) it includes; 0 when none. */
-  readonly throughSeq: number;
+  /** The snapshot its rows were read in (pg_snapshot, as text): the next delta holds what it did not see. */
+  readonly snapshot: string;
   readonly thisUpdate: Date;
   readonly nextUpdate: Date;
   readonly entries: number;
@@ -48,11 +47,13 @@ export interface ProducedCrl {
 export const crlValiditySeconds = 24 * 3600;
 /** How long a delta CRL is good for: a relying party using deltas learns of a revocation within this. */
 export const deltaCrlValiditySeconds = 3600;
+/** Tries of a CRL whose number a concurrent producer took first (40001): each reads a newer snapshot. */
+const attempts = 5;
 
 /** The full CRL a delta is made against. */
 export interface DeltaBase {
   readonly number: bigint;
-  readonly throughSeq: number;
+  readonly snapshot: string;
 }
 
 export async function produceCrl(
@@ -62,6 +63,11 @@ export async function produceCrl(
   options: {
     /** Makes a delta CRL against this full CRL; a full CRL without. */
     readonly base?: DeltaBase | undefined;
+    /**
+     * When the last full CRL was made: certificates that expired since stay listed once more
+     * (RFC 5280 §3.3); none before it. Absent: from now.
+     */
+    readonly keptSince?: Date | undefined;
     /** About how many entries it will have (the last one's count): its buffer is sized once. */
     readonly expectedEntries?: number | undefined;
   } = {},
@@ -71,46 +77,60 @@ export async function produceCrl(
   if (!issuer) throw new KeyfleetError("not-found", `no CA ${quoted(issuerId)}`);
   const signer = await issuerSigner(deps.issuers, deps.keyStore, issuer);
   const template = compileIssuer({ certificate: issuer.certificate, signer });
-  const number = await crlRepository(deps.database.db).nextNumber(issuerId);
   const thisUpdate = new Date(Math.floor(deps.clock.now().getTime() / 1000) * 1000);
-  const writer = new CrlWriter(Math.ceil((options.expectedEntries ?? 0) * 1.05));
-  const throughSeq = await deps.database.transaction(async (tx) => {
-    const rows = crlRepository(tx);
-    await rows.oneSnapshot();
-    const through = await revocationRepository(tx).lastChange(issuerId);
-    const stream =
-      base === undefined
-        ? rows.notGood(issuerId, thisUpdate)
-        : rows.changedSince(issuerId, base.throughSeq, thisUpdate);
-    for await (const row of stream) writer.add(entryOf(row, thisUpdate));
-    return through;
-  });
+  const keptSince = options.keptSince && options.keptSince < thisUpdate ? options.keptSince : thisUpdate;
+  const read = await retried(() =>
+    deps.database.transaction(async (tx) => {
+      const rows = crlRepository(tx);
+      await rows.oneSnapshot();
+      const number = await rows.nextNumber(issuerId); // the snapshot's first read: see nextNumber
+      const snapshot = await rows.currentSnapshot();
+      const writer = new CrlWriter(Math.ceil((options.expectedEntries ?? 0) * 1.05));
+      const stream =
+        base === undefined
+          ? rows.notGood(issuerId, keptSince)
+          : rows.changedSince(issuerId, base.snapshot, keptSince);
+      for await (const row of stream) writer.add(entryOf(row, thisUpdate));
+      return { number, snapshot, writer };
+    }),
+  );
   const validity = base === undefined ? crlValiditySeconds : deltaCrlValiditySeconds;
   const nextUpdate = new Date(thisUpdate.getTime() + validity * 1000);
-  const entries = writer.count;
+  const entries = read.writer.count;
   const urls = issuerUrls(publicUrl, issuerId);
-  const der = await writer.finish({
+  const der = await read.writer.finish({
     issuerName: template.issuerName,
     keyIdentifier: template.keyIdentifier,
     signer,
     thisUpdate,
     nextUpdate,
-    crlNumber: number,
-    distributionPoint: urls.crl,
+    crlNumber: read.number,
+    distributionPoint: issuer.kind === "root" ? undefined : urls.crl,
     onlyUserCertificates: issuer.kind === "intermediate",
     ...(base === undefined ? { deltaDistributionPoint: urls.deltaCrl } : { baseCrlNumber: base.number }),
   });
   return {
     issuerId,
     kind: base === undefined ? "full" : "delta",
-    number,
+    number: read.number,
     baseNumber: base?.number ?? null,
-    throughSeq,
+    snapshot: read.snapshot,
     thisUpdate,
     nextUpdate,
     entries,
     der,
   };
+}
+
+/** `work`, again while a concurrent transaction made it fail to serialize (SQLSTATE 40001). */
+async function retried<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "40001" || attempt >= attempts) throw e;
+    }
+  }
 }
 
 function entryOf(row: RevokedCertificateRow, thisUpdate: Date) {

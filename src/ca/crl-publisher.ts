@@ -16,7 +16,7 @@ import { KeyfleetError, quoted } from "../domain/index.js";
 import type { Outbox } from "../events/index.js";
 import type { Logger } from "../logger.js";
 import { checkCrlSignature, readCertificate, readCrlHeader } from "../pki/index.js";
-import { crlRepository, revocationRepository, type IssuerRow, type PublishedCrlRow } from "../store/index.js";
+import { crlRepository, type IssuerRow, type PublishedCrlRow } from "../store/index.js";
 import { artefactOf, type Artefact, type ArtefactStore } from "./artefact-store.js";
 import { produceCrl, type CrlKind, type CrlProducerDeps, type ProducedCrl } from "./crl-producer.js";
 
@@ -34,26 +34,27 @@ export const fullRefreshSeconds = 15 * 60;
 
 /** What an issuer's newest CRLs are, as `due` weighs them. */
 export interface PublishedState {
-  readonly full: Pick<PublishedCrlRow, "number" | "through_seq" | "this_update" | "next_update"> | undefined;
-  readonly delta:
-    Pick<PublishedCrlRow, "base_number" | "through_seq" | "this_update" | "next_update"> | undefined;
-  /** The issuer's newest revocation record. */
-  readonly lastChange: number;
+  readonly full: Pick<PublishedCrlRow, "number" | "this_update" | "next_update"> | undefined;
+  readonly delta: Pick<PublishedCrlRow, "base_number" | "this_update" | "next_update"> | undefined;
+  /** Whether a status changed that the full CRL's snapshot did not see. */
+  readonly changedSinceFull: boolean;
+  /** Whether a status changed that the delta's snapshot did not see. */
+  readonly changedSinceDelta: boolean;
 }
 
 /** Which CRLs of an issuer are due now (a full one comes with its delta). */
 export function due(state: PublishedState, now: Date): CrlKind[] {
-  const { full, delta, lastChange } = state;
+  const { full, delta } = state;
   const halfGone = (row: { this_update: Date; next_update: Date }) =>
     now.getTime() >= (row.this_update.getTime() + row.next_update.getTime()) / 2;
   const age = (row: { this_update: Date }) => (now.getTime() - row.this_update.getTime()) / 1000;
-  if (!full || halfGone(full) || (lastChange > Number(full.through_seq) && age(full) >= fullRefreshSeconds)) {
+  if (!full || halfGone(full) || (state.changedSinceFull && age(full) >= fullRefreshSeconds)) {
     return ["full", "delta"];
   }
   if (
     !delta ||
     Number(delta.base_number) !== Number(full.number) ||
-    lastChange > Number(delta.through_seq) ||
+    state.changedSinceDelta ||
     halfGone(delta)
   ) {
     return ["delta"];
@@ -68,17 +69,24 @@ export function crlPublisher(deps: CrlPublisherDeps) {
   const db = () => crlRepository(deps.database.db);
   let timer: NodeJS.Timeout | undefined;
 
-  async function publishOne(issuer: IssuerRow, kind: CrlKind, actor: string): Promise<ProducedCrl> {
-    const base = await db().published(issuer.id, "full");
-    if (kind === "delta" && !base) {
+  /**
+   * Produces one CRL of `issuer` and, unless a newer one of its kind was kept meanwhile (then
+   * undefined: nothing is served, written or announced), keeps it, serves it and writes its file,
+   * then announces it, all before its transaction commits.
+   */
+  async function publishOne(
+    issuer: IssuerRow,
+    kind: CrlKind,
+    actor: string,
+  ): Promise<ProducedCrl | undefined> {
+    const full = await db().published(issuer.id, "full");
+    if (kind === "delta" && !full) {
       throw new KeyfleetError("not-found", `CA ${quoted(issuer.id)} has no full CRL for a delta to build on`);
     }
     const crl = await produceCrl(deps, issuer.id, await deps.publicUrl(), {
-      base:
-        kind === "delta"
-          ? { number: BigInt(base!.number), throughSeq: Number(base!.through_seq) }
-          : undefined,
-      expectedEntries: kind === "full" ? (base?.entries ?? (await db().countNotGood(issuer.id))) : undefined,
+      base: kind === "delta" ? { number: BigInt(full!.number), snapshot: full!.snapshot } : undefined,
+      keptSince: full?.this_update,
+      expectedEntries: kind === "full" ? (full?.entries ?? (await db().countNotGood(issuer.id))) : undefined,
     });
     const spki = readCertificate(issuer.certificate).subjectPublicKeyInfo;
     if (checkCrlSignature(crl.der, spki) !== "good") {
@@ -87,10 +95,6 @@ export function crlPublisher(deps: CrlPublisherDeps) {
         `CRL ${crl.number} of CA ${issuer.id} does not verify under its key; not published`,
       );
     }
-    await deps.artefacts.put(
-      crlArtefactName(issuer.id, kind),
-      artefactOf(crl.der, crl.thisUpdate, crl.nextUpdate, crl.number),
-    );
     const facts = {
       issuerId: crl.issuerId,
       kind: crl.kind,
@@ -100,20 +104,24 @@ export function crlPublisher(deps: CrlPublisherDeps) {
       thisUpdate: crl.thisUpdate.toISOString(),
       nextUpdate: crl.nextUpdate.toISOString(),
     };
-    await deps.database.transaction(async (tx) => {
-      await crlRepository(tx).keep(
-        {
-          issuer_id: crl.issuerId,
-          kind: crl.kind,
-          number: crl.number,
-          base_number: crl.baseNumber,
-          through_seq: crl.throughSeq,
-          this_update: crl.thisUpdate,
-          next_update: crl.nextUpdate,
-          entries: crl.entries,
-          size: crl.der.length,
-        },
-        crl.der,
+    const kept = await deps.database.transaction(async (tx) => {
+      const row = {
+        issuer_id: crl.issuerId,
+        kind: crl.kind,
+        number: crl.number,
+        base_number: crl.baseNumber,
+        snapshot: crl.snapshot,
+        this_update: crl.thisUpdate,
+        next_update: crl.nextUpdate,
+        entries: crl.entries,
+        size: crl.der.length,
+      };
+      if (!(await crlRepository(tx).keep(row, crl.der))) return false;
+      // Served and written under the row's lock, before the event exists: a consumer told of the
+      // CRL finds its file, and a later CRL, which waits for this lock, is always written after it.
+      await deps.artefacts.put(
+        crlArtefactName(issuer.id, kind),
+        artefactOf(crl.der, crl.thisUpdate, crl.nextUpdate, crl.number),
       );
       const subject = `ca:${crl.issuerId}`;
       const [position] = await deps.audit.append(tx, [
@@ -122,8 +130,9 @@ export function crlPublisher(deps: CrlPublisherDeps) {
       await deps.outbox.publish(tx, [
         { position: position!, type: "crl.published", subject, payload: facts },
       ]);
+      return true;
     });
-    return crl;
+    return kept ? crl : undefined;
   }
 
   /** The CAs that may still have certificates in use: not expired, active or retired. */
@@ -139,9 +148,9 @@ export function crlPublisher(deps: CrlPublisherDeps) {
   }
 
   /**
-   * Brings this process's served CRLs and CA certificates up to the database's (what other
-   * nodes published); reads the bytes only of what changed. A CA certificate never changes: it is
-   * written once as a file beside the CRLs.
+   * Brings this process's served CRLs and CA certificates, and their files in its data directory,
+   * up to the database's (what other nodes published); reads the bytes only of what changed. A CA
+   * certificate never changes: it is written once.
    */
   async function sync(): Promise<void> {
     for (const issuer of await deps.issuers.list()) {
@@ -163,7 +172,7 @@ export function crlPublisher(deps: CrlPublisherDeps) {
       });
       if (kept) {
         const { row, der } = kept;
-        deps.artefacts.remember(name, artefactOf(der, row.this_update, row.next_update, BigInt(row.number)));
+        await deps.artefacts.put(name, artefactOf(der, row.this_update, row.next_update, BigInt(row.number)));
       }
     }
   }
@@ -177,25 +186,41 @@ export function crlPublisher(deps: CrlPublisherDeps) {
       const issuers = issuerId === undefined ? await livingIssuers() : [await issuerOf(issuerId)];
       const published: ProducedCrl[] = [];
       for (const issuer of issuers) {
-        published.push(await publishOne(issuer, "full", actor));
-        published.push(await publishOne(issuer, "delta", actor));
+        for (const kind of ["full", "delta"] as const) {
+          const crl = await publishOne(issuer, kind, actor);
+          if (crl) published.push(crl);
+        }
       }
       return published;
     },
 
-    /** The `crl-publisher` task: every living CA's CRLs that are due. */
+    /**
+     * The `crl-publisher` task: every living CA's CRLs that are due. A CA that fails (its key
+     * store unreachable) does not hold up the others; the first failure is thrown at the end.
+     */
     async publishDue(): Promise<ProducedCrl[]> {
       const published: ProducedCrl[] = [];
-      const rows = db();
+      let failure: unknown;
       for (const issuer of await livingIssuers()) {
-        const state: PublishedState = {
-          full: await rows.published(issuer.id, "full"),
-          delta: await rows.published(issuer.id, "delta"),
-          lastChange: await revocationRepository(deps.database.db).lastChange(issuer.id),
-        };
-        for (const kind of due(state, deps.clock.now()))
-          published.push(await publishOne(issuer, kind, "system"));
+        try {
+          const rows = db();
+          const full = await rows.published(issuer.id, "full");
+          const delta = await rows.published(issuer.id, "delta");
+          const state: PublishedState = {
+            full,
+            delta,
+            changedSinceFull: full !== undefined && (await rows.changedAfter(issuer.id, full.snapshot)),
+            changedSinceDelta: delta !== undefined && (await rows.changedAfter(issuer.id, delta.snapshot)),
+          };
+          for (const kind of due(state, deps.clock.now())) {
+            const crl = await publishOne(issuer, kind, "system");
+            if (crl) published.push(crl);
+          }
+        } catch (e) {
+          failure ??= e;
+        }
       }
+      if (failure !== undefined) throw failure;
       return published;
     },
 

@@ -36,4 +36,4 @@ export {
 } from "./crl-publisher.js";
 export { ArtefactStore, type Artefact } from "./artefact-store.js";
 export { changeStatus, type RevocationDeps, type StatusOrder, type StatusOutcome } from "./revocation.js";
-export { operatorReasons, parseReason, type OperatorReason, type StatusRequest } from "./revocation-rules.js";
+export type { StatusRequest } from "./revocation-rules.js";

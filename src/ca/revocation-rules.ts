@@ -4,30 +4,8 @@
  * reason is final. Asking again for what is already so is no change (idempotent), never a second
  * record; asking to undo a final revocation, or to give it another reason, is refused.
  */
-import { KeyfleetError, quoted } from "../domain/index.js";
+import { KeyfleetError, type OperatorReason } from "../domain/index.js";
 import type { CertificateStatus } from "../store/index.js";
-
-/** The reasons an operator may revoke for (RFC 5280 §5.3.1; removeFromCRL is a CRL's, not a revocation's). */
-export const operatorReasons = [
-  "keyCompromise",
-  "cACompromise",
-  "affiliationChanged",
-  "superseded",
-  "cessationOfOperation",
-  "certificateHold",
-  "privilegeWithdrawn",
-] as const;
-export type OperatorReason = (typeof operatorReasons)[number];
-
-export function parseReason(value: string): OperatorReason {
-  if (!(operatorReasons as readonly string[]).includes(value)) {
-    throw new KeyfleetError(
-      "malformed-request",
-      `unknown revocation reason ${quoted(value)}; use one of ${operatorReasons.join(", ")}`,
-    );
-  }
-  return value as OperatorReason;
-}
 
 /** What is asked: revoke (or hold, with certificateHold) for a reason, or lift a hold. */
 export type StatusRequest =

@@ -47,8 +47,8 @@ export async function changeStatus(
   );
   if (!decision.change) return { certificate: certificateOf(row), changed: false };
   const revoking = decision.status !== "good";
-  // A hold turned into a revocation keeps the hold's time (RFC 5280 §5.3.1: the revocation date is
-  // when the certificate stopped being good).
+  // A hold turned into a revocation keeps the hold's time: it stopped being good then (RFC 5280
+  // §5.1.2.6, the revocation date).
   const revokedAt = revoking ? (row.status === "hold" ? row.revoked_at! : order.at) : null;
   const invalidityDate = revoking && decision.status === "revoked" ? (order.invalidityDate ?? null) : null;
   const evidence = (order.evidence ?? []).map((e) => ({ ...e }));

@@ -34,3 +34,4 @@ export {
   type TransitionRecord,
 } from "./device-state.js";
 export { percentile } from "./percentile.js";
+export { operatorReasons, parseReason, type OperatorReason } from "./revocation-reason.js";

@@ -1,5 +1,6 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
-import { operatorReasons, requestIdPattern } from "../ca/index.js";
+import { requestIdPattern } from "../ca/index.js";
+import { operatorReasons } from "../domain/index.js";
 import { profiles } from "../pki/index.js";
 import { deviceIdPattern } from "../registry/index.js";
 

@@ -81,7 +81,7 @@ export async function buildHttpApp(
   instrument(http, metrics, surface);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(http, { database: () => app.database.ping(), keyStore: () => app.authority.ready() });
-  artefactRoutes(http, { authority: app.authority, crls: app.crls }, app.clock);
+  artefactRoutes(http, { crls: app.crls }, app.clock);
   problemRoutes(http);
   if (surface === "full") {
     const recordRefusal = refusalRecorder(app.audit);

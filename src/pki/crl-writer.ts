@@ -66,9 +66,11 @@ export interface CrlHeader {
   /**
    * The CRL's scope, its Issuing Distribution Point: the URL its full CRL is published at (a shard's
    * own). A delta CRL has its base's (§5.2.4: the same scope; openssl matches the two), though it is
-   * published at the full CRL's Freshest CRL URL.
+   * published at the full CRL's Freshest CRL URL. Undefined: no IDP, the CRL covers everything the
+   * issuer issued (a root's CRL: a relying party checking the whole chain, `-crl_check_all`, checks
+   * the self-signed root against it too, and the root names no distribution point to match).
    */
-  readonly distributionPoint: string;
+  readonly distributionPoint: string | undefined;
   /** The issuer issues end-entity certificates only (IDP onlyContainsUserCerts). */
   readonly onlyUserCertificates: boolean;
   /** A delta CRL: the CRL Number of the full CRL it updates (§5.2.4). Otherwise a full CRL. */
@@ -143,7 +145,9 @@ export class CrlWriter {
       sequence(
         authorityKeyIdentifier(h.keyIdentifier),
         extension(oids.cRLNumber, false, bigintInteger(h.crlNumber, "the CRL number")),
-        issuingDistributionPoint(h.distributionPoint, h.onlyUserCertificates),
+        ...(h.distributionPoint === undefined
+          ? []
+          : [issuingDistributionPoint(h.distributionPoint, h.onlyUserCertificates)]),
         ...(delta
           ? [extension(oids.deltaCRLIndicator, true, bigintInteger(h.baseCrlNumber!, "the base CRL number"))]
           : h.deltaDistributionPoint === undefined

@@ -8,7 +8,7 @@
  */
 import { changeStatus, type StatusOutcome, type StatusRequest } from "../ca/index.js";
 import { KeyfleetError, quoted, type EvidenceRef } from "../domain/index.js";
-import { serialFromHex, serialToHex } from "../pki/index.js";
+import { profiles, serialFromHex, serialToHex } from "../pki/index.js";
 import { authorize, listScope, type Caller } from "../policy/index.js";
 import { deviceRepository, revocationRepository } from "../store/index.js";
 import type { RegistryDeps } from "./registration.js";
@@ -34,6 +34,12 @@ export async function changeCertificateStatus(
     const row = await revocationRepository(tx).lockBySerial(serial);
     const what = `certificate ${serial}`;
     if (!row) throw new KeyfleetError("not-found", `no certificate with serial ${serial}`);
+    if (isAuthorityCertificate(row.profile)) {
+      // A CA's own certificate (or its OCSP responder's): revoking it ends everything it signed.
+      // That is the CA administrators' call, never an operator's (roles.ts, separation of duties).
+      authorize(caller, "ca.manage");
+      authorize(caller, "cert.revoke");
+    }
     if (row.device_id === null) {
       // Bound to no device, it is in no scope: only an unscoped caller sees it.
       if (listScope(caller) !== undefined)
@@ -59,6 +65,11 @@ export async function changeCertificateStatus(
       comment: options.comment,
     });
   });
+}
+
+/** The authority's own certificates: the CAs' and the delegated OCSP responder's. */
+function isAuthorityCertificate(profile: string): boolean {
+  return profiles[profile as keyof typeof profiles]?.ca === true || profile === "ocsp-responder";
 }
 
 function checkInvalidityDate(request: StatusRequest, date: Date | undefined, now: Date): void {

@@ -44,6 +44,7 @@ export async function expireLifecycleTimers(deps: RegistryDeps): Promise<Expired
     .orderBy("id")
     .limit(batch)
     .execute();
+  let failure: unknown;
   const apply = async (ids: { id: string }[], command: Command, reason: string): Promise<string[]> => {
     const done: string[] = [];
     for (const { id } of ids) {
@@ -51,13 +52,14 @@ export async function expireLifecycleTimers(deps: RegistryDeps): Promise<Expired
         await applyCommand(deps, id, command, systemCaller, { reason });
         done.push(id);
       } catch (e) {
-        // Moved since it was read (committed, cancelled…): its deadline no longer applies.
-        if (!isKeyfleetError(e, "invalid-transition") && !isKeyfleetError(e, "conflict")) throw e;
+        // Moved since it was read (committed, cancelled…): its deadline no longer applies. Any
+        // other failure does not hold up the other devices; the first is thrown at the end.
+        if (!isKeyfleetError(e, "invalid-transition") && !isKeyfleetError(e, "conflict")) failure ??= e;
       }
     }
     return done;
   };
-  return {
+  const expired = {
     aborted: await apply(
       stale,
       { kind: "abort" },
@@ -65,4 +67,6 @@ export async function expireLifecycleTimers(deps: RegistryDeps): Promise<Expired
     ),
     finalized: await apply(ended, { kind: "finalize" }, "the decommissioning grace period ended"),
   };
+  if (failure !== undefined) throw failure;
+  return expired;
 }

@@ -82,22 +82,24 @@ export function certificateRepository(db: Kysely<Tables>) {
     /** Sets the status of the matching certificates of one device; returns which, by serial. */
     async setDeviceStatus(
       change: DeviceStatusChange,
-    ): Promise<{ readonly issuerId: string; readonly serial: string }[]> {
+    ): Promise<{ readonly issuerId: string; readonly serial: string; readonly revokedAt: Date | null }[]> {
       let q = db
         .updateTable("certificates")
         .set({
           status: change.to,
           revocation_reason: change.reason,
-          revoked_at: change.to === "good" ? null : change.at,
+          // A held certificate revoked for good keeps the hold's time: it stopped being good then
+          // (RFC 5280 §5.1.2.6, the revocation date).
+          revoked_at: change.to === "good" ? null : sql<Date>`coalesce(revoked_at, ${change.at})`,
           invalidity_date: null,
         })
         .where("device_id", "=", change.deviceId)
         .where("status", "in", [...change.from]);
       if (change.only !== undefined) q = q.where("serial", "=", change.only);
       if (change.except !== undefined) q = q.where("serial", "<>", change.except);
-      const rows = await q.returning(["issuer_id", "serial"]).execute();
+      const rows = await q.returning(["issuer_id", "serial", "revoked_at"]).execute();
       return rows
-        .map((r) => ({ issuerId: r.issuer_id, serial: r.serial }))
+        .map((r) => ({ issuerId: r.issuer_id, serial: r.serial, revokedAt: r.revoked_at }))
         .sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
     },
 

@@ -1,11 +1,11 @@
 /**
  * What CRLs are made of and where they are kept: the issuer's next CRL Number; its revoked and
- * held certificates that have not expired (a full CRL), or those whose status changed after a
- * given revocation record (a delta CRL), streamed in serial order a page at a time (keyset), so a
+ * held certificates (a full CRL), or those whose status changed where a given snapshot did not
+ * see it (a delta CRL), streamed in serial order a page at a time (keyset), so a
  * CRL of a million entries never holds a million rows; and each issuer's newest published full and
  * delta CRL (migration 0021), which every node serves and the next delta builds on.
  */
-import { sql, type Kysely, type Selectable } from "kysely";
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from "kysely";
 import { KeyfleetError } from "../domain/index.js";
 import type { CertificateStatus, PublishedCrlsTable, Tables } from "./schema.js";
 
@@ -19,6 +19,18 @@ export interface RevokedCertificateRow {
 }
 
 export type PublishedCrlRow = Selectable<PublishedCrlsTable>;
+
+/** The status changes of `issuerId` that `snapshot` did not see: written by transactions it counted in flight or after it. */
+function unseen<Q extends SelectQueryBuilder<Tables, "status_changes", object>>(
+  q: Q,
+  issuerId: string,
+  snapshot: string,
+): Q {
+  return q
+    .where("issuer_id", "=", issuerId)
+    .where(sql<boolean>`xid >= pg_snapshot_xmin(${snapshot}::pg_snapshot)`)
+    .where(sql<boolean>`not pg_visible_in_snapshot(xid, ${snapshot}::pg_snapshot)`) as Q;
+}
 
 const pageSize = 10_000;
 /** A published CRL's bytes are kept in parts of this size. */
@@ -56,7 +68,12 @@ export function crlRepository(db: Kysely<Tables>) {
   const columns = ["serial", "status", "revoked_at", "revocation_reason", "invalidity_date"] as const;
 
   return {
-    /** The issuer's next CRL Number (1 for its first CRL); never the same twice, gaps allowed. */
+    /**
+     * The issuer's next CRL Number (1 for its first CRL); never the same twice, gaps allowed. As
+     * the first statement of a repeatable-read transaction it is taken in the CRL's own snapshot:
+     * a concurrent producer's number makes this one fail (40001) rather than number an older
+     * snapshot higher.
+     */
     async nextNumber(issuerId: string): Promise<bigint> {
       const row = await db
         .insertInto("crl_numbers")
@@ -74,8 +91,18 @@ export function crlRepository(db: Kysely<Tables>) {
       await sql`set transaction isolation level repeatable read`.execute(db);
     },
 
-    /** The issuer's certificates on hold or revoked, still valid at `at`, by serial (a full CRL). */
-    notGood(issuerId: string, at: Date): AsyncGenerator<RevokedCertificateRow> {
+    /** The snapshot this transaction reads in (pg_snapshot, as text): what a CRL made in it saw. */
+    async currentSnapshot(): Promise<string> {
+      const { rows } = await sql<{ s: string }>`select pg_current_snapshot()::text as s`.execute(db);
+      return rows[0]!.s;
+    },
+
+    /**
+     * The issuer's certificates on hold or revoked, by serial (a full CRL): those expired before
+     * `keptSince` are left out (RFC 5280 §3.3: an entry stays until one scheduled CRL after the
+     * certificate expired has listed it).
+     */
+    notGood(issuerId: string, keptSince: Date): AsyncGenerator<RevokedCertificateRow> {
       return bySerial((after) =>
         db
           .selectFrom("certificates")
@@ -83,7 +110,7 @@ export function crlRepository(db: Kysely<Tables>) {
           .where("issuer_id", "=", issuerId)
           .where("status", "<>", "good")
           .where("serial", ">", after)
-          .where("not_after", ">", at)
+          .where("not_after", ">", keptSince)
           .orderBy("serial")
           .limit(pageSize)
           .execute(),
@@ -102,28 +129,33 @@ export function crlRepository(db: Kysely<Tables>) {
     },
 
     /**
-     * The issuer's certificates still valid at `at` whose status changed after revocation record
-     * `afterSeq`, as they are now, by serial (a delta CRL: good ones are holds lifted since).
+     * The issuer's certificates whose status changed where `snapshot` did not see it (a delta CRL
+     * against the full CRL read in that snapshot), as they are now, by serial: good ones are holds
+     * lifted since. Expired before `keptSince`: left out, as in the full CRL.
      */
-    changedSince(issuerId: string, afterSeq: number, at: Date): AsyncGenerator<RevokedCertificateRow> {
+    changedSince(issuerId: string, snapshot: string, keptSince: Date): AsyncGenerator<RevokedCertificateRow> {
       return bySerial((after) =>
         db
           .selectFrom("certificates")
           .select(columns)
           .where("issuer_id", "=", issuerId)
           .where("serial", ">", after)
-          .where("not_after", ">", at)
+          .where("not_after", ">", keptSince)
           .where("serial", "in", (eb) =>
-            eb
-              .selectFrom("status_changes")
-              .select("serial")
-              .where("issuer_id", "=", issuerId)
-              .where("seq", ">", afterSeq),
+            unseen(eb.selectFrom("status_changes").select("serial"), issuerId, snapshot),
           )
           .orderBy("serial")
           .limit(pageSize)
           .execute(),
       );
+    },
+
+    /** Whether the issuer has a status change `snapshot` did not see (a CRL read in it is behind). */
+    async changedAfter(issuerId: string, snapshot: string): Promise<boolean> {
+      const row = await unseen(db.selectFrom("status_changes").select("seq"), issuerId, snapshot)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
     },
 
     /** The issuer's newest published CRL of `kind`. */
@@ -154,7 +186,6 @@ export function crlRepository(db: Kysely<Tables>) {
           ...crl,
           number: Number(crl.number),
           base_number: crl.base_number === null ? null : Number(crl.base_number),
-          through_seq: Number(crl.through_seq),
         })
         .onConflict((oc) =>
           oc
@@ -162,7 +193,7 @@ export function crlRepository(db: Kysely<Tables>) {
             .doUpdateSet((eb) => ({
               number: eb.ref("excluded.number"),
               base_number: eb.ref("excluded.base_number"),
-              through_seq: eb.ref("excluded.through_seq"),
+              snapshot: eb.ref("excluded.snapshot"),
               this_update: eb.ref("excluded.this_update"),
               next_update: eb.ref("excluded.next_update"),
               entries: eb.ref("excluded.entries"),

@@ -1,8 +1,8 @@
 /**
  * Revocation records (migration 0021): a certificate's current status, read and locked for a
  * change; the change itself on the certificate and as a `status_changes` row. Every read here is
- * by key (the certificate's serial, the issuer's newest change), so a revocation costs the same
- * with none or a million certificates already revoked.
+ * by key (the certificate's serial), so a revocation costs the same with none or a million
+ * certificates already revoked.
  */
 import type { Kysely } from "kysely";
 import type { CertificateRow, CertificateStatus, Tables } from "./schema.js";
@@ -66,18 +66,6 @@ export function revocationRepository(db: Kysely<Tables>) {
           })),
         )
         .execute();
-    },
-
-    /** The issuer's newest status change (its `seq`), 0 when none: what a CRL made now runs through. */
-    async lastChange(issuerId: string): Promise<number> {
-      const row = await db
-        .selectFrom("status_changes")
-        .select("seq")
-        .where("issuer_id", "=", issuerId)
-        .orderBy("seq", "desc")
-        .limit(1)
-        .executeTakeFirst();
-      return row ? Number(row.seq) : 0;
     },
   };
 }

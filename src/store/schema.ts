@@ -215,6 +215,8 @@ export interface StatusChangesTable {
   invalidity_date: Date | null;
   actor: string;
   evidence: Json<readonly Record<string, unknown>[]>;
+  /** The writing transaction (xid8, as text): what a CRL's snapshot did or did not see. */
+  xid: Generated<string>;
   created_at: CreatedAt;
 }
 
@@ -224,8 +226,8 @@ export interface PublishedCrlsTable {
   number: Bigint;
   /** A delta's base: the number of the full CRL it adds to. */
   base_number: Bigint | null;
-  /** The last status change (status_changes.seq) the CRL includes; 0 when none. */
-  through_seq: Bigint;
+  /** The pg_snapshot (text) its rows were read in: the next delta holds what it did not see. */
+  snapshot: string;
   this_update: Date;
   next_update: Date;
   entries: number;

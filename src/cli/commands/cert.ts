@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
 import { execute, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
-import { operatorReasons } from "../../ca/index.js";
+import { operatorReasons } from "../../domain/revocation-reason.js";
 import { dateOption, integerOption, limitOption, readInput } from "../parse.js";
 
 /** Longer than any CA here may live; the profile and the issuer's own validity bound it further. */

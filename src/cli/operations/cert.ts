@@ -1,4 +1,5 @@
-import { certificateJson, parseReason } from "../../ca/index.js";
+import { certificateJson } from "../../ca/index.js";
+import { parseReason } from "../../domain/index.js";
 import { operatorCaller } from "../../policy/index.js";
 import { operation } from "./operation.js";
 

@@ -2,20 +2,18 @@
  * The pre-signed artefacts at the URLs each certificate carries: CA certificates at caIssuers (RFC
  * 5280 §4.2.2.1; DER as application/pkix-cert, RFC 2585 §4.1; `.pem` for people) and CRLs at the
  * CRL distribution point, with the delta beside it (application/pkix-crl, RFC 2585 §4.2). Served
- * from memory, so they keep answering while the database does not; with a strong ETag and
+ * from memory only, so they keep answering while the database does not (a CA made a moment ago
+ * is served once the publisher's next sync has it); with a strong ETag and
  * Last-Modified for conditional requests (304), and caching bounded by the CRL's nextUpdate and by
  * how soon a newer one may be published.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import {
-  crlPublisherSeconds,
-  fullRefreshSeconds,
-  type Artefact,
-  type Authority,
-  type CrlPublisher,
-} from "../../ca/index.js";
+import { crlPublisherSeconds, fullRefreshSeconds, type Artefact, type CrlPublisher } from "../../ca/index.js";
 import { KeyfleetError, type Clock } from "../../domain/index.js";
 import { toPem } from "../../pki/index.js";
+
+/** A CA certificate never changes under its name. */
+const caCertificateMaxAge = 3600;
 
 const fileParams = {
   hide: true,
@@ -24,22 +22,29 @@ const fileParams = {
 
 export function artefactRoutes(
   http: FastifyInstance,
-  services: { readonly authority: Authority; readonly crls: CrlPublisher },
+  services: { readonly crls: CrlPublisher },
   clock: Clock,
 ): void {
   http.get<{ Params: { file: string } }>("/ca/:file", { schema: fileParams }, async (request, reply) => {
-    const m = /^(ca-[0-9a-f]+)\.(cer|crt|pem)$/.exec(request.params.file);
-    if (!m) throw new KeyfleetError("not-found", `no CA certificate at ${request.url}`);
-    const served = services.crls.served(`ca/${m[1]}.cer`);
-    const der = served?.bytes ?? (await services.authority.caCertificate(m[1]!)); // a CA made since the last sync
-    reply.header("cache-control", "public, max-age=3600");
-    return m[2] === "pem"
-      ? reply.type("application/x-pem-file").send(toPem("CERTIFICATE", der))
-      : reply.type("application/pkix-cert").send(Buffer.from(der));
+    const m = /^(ca-[0-9a-f]{1,64})\.(cer|crt|pem)$/.exec(request.params.file);
+    const served = m ? services.crls.served(`ca/${m[1]}.cer`) : undefined;
+    if (!served) throw new KeyfleetError("not-found", `no CA certificate at ${request.url}`);
+    if (m![2] !== "pem") {
+      return sendArtefact(request, reply, served, clock.now(), caCertificateMaxAge, "application/pkix-cert");
+    }
+    const pem = toPem("CERTIFICATE", served.bytes);
+    return sendArtefact(
+      request,
+      reply,
+      { ...served, bytes: Buffer.from(pem), etag: served.etag.replace(/"$/, '-pem"') },
+      clock.now(),
+      caCertificateMaxAge,
+      "application/x-pem-file",
+    );
   });
 
   http.get<{ Params: { file: string } }>("/crl/:file", { schema: fileParams }, async (request, reply) => {
-    const m = /^(ca-[0-9a-f]+)(-delta)?\.crl$/.exec(request.params.file);
+    const m = /^(ca-[0-9a-f]{1,64})(-delta)?\.crl$/.exec(request.params.file);
     const served = m ? services.crls.served(`crl/${request.params.file}`) : undefined;
     if (!served) throw new KeyfleetError("not-found", `no CRL published at ${request.url}`);
     const republishedWithin = m![2] ? crlPublisherSeconds : fullRefreshSeconds;
@@ -64,11 +69,12 @@ function sendArtefact(
   reply.header("last-modified", artefact.lastModified.toUTCString());
   reply.header("cache-control", `public, max-age=${maxAge}, no-transform`);
   if (artefact.expires) reply.header("expires", artefact.expires.toUTCString());
+  // RFC 9110 §13.1.2: If-None-Match compares weakly (a proxy may have weakened the tag).
   const match = request.headers["if-none-match"];
   const since = request.headers["if-modified-since"];
   const notModified =
     match !== undefined
-      ? match.split(",").some((tag) => tag.trim() === artefact.etag || tag.trim() === "*")
+      ? match.split(",").some((tag) => tag.trim().replace(/^W\//, "") === artefact.etag || tag.trim() === "*")
       : since !== undefined && Date.parse(since) >= Math.floor(artefact.lastModified.getTime() / 1000) * 1000;
   if (notModified) return reply.code(304).send();
   return reply.type(type).send(Buffer.from(artefact.bytes));

@@ -1,8 +1,8 @@
 /** The admin API for certificates and CAs: issue from a CSR, revoke, read, list by key. */
 import type { FastifyInstance } from "fastify";
-import { certificateJson, type Authority, type CaSummary, type OperatorReason } from "../../ca/index.js";
+import { certificateJson, type Authority, type CaSummary } from "../../ca/index.js";
 import type { Registry } from "../../registry/index.js";
-import { KeyfleetError } from "../../domain/index.js";
+import { KeyfleetError, type OperatorReason } from "../../domain/index.js";
 import { callerOf } from "../../policy/index.js";
 import type { Authorize } from "../auth.js";
 import { idempotencyKeyOf } from "../conditional.js";

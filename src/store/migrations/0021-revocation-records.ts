@@ -1,13 +1,15 @@
 /**
  * Revocation records (issue 17). `status_changes` holds one row per change of a certificate's
  * status — revoked, put on hold, hold lifted — written in the transaction of the change: who, why,
- * when, the invalidity date and the evidence. Its sequence is the work queue of the CRL and OCSP
- * producers: a delta CRL holds the certificates changed after its base CRL's last `seq`, and OCSP
- * re-signs what changed after its cursor. Rows are never updated. `certificates` keeps the current
+ * when, the invalidity date and the evidence — and the transaction that wrote it (`xid`). That is
+ * the CRL producers' work queue: a CRL records the snapshot it was read in, and the next delta
+ * holds the certificates whose changes that snapshot did not see (pg_visible_in_snapshot). A
+ * sequence number would not do: numbers are taken at insert, not at commit, so a change that
+ * commits after a later-numbered one would fall behind a cursor. Rows are never updated. `certificates` keeps the current
  * status (and now the invalidity date), so a full CRL still reads one index.
  *
- * `published_crls` keeps each issuer's newest full and delta CRL with the status change it runs
- * through, and `published_crl_parts` its bytes, so any node (or a restart) serves and builds on the
+ * `published_crls` keeps each issuer's newest full and delta CRL with the snapshot it was read in,
+ * and `published_crl_parts` its bytes, so any node (or a restart) serves and builds on the
  * same CRLs.
  */
 import { sql, type Kysely } from "kysely";
@@ -23,12 +25,13 @@ const statements = [
         invalidity_date timestamptz,
         actor           text not null,
         evidence        jsonb not null default '[]',
+        xid             xid8 not null default pg_current_xact_id(),
         created_at      timestamptz not null default now(),
         check ((status = 'good') = (reason is null)),
         check ((status = 'good') = (revoked_at is null)),
         foreign key (issuer_id, serial) references certificates (issuer_id, serial)
       )`,
-  sql`create index status_changes_issuer on status_changes (issuer_id, seq)`,
+  sql`create index status_changes_issuer on status_changes (issuer_id, xid)`,
   sql`create function status_changes_immutable() returns trigger language plpgsql as $$
         begin
           raise exception 'revocation records are never changed: % on % refused', tg_op, tg_table_name
@@ -43,7 +46,7 @@ const statements = [
         kind        text not null check (kind in ('full', 'delta')),
         number      bigint not null check (number > 0),
         base_number bigint check ((kind = 'delta') = (base_number is not null)),
-        through_seq bigint not null,
+        snapshot    pg_snapshot not null,
         this_update timestamptz not null,
         next_update timestamptz not null,
         entries     integer not null,
