@@ -5,7 +5,14 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { auditCheckpoints, auditLog, type AuditCheckpoints, type AuditLog } from "./audit/index.js";
-import { createAuthority, inlineCsrReader, keyCustody, workerCsrReader, type Authority } from "./ca/index.js";
+import {
+  createAuthority,
+  inlineCsrReader,
+  keyCustody,
+  workerCsrReader,
+  type Authority,
+  type OcspResponder,
+} from "./ca/index.js";
 import type { Config } from "./config.js";
 import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
 import { hasKekFile, keyEncryptionKey, removeKekFile } from "./development-kek.js";
@@ -69,6 +76,8 @@ export interface App {
    * switches this app's key store to it, then removes the file.
    */
   sealKeysUnderPassphrase(passphrase: string): Promise<{ rewrapped: number; orphaned: number }>;
+  /** This process's OCSP responder: pre-signed responses, refreshed on a timer of its own. */
+  readonly ocsp: OcspResponder;
   /** The background tasks; `runNow` runs one to completion (tests, on demand). */
   readonly tasks: TaskRunner;
   /** Starts the background tasks (`serve`; one-shot commands don't). */
@@ -104,6 +113,8 @@ const bulkJobSeconds = 5;
 const nonceSweepSeconds = 600;
 /** How often a server destroys keys left unestablished past their grace (ca/key-custody.ts). */
 const keySweepSeconds = 600;
+/** How often a server checks whether the issuing CA's OCSP responder certificate is due for renewal. */
+const ocspResponderSeconds = 3600;
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -155,6 +166,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
     const devices = createRegistry(deps);
     const tokensForBootstrap = bootstrapTokens({ database, clock, audit });
     const nonces = enrollmentNonces({ database, clock });
+    const ocsp = authority.ocspResponder(logger);
     const tasks = taskRunner({ database, clock, logger }, [
       {
         name: "audit-checkpoint",
@@ -176,6 +188,13 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         everySeconds: keySweepSeconds,
         run: async () => {
           await custody.sweep();
+        },
+      },
+      {
+        name: "ocsp-responder",
+        everySeconds: ocspResponderSeconds,
+        run: async () => {
+          if (await authority.rotateOcspResponder()) await ocsp.refresh(); // other nodes at their next refresh
         },
       },
     ]);
@@ -218,9 +237,14 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         );
         return result;
       },
+      ocsp,
       tasks,
-      start: () => tasks.start(),
+      start: () => {
+        tasks.start();
+        ocsp.start();
+      },
       close: async () => {
+        ocsp.stop();
         await tasks.stop();
         await close();
       },

@@ -69,7 +69,8 @@ export async function produceFullCrl(
   return { issuerId, number, thisUpdate, nextUpdate, entries, der };
 }
 
-function reasonOf(row: RevokedCertificateRow): RevocationReason {
+/** A held or revoked certificate's reason, as CRL entries and OCSP answers give it. */
+export function reasonOf(row: RevokedCertificateRow): RevocationReason {
   if (row.status === "hold") return "certificateHold";
   const reason = row.reason ?? "unspecified";
   if (!Object.hasOwn(revocationReasons, reason)) {

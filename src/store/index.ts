@@ -18,6 +18,7 @@ export {
   type DeviceStatusChange,
 } from "./certificate-repository.js";
 export { crlRepository, type RevokedCertificateRow } from "./crl-repository.js";
+export { ocspRepository, type CertificateStatusRow, type OcspRepository } from "./ocsp-repository.js";
 export { lifecycleEventRepository, type LifecycleEventRepository } from "./lifecycle-event-repository.js";
 export { bulkJobRepository, type BulkJobRepository } from "./bulk-job-repository.js";
 export { outboxRepository, type OutboxRepository } from "./outbox-repository.js";
