@@ -7,7 +7,9 @@
  * size, default 1000000; 0 skips), BENCH_EST_DEVICES (devices enrolled over EST per store and
  * concurrency, default 4000; 0 skips), BENCH_EST_STORES (default "pglite,postgres"),
  * BENCH_EST_CONCURRENCY (default "1,16,64"), BENCH_REGISTRY_DEVICES (the registry bench's size, default
- * 1000000; 0 skips), TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+ * 1000000; 0 skips), BENCH_OCSP_REQUESTS (cached OCSP requests per responder, default 20000; 0
+ * skips), BENCH_OCSP_CERTIFICATES (default 1000), BENCH_OCSP_CONCURRENCY (default 16), TEST_DATABASE_URL
+ * (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
 import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
@@ -15,6 +17,7 @@ import { formatAuditBench, runAuditBench } from "./audit-bench.js";
 import { formatEstBench, runEstBench } from "./est-bench.js";
 import { formatCliTiming, runCliTiming } from "./cli-timing.js";
 import { formatRegistryBench, runRegistryBench } from "./registry-bench.js";
+import { formatOcspBench, runOcspBench } from "./ocsp-bench.js";
 
 const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const count = Number(process.env.BENCH_COUNT ?? 20000);
@@ -60,6 +63,18 @@ if (devices > 0) {
         batch: Number(process.env.BENCH_REGISTRY_BATCH ?? 10_000),
         queries: Number(process.env.BENCH_REGISTRY_QUERIES ?? 500),
         transitions: Number(process.env.BENCH_REGISTRY_TRANSITIONS ?? 2000),
+      }),
+    ),
+  );
+}
+const ocspRequests = Number(process.env.BENCH_OCSP_REQUESTS ?? 20_000);
+if (ocspRequests > 0) {
+  console.log(
+    formatOcspBench(
+      await runOcspBench({
+        requests: ocspRequests,
+        certificates: Number(process.env.BENCH_OCSP_CERTIFICATES ?? 1000),
+        concurrency: Number(process.env.BENCH_OCSP_CONCURRENCY ?? 16),
       }),
     ),
   );

@@ -20,6 +20,11 @@ const maxBodyBytes = 64 * 1024;
 /** The most a shared HTTP cache may keep a response (RFC 5019 §6.2 allows up to nextUpdate). */
 const maxAgeCapSeconds = 3600;
 const ocspRequestType = "application/ocsp-request";
+/**
+ * Anonymous, public and answered by the thousand per second: a request and its completion are not
+ * logged (the metrics count them); the responder logs what goes wrong (ocsp-responder.ts).
+ */
+const quiet = "warn";
 
 export function ocspRoutes(http: FastifyInstance, responder: OcspResponder, clock: Clock): void {
   void http.register(async (ocsp) => {
@@ -39,7 +44,7 @@ export function ocspRoutes(http: FastifyInstance, responder: OcspResponder, cloc
       }
     });
 
-    ocsp.post("/ocsp", { schema: { hide: true } }, async (request, reply) => {
+    ocsp.post("/ocsp", { schema: { hide: true }, logLevel: quiet }, async (request, reply) => {
       const body = request.body as Buffer;
       return send(
         reply,
@@ -49,7 +54,7 @@ export function ocspRoutes(http: FastifyInstance, responder: OcspResponder, cloc
       );
     });
 
-    ocsp.get("/ocsp/*", { schema: { hide: true } }, async (request, reply) => {
+    ocsp.get("/ocsp/*", { schema: { hide: true }, logLevel: quiet }, async (request, reply) => {
       // The raw path, not Fastify's decoded parameter: decoding is the GET form's own (ocsp-get.ts).
       const path = request.raw.url ?? "";
       const encoded = path.slice(path.indexOf("/ocsp/") + "/ocsp/".length).split("?")[0]!;
