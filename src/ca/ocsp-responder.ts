@@ -328,7 +328,7 @@ function statusOf(row: CertificateStatusRow | undefined): CertStatus {
   if (row.status === "good") return { kind: "good" };
   // revoked_at is set whenever the status is not good (certificate-repository.ts); the reason as a CRL gives it.
   const revokedAt = row.revokedAt!;
-  return { kind: "revoked", revokedAt, reason: reasonOf({ ...row, status: row.status, revokedAt }) };
+  return { kind: "revoked", revokedAt, reason: reasonOf(row) };
 }
 
 function sameStatus(a: CertStatus, b: CertStatus): boolean {

@@ -25,7 +25,7 @@ import {
   transportServerOptions,
 } from "./transport-refusals.js";
 import { installValidation } from "./validation.js";
-import { caFileRoutes } from "./routes/ca-files.js";
+import { artefactRoutes } from "./routes/artefacts.js";
 import { certificateRoutes } from "./routes/certificates.js";
 import { healthRoutes } from "./routes/health.js";
 import { ocspDegradation, ocspRoutes } from "./routes/ocsp.js";
@@ -86,7 +86,7 @@ export async function buildHttpApp(
     { database: () => app.database.ping(), keyStore: () => app.authority.ready() },
     { describe: ocspDegradation(app.ocsp), statusCode: surface === "public" ? 200 : 503 },
   );
-  caFileRoutes(http, app.authority);
+  artefactRoutes(http, { authority: app.authority, crls: app.crls }, app.clock);
   if (surface === "public") ocspRoutes(http, app.ocsp, app.clock);
   problemRoutes(http);
   if (surface === "full") {

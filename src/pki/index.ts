@@ -72,3 +72,4 @@ export {
 } from "./ocsp-response.js";
 export { decodeOcspGetPath } from "./ocsp-get.js";
 export { ocspIssuerHashes, type IssuerHashes } from "./ocsp-issuer.js";
+export { checkCrlSignature, readCrlHeader, type CrlHeader as PublishedCrlHeader } from "./crl-reader.js";
