@@ -2,7 +2,7 @@
  * The OCSP responder end to end (issue 17, item 3), on the plain-HTTP listener, with the real
  * `openssl ocsp` client: a device's certificate is good (nonce sent and verified, the delegated
  * responder's certificate checked against our chain), then revoked with certificateHold once the
- * device is suspended; the GET form answers the same with RFC 5019 caching headers. Bad inputs
+ * device is suspended, and revoked for keyCompromise after `cert revoke`; the GET form answers the same with RFC 5019 caching headers. Bad inputs
  * (garbage body, garbage base64, oversize, another CA's CertID, a never-issued serial, the wrong
  * content type) get clear answers and change nothing. On PGlite and PostgreSQL.
  */
@@ -10,6 +10,7 @@ import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { parseReason } from "../src/ca/index.js";
 import { ensureInitialized } from "../src/first-run.js";
 import { buildHttpApp } from "../src/http/server.js";
 import { systemCaller } from "../src/policy/index.js";
@@ -26,6 +27,7 @@ forEachDatabase("OCSP responder", (kind) => {
   let http: FastifyInstance;
   let url: string;
   let device: { id: string };
+  let serial: string;
 
   /** `openssl ocsp` against our URL: its summary line and its verdict on the response. */
   const ask = async (leaf: string, ...flags: string[]) => {
@@ -66,6 +68,7 @@ forEachDatabase("OCSP responder", (kind) => {
       evidence: [{ kind: "proof-of-possession", ref: "test" }],
     });
     await dir.write("leaf.pem", issued.pem);
+    serial = issued.serial;
     http = await buildHttpApp(t.app, "public");
     await http.listen({ host: "127.0.0.1", port: 0 });
     url = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
@@ -191,5 +194,19 @@ forEachDatabase("OCSP responder", (kind) => {
     expect(wrongType.headers.get("content-type")).toMatch(/^application\/problem\+json/);
     expect(((await wrongType.json()) as { detail: string }).detail).toMatch(/application\/ocsp-request/);
     expect(await t.certificateCount()).toBe(before);
+  });
+
+  test("revoked for keyCompromise, with its time, once `cert revoke` has revoked it", async () => {
+    await t.app.devices.changeCertificateStatus(
+      serial,
+      { action: "revoke", reason: parseReason("keyCompromise") },
+      systemCaller,
+    );
+    await t.app.ocsp.refresh();
+    const { stdout, stderr } = await ask("leaf.pem");
+    expect(stdout).toContain(`${dir.file("leaf.pem")}: revoked`);
+    expect(stdout).toMatch(/Reason: keyCompromise/);
+    expect(stdout).toMatch(/Revocation Time: /);
+    expect(stderr).toContain("Response verify OK");
   });
 });

@@ -17,8 +17,10 @@
  * A request with a nonce (RFC 9654) gets a response signed for it, from the cached
  * SingleResponses, with the nonce echoed (openssl checks it by default); without one it gets the
  * pre-signed bytes. Responses are valid for `validitySeconds`; `refresh` (a timer in each
- * process, since each holds its own cache) re-signs an entry when its status changed, when half
- * its validity is gone or when the responder changed, and reloads the CAs and their responders.
+ * process, since each holds its own cache) follows `status_changes` by its cursor and re-signs the
+ * entries of the certificates that changed, and those whose responder changed or whose validity
+ * is half gone, and reloads the CAs and their responders. Its database reads grow with the
+ * changes and the entries due, not with the cache.
  * While the database is down nothing is re-signed: cached responses are served until their
  * nextUpdate, then `tryLater`.
  */
@@ -104,6 +106,8 @@ export function ocspResponder(deps: OcspResponderDeps) {
   let signers = new Map<string, Signing>(); // by issuerKey(), both hashes of each CA
   let loaded: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  /** The last status change this process has acted on (status_changes.seq); read at the first load. */
+  let cursor: number | undefined;
 
   async function signingOf(row: IssuerRow): Promise<Signing> {
     const delegate = row.kind === "intermediate" ? await deps.delegates.current(row) : undefined;
@@ -121,6 +125,8 @@ export function ocspResponder(deps: OcspResponderDeps) {
 
   /** The CAs and who signs for each, read again; a CA whose key cannot sign is left out (unauthorized). */
   async function load(): Promise<void> {
+    // Before anything is cached: every change after this is seen by the next refresh.
+    cursor ??= await statuses.lastChange();
     const next = new Map<string, Signing>();
     for (const row of await deps.issuers.list()) {
       let signing: Signing;
@@ -219,10 +225,38 @@ export function ocspResponder(deps: OcspResponderDeps) {
     return { der };
   }
 
-  /** Re-signs the entries whose status changed, whose responder changed, or that are half expired. */
+  /**
+   * The cache entries to sign again: those of certificates whose status changed since the cursor
+   * (status_changes, followed by `seq`), and, from memory alone, those signed by a responder that
+   * is no longer the one or past half their validity.
+   */
+  async function dueEntries(): Promise<Map<string, CachedResponse>> {
+    const changed = new Set<string>();
+    for (;;) {
+      const changes = await statuses.changesAfter(cursor!, refreshBatch);
+      for (const c of changes) changed.add(`${c.issuerId}:${c.serial}`);
+      if (changes.length > 0) cursor = changes[changes.length - 1]!.seq;
+      if (changes.length < refreshBatch) break;
+    }
+    const bySigner = new Map([...signers.values()].map((s) => [s.issuerId, s.signedBy]));
+    const now = deps.clock.now().getTime();
+    const due = new Map<string, CachedResponse>();
+    for (const [key, entry] of cache.entries()) {
+      if (
+        changed.has(`${entry.issuerId}:${entry.serial}`) ||
+        bySigner.get(entry.issuerId) !== entry.signedBy ||
+        now >= entry.thisUpdate.getTime() + validity / 2
+      ) {
+        due.set(key, entry);
+      }
+    }
+    return due;
+  }
+
+  /** Signs the due entries again with their current status; returns how many. */
   async function refreshEntries(): Promise<number> {
     const byIssuer = new Map<string, [string, CachedResponse][]>();
-    for (const [key, entry] of cache.entries()) {
+    for (const [key, entry] of await dueEntries()) {
       const list = byIssuer.get(entry.issuerId) ?? [];
       list.push([key, entry]);
       byIssuer.set(entry.issuerId, list);
@@ -233,21 +267,18 @@ export function ocspResponder(deps: OcspResponderDeps) {
       const signing = bySigner.get(issuerId);
       for (let i = 0; i < list.length; i += refreshBatch) {
         const batch = list.slice(i, i + refreshBatch);
-        const rows = await statuses.statuses(issuerId, [...new Set(batch.map(([, e]) => e.serial))]);
+        const rows = signing
+          ? await statuses.statuses(issuerId, [...new Set(batch.map(([, e]) => e.serial))])
+          : undefined;
         for (const [key, entry] of batch) {
-          if (!signing) {
+          if (!signing || !rows) {
             cache.delete(key); // no key signs for this CA any more: its requests are unauthorized
             continue;
           }
-          const status = statusOf(rows.get(entry.serial));
-          const halfLife = entry.thisUpdate.getTime() + validity / 2;
-          if (
-            sameStatus(status, entry.status) &&
-            entry.signedBy === signing.signedBy &&
-            deps.clock.now().getTime() < halfLife
-          )
-            continue;
-          cache.set(key, await sign(signing, Buffer.from(key, "latin1"), entry.serial, status));
+          cache.set(
+            key,
+            await sign(signing, Buffer.from(key, "latin1"), entry.serial, statusOf(rows.get(entry.serial))),
+          );
           resigned++;
         }
       }
@@ -329,9 +360,4 @@ function statusOf(row: CertificateStatusRow | undefined): CertStatus {
   // revoked_at is set whenever the status is not good (certificate-repository.ts); the reason as a CRL gives it.
   const revokedAt = row.revokedAt!;
   return { kind: "revoked", revokedAt, reason: reasonOf(row) };
-}
-
-function sameStatus(a: CertStatus, b: CertStatus): boolean {
-  if (a.kind !== "revoked" || b.kind !== "revoked") return a.kind === b.kind;
-  return a.reason === b.reason && a.revokedAt.getTime() === b.revokedAt.getTime();
 }

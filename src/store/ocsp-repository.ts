@@ -1,7 +1,8 @@
 /**
  * What the OCSP responder reads: the current status of certificates it has answered for (by issuer
- * and serial, on the serial index), and each issuing CA's newest delegated responder certificate
- * (migration 0022's partial index).
+ * and serial, on the serial index), the certificates whose status changed since a `status_changes`
+ * cursor (migration 0021, by its primary key), and each issuing CA's newest delegated responder
+ * certificate (migration 0022's partial index).
  */
 import { sql, type Kysely } from "kysely";
 import type { CertificateRow, CertificateStatus, Tables } from "./schema.js";
@@ -30,6 +31,32 @@ export function ocspRepository(db: Kysely<Tables>) {
           { serial: r.serial, status: r.status, revokedAt: r.revoked_at, reason: r.revocation_reason },
         ]),
       );
+    },
+
+    /** The newest status change's `seq` (of any issuer), 0 when none: where a follower starts. */
+    async lastChange(): Promise<number> {
+      const row = await db
+        .selectFrom("status_changes")
+        .select("seq")
+        .orderBy("seq", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      return row ? Number(row.seq) : 0;
+    },
+
+    /** The certificates whose status changed after `seq`, the oldest `limit` changes, in order. */
+    async changesAfter(
+      seq: number,
+      limit: number,
+    ): Promise<{ readonly seq: number; readonly issuerId: string; readonly serial: string }[]> {
+      const rows = await db
+        .selectFrom("status_changes")
+        .select(["seq", "issuer_id", "serial"])
+        .where("seq", ">", String(seq) as never)
+        .orderBy("seq")
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ seq: Number(r.seq), issuerId: r.issuer_id, serial: r.serial }));
     },
 
     /** The issuer's newest delegated responder certificate. */
