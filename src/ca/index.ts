@@ -37,4 +37,4 @@ export {
 export { ArtefactStore, type Artefact } from "./artefact-store.js";
 export { changeStatus, type RevocationDeps, type StatusOrder, type StatusOutcome } from "./revocation.js";
 export { operatorReasons, parseReason, type OperatorReason, type StatusRequest } from "./revocation-rules.js";
-export { ocspValiditySeconds, type OcspAnswer, type OcspResponder } from "./ocsp-responder.js";
+export type { OcspAnswer, OcspResponder } from "./ocsp-responder.js";
