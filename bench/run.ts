@@ -9,7 +9,9 @@
  * BENCH_EST_CONCURRENCY (default "1,16,64"), BENCH_REGISTRY_DEVICES (the registry bench's size, default
  * 1000000; 0 skips), BENCH_CRL_SIZES (revoked certificates the CRL bench measures a full CRL at,
  * default "100000,1000000"; "0" skips), BENCH_REVOKE_SAMPLES (revocations timed, default 200),
- * TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+ * BENCH_OCSP_REQUESTS (cached OCSP requests per responder, default 20000; 0 skips),
+ * BENCH_OCSP_CERTIFICATES (default 1000), BENCH_OCSP_CONCURRENCY (default 16), TEST_DATABASE_URL
+ * (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
 import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
@@ -18,6 +20,7 @@ import { formatEstBench, runEstBench } from "./est-bench.js";
 import { formatCliTiming, runCliTiming } from "./cli-timing.js";
 import { formatRegistryBench, runRegistryBench } from "./registry-bench.js";
 import { formatRevocationBench, runRevocationBench } from "./revocation-bench.js";
+import { formatOcspBench, runOcspBench } from "./ocsp-bench.js";
 
 const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const count = Number(process.env.BENCH_COUNT ?? 20000);
@@ -78,6 +81,18 @@ if (crlSizes.length > 0) {
         postgresUrl,
         sizes: crlSizes,
         samples: Number(process.env.BENCH_REVOKE_SAMPLES ?? 200),
+      }),
+    ),
+  );
+}
+const ocspRequests = Number(process.env.BENCH_OCSP_REQUESTS ?? 20_000);
+if (ocspRequests > 0) {
+  console.log(
+    formatOcspBench(
+      await runOcspBench({
+        requests: ocspRequests,
+        certificates: Number(process.env.BENCH_OCSP_CERTIFICATES ?? 1000),
+        concurrency: Number(process.env.BENCH_OCSP_CONCURRENCY ?? 16),
       }),
     ),
   );

@@ -14,6 +14,7 @@ import {
   keyCustody,
   workerCsrReader,
   type Authority,
+  type OcspResponder,
   type CrlPublisher,
 } from "./ca/index.js";
 import type { Config } from "./config.js";
@@ -81,6 +82,8 @@ export interface App {
   sealKeysUnderPassphrase(passphrase: string): Promise<{ rewrapped: number; orphaned: number }>;
   /** CRLs and CA certificates, published ahead of need and served from memory and files. */
   readonly crls: CrlPublisher;
+  /** This process's OCSP responder: pre-signed responses, refreshed on a timer of its own. */
+  readonly ocsp: OcspResponder;
   /** The background tasks; `runNow` runs one to completion (tests, on demand). */
   readonly tasks: TaskRunner;
   /**
@@ -121,6 +124,8 @@ const nonceSweepSeconds = 600;
 const keySweepSeconds = 600;
 /** How often a server aborts stale rotations and finalizes ended decommissionings (registry/lifecycle-timers.ts). */
 const lifecycleTimerSeconds = 60;
+/** How often a server checks whether the issuing CA's OCSP responder certificate is due for renewal. */
+const ocspResponderSeconds = 3600;
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -182,6 +187,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       artefacts: new ArtefactStore(config.dataDir),
       publicUrl: () => authority.publicUrl(),
     });
+    const ocsp = authority.ocspResponder(logger);
     const tasks = taskRunner({ database, clock, logger }, [
       {
         name: "audit-checkpoint",
@@ -217,6 +223,13 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         everySeconds: crlPublisherSeconds,
         run: async () => {
           await crls.publishDue();
+        },
+      },
+      {
+        name: "ocsp-responder",
+        everySeconds: ocspResponderSeconds,
+        run: async () => {
+          if (await authority.rotateOcspResponder()) await ocsp.refresh(); // other nodes at their next refresh
         },
       },
     ]);
@@ -259,13 +272,16 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         );
         return result;
       },
+      ocsp,
       crls,
       tasks,
       start: async () => {
         await crls.start(logger);
         tasks.start();
+        ocsp.start();
       },
       close: async () => {
+        ocsp.stop();
         crls.stop();
         await tasks.stop();
         await close();

@@ -22,6 +22,9 @@ import { Issuance, type IssueRequest } from "./issuance.js";
 import { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 import { serverIdentities, type ServerTlsIdentity } from "./server-identity.js";
 import { issuerUrls } from "./urls.js";
+import { ocspDelegates } from "./ocsp-delegate.js";
+import { ocspResponder, type OcspResponder } from "./ocsp-responder.js";
+import type { Logger } from "../logger.js";
 
 export interface AuthorityDeps {
   readonly database: Database;
@@ -82,6 +85,8 @@ export function createAuthority(deps: AuthorityDeps) {
     clock: deps.clock,
     chainPem: async () => (await chain()).pem,
   });
+
+  const delegates = ocspDelegates({ ...deps, issuers, issuance });
 
   const summary = (row: IssuerRow, base: string): CaSummary => {
     const urls = issuerUrls(base, row.id);
@@ -228,6 +233,13 @@ export function createAuthority(deps: AuthorityDeps) {
 
     /** The current issuing CA's chain, issuing CA first and root last, as PEM. */
     chain,
+
+    /** Gives the issuing CA a new delegated OCSP responder when it is due (ocsp-delegate.ts); whether it did. */
+    rotateOcspResponder: (): Promise<boolean> => delegates.rotate(),
+
+    /** This process's OCSP responder and its cache (ocsp-responder.ts). */
+    ocspResponder: (logger: Logger, options: { maxEntries?: number } = {}): OcspResponder =>
+      ocspResponder({ ...deps, ...options, issuers, delegates, logger }),
 
     async caCertificate(id: string): Promise<Uint8Array> {
       const row = await issuers.byId(id);

@@ -148,7 +148,8 @@ function entryOf(row: RevokedCertificateRow, thisUpdate: Date) {
   };
 }
 
-function reasonOf(row: RevokedCertificateRow): RevocationReason {
+/** A held or revoked certificate's reason, as CRL entries and OCSP answers give it. */
+export function reasonOf(row: Pick<RevokedCertificateRow, "serial" | "status" | "reason">): RevocationReason {
   if (row.status === "hold") return "certificateHold";
   const reason = row.reason ?? "unspecified";
   if (!Object.hasOwn(revocationReasons, reason)) {

@@ -37,3 +37,4 @@ export {
 export { ArtefactStore, type Artefact } from "./artefact-store.js";
 export { changeStatus, type RevocationDeps, type StatusOrder, type StatusOutcome } from "./revocation.js";
 export type { StatusRequest } from "./revocation-rules.js";
+export type { OcspAnswer, OcspResponder } from "./ocsp-responder.js";

@@ -217,6 +217,8 @@ export class Issuance {
     subject: DistinguishedName;
     sans: SanEntry[];
     profile: string;
+    /** What commits with the certificate (the OCSP responder's key activated in custody). */
+    recordWith?: RecordWith | undefined;
   }): Promise<IssuedCertificate> {
     const profile = endEntityProfile(order.profile);
     return this.#signAndRecord({
@@ -228,7 +230,7 @@ export class Issuance {
       request: null,
       actor: "system",
       policyVersion: null,
-      recordWith: undefined,
+      recordWith: order.recordWith,
     });
   }
 

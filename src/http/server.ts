@@ -28,6 +28,7 @@ import { installValidation } from "./validation.js";
 import { artefactRoutes } from "./routes/artefacts.js";
 import { certificateRoutes } from "./routes/certificates.js";
 import { healthRoutes } from "./routes/health.js";
+import { ocspDegradation, ocspRoutes } from "./routes/ocsp.js";
 import { problemRoutes } from "./routes/problems.js";
 import { auditRoutes } from "./routes/audit.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -80,8 +81,13 @@ export async function buildHttpApp(
   installTransportRefusals(http);
   instrument(http, metrics, surface);
   if (surface === "full") await registerOpenApi(http);
-  healthRoutes(http, { database: () => app.database.ping(), keyStore: () => app.authority.ready() });
+  healthRoutes(
+    http,
+    { database: () => app.database.ping(), keyStore: () => app.authority.ready() },
+    { describe: ocspDegradation(app.ocsp), statusCode: surface === "public" ? 200 : 503 },
+  );
   artefactRoutes(http, { crls: app.crls }, app.clock);
+  if (surface === "public") ocspRoutes(http, app.ocsp, app.clock);
   problemRoutes(http);
   if (surface === "full") {
     const recordRefusal = refusalRecorder(app.audit);

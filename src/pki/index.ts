@@ -59,4 +59,17 @@ export {
   type CrlHeader,
   type RevocationReason,
 } from "./crl-writer.js";
+export { readOcspRequest, type CertId, type CertIdHash, type OcspRequest } from "./ocsp-request.js";
+export {
+  compileResponder,
+  ocspStatusResponse,
+  singleResponse,
+  writeOcspResponse,
+  type CertStatus,
+  type CompiledResponder,
+  type OcspResponseStatus,
+  type SingleResponseInput,
+} from "./ocsp-response.js";
+export { decodeOcspGetPath } from "./ocsp-get.js";
+export { ocspIssuerHashes, type IssuerHashes } from "./ocsp-issuer.js";
 export { checkCrlSignature, readCrlHeader, type CrlHeader as PublishedCrlHeader } from "./crl-reader.js";

@@ -55,6 +55,23 @@ export const limits = {
   },
   /** RFC 2985 §5.4.1 (PKCS#9 ub-challengePassword): 255 characters. */
   challengePasswordCharacters: 255,
+  /**
+   * A whole OCSP request, DER (POST body or decoded GET path). One CertID with a nonce is 70–120
+   * octets (`openssl ocsp -reqout`); a signed request carrying its signer's certificate chain
+   * (RFC 6960 §4.1.2) stays under 4 KB. RFC 5019 §5 expects GET requests under 255 octets.
+   */
+  ocspRequestOctets: 8 * 1024,
+  /**
+   * CertIDs in one OCSP request. RFC 5019 §2.1.1 clients send one; openssl sends one per -cert.
+   * Each costs a cache lookup (and, on a miss, a database read), so a request is capped here.
+   */
+  ocspRequestCertIds: 16,
+  /**
+   * The OCSP nonce (RFC 9654 §2.1, Nonce ::= OCTET STRING (SIZE(1..128))): RFC 8954 capped it at
+   * 32 octets, and RFC 9654, which obsoletes it, raised that to 128 for longer nonces; openssl
+   * sends 16. Longer or empty is `malformedRequest`.
+   */
+  ocspNonceOctets: 128,
   /** RFC 5280 §4.1.2.5: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ. */
   timeOctets: 15,
 } as const;

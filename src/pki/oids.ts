@@ -1,7 +1,8 @@
 /**
  * The object identifiers pki writes and reads, in one place so the writer and the reader agree.
  * Sources: RFC 5280 §4.2 (extensions), RFC 5280 App. A (attribute types), RFC 2985 (PKCS#9),
- * RFC 4108 §5 (hardwareModuleName), RFC 6960 §4.2.2.2.1 (ocsp-nocheck), RFC 5480 / RFC 8410 (keys).
+ * RFC 4108 §5 (hardwareModuleName), RFC 6960 §4.2.2.2.1 (ocsp-nocheck), RFC 5480 / RFC 8410 (keys),
+ * RFC 6960 §4.2.1 and §4.4 (OCSP response type and extensions), RFC 9654 (OCSP nonce).
  */
 export const oid = {
   // Extensions (RFC 5280 §4.2.1, §4.2.2)
@@ -20,6 +21,12 @@ export const oid = {
   extKeyUsage: "2.5.29.37",
   authorityInfoAccess: "1.3.6.1.5.5.7.1.1",
   ocspNoCheck: "1.3.6.1.5.5.7.48.1.5",
+  // OCSP (RFC 6960 §4.2.1 id-pkix-ocsp-basic, §4.4.1 nonce, §4.4.8 extended revoke)
+  ocspBasic: "1.3.6.1.5.5.7.48.1.1",
+  ocspNonce: "1.3.6.1.5.5.7.48.1.2",
+  // Hash algorithms of an OCSP CertID (RFC 6960 §4.1.1; RFC 3279 §2.2.1, RFC 5754 §2)
+  sha1: "1.3.14.3.2.26",
+  sha256: "2.16.840.1.101.3.4.2.1",
   // Access methods (RFC 5280 §4.2.2.1)
   accessOcsp: "1.3.6.1.5.5.7.48.1",
   accessCaIssuers: "1.3.6.1.5.5.7.48.2",

@@ -77,6 +77,10 @@ function openPostgres(options: DatabaseOptions): { kind: DatabaseKind; db: Kysel
     max: options.poolSize ?? 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
+  // A server that goes away (restarted, connections terminated) fails the idle clients: the pool
+  // drops them and the next query connects again. Without a listener that event would end the
+  // process, and with it the OCSP answers and CRLs that must outlive a database outage.
+  pool.on("error", () => undefined);
   return { kind: "postgres", db: new Kysely<Tables>({ dialect: new KeyfleetPostgresDialect({ pool }) }) };
 }
 

@@ -19,6 +19,7 @@ export {
 } from "./certificate-repository.js";
 export { crlRepository, type PublishedCrlRow, type RevokedCertificateRow } from "./crl-repository.js";
 export { revocationRepository, type NewStatusChange } from "./revocation-repository.js";
+export { ocspRepository, type CertificateStatusRow, type OcspRepository } from "./ocsp-repository.js";
 export { lifecycleEventRepository, type LifecycleEventRepository } from "./lifecycle-event-repository.js";
 export { bulkJobRepository, type BulkJobRepository } from "./bulk-job-repository.js";
 export { outboxRepository, type OutboxRepository } from "./outbox-repository.js";

@@ -18,6 +18,7 @@ import * as m0017 from "./migrations/0017-key-custody.js";
 import * as m0018 from "./migrations/0018-live-identities-and-groups.js";
 import * as m0020 from "./migrations/0020-crl-numbers.js";
 import * as m0021 from "./migrations/0021-revocation-records.js";
+import * as m0022 from "./migrations/0022-ocsp-responders.js";
 
 const migrations: Record<string, Migration> = {
   "0001-foundation": m0001,
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   "0018-live-identities-and-groups": m0018,
   "0020-crl-numbers": m0020,
   "0021-revocation-records": m0021,
+  "0022-ocsp-responders": m0022,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -26,10 +26,12 @@ export interface TestAppOptions {
   readonly clock?: Clock;
   /** Configuration flags beyond the test defaults (ports, host…). */
   readonly config?: ConfigFlags;
+  /** A database made by the test (one it takes away and gives back); by default one of `kind`. */
+  readonly db?: TestDatabase;
 }
 
 export async function testApp(kind: DatabaseKind, options: TestAppOptions = {}): Promise<TestApp> {
-  const db = await testDatabase(kind);
+  const db = options.db ?? (await testDatabase(kind));
   const dataDir = await mkdtemp(join(tmpdir(), "keyfleet-app-"));
   const config = loadConfig(
     { dataDir, publicUrl: testPublicUrl, passphrase: testPassphrase, logLevel: "debug", ...options.config },

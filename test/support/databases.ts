@@ -59,6 +59,42 @@ async function postgresSchema(): Promise<TestDatabase> {
   };
 }
 
+/**
+ * A PostgreSQL database of its own (not a schema), so a test can take it away under a running app
+ * and give it back: `refuse()` stops new connections and ends the open ones, `allow()` lets them in.
+ */
+export async function postgresScratchDatabase(): Promise<
+  TestDatabase & { readonly refuse: () => Promise<void>; readonly allow: () => Promise<void> }
+> {
+  const admin = inject("postgresUrl");
+  const name = `kf_scratch_${randomBytes(6).toString("hex")}`;
+  await adminQuery(admin, `create database ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  const open = () => openDatabase({ url: url.toString(), poolSize: 4 });
+  const database = await open();
+  const terminate = () =>
+    adminQuery(admin, "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [name]);
+  return {
+    database,
+    reopen: open,
+    dataDir: undefined,
+    refuse: async () => {
+      await adminQuery(admin, `alter database ${name} with allow_connections false`);
+      await terminate();
+    },
+    allow: async () => {
+      await adminQuery(admin, `alter database ${name} with allow_connections true`);
+    },
+    dispose: async () => {
+      await database.close().catch(() => undefined);
+      await adminQuery(admin, `alter database ${name} with allow_connections true`);
+      await terminate();
+      await adminQuery(admin, `drop database ${name}`);
+    },
+  };
+}
+
 export async function adminQuery(url: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();

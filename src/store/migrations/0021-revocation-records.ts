@@ -31,7 +31,8 @@ const statements = [
         check ((status = 'good') = (revoked_at is null)),
         foreign key (issuer_id, serial) references certificates (issuer_id, serial)
       )`,
-  sql`create index status_changes_issuer on status_changes (issuer_id, xid)`,
+  // What followers ask: the changes a snapshot did not see, of one issuer (CRLs) or of all (OCSP).
+  sql`create index status_changes_xid on status_changes (xid)`,
   sql`create function status_changes_immutable() returns trigger language plpgsql as $$
         begin
           raise exception 'revocation records are never changed: % on % refused', tg_op, tg_table_name

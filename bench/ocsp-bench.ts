@@ -1,0 +1,271 @@
+/**
+ * OCSP throughput for cached responses (issue 17's goal: ≥ 5× `openssl ocsp` with p99 < 5 ms at
+ * concurrency 16), side by side in one run: Keyfleet's plain-HTTP listener as `keyfleet serve`
+ * runs it (logs at info to a file), and `openssl ocsp -index … -multi 2` answering for the same
+ * certificates (the same serials and issuer; openssl signs every answer with its own P-256
+ * responder key, as it has no cache). BENCH_OCSP_CERTIFICATES certificates are issued, one
+ * request each without a nonce (RFC 5019), sent round-robin by a load generator in a child
+ * process (bench/ocsp-client.ts) with keep-alive connections. Keyfleet's cache is warmed first, so
+ * its timed requests are cache hits, which read no database (PGlite here; the store does not
+ * matter to a hit). openssl closes each connection after its answer; that is its design.
+ */
+import { fork, spawn } from "node:child_process";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer, connect } from "node:net";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { openApp } from "../src/app.js";
+import { onScratchPGlite } from "../src/cli/issuance-bench.js";
+import { loadConfig } from "../src/config.js";
+import { ensureInitialized } from "../src/first-run.js";
+import { startServers } from "../src/http/index.js";
+import { createLogger } from "../src/logger.js";
+import { der, ocspIssuerHashes, readCertificate, serialFromHex, toPem, writeCsr } from "../src/pki/index.js";
+import { oid as oids } from "../src/pki/oids.js";
+import { testSigner } from "../src/pki/test-signer.js";
+import type { OcspClientJob, OcspClientResult } from "./ocsp-client.js";
+
+export interface OcspBenchOptions {
+  readonly certificates: number;
+  readonly requests: number;
+  readonly concurrency: number;
+}
+
+export interface OcspBenchRun {
+  readonly responder: string;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly failures: number;
+  readonly firstFailure: string | undefined;
+}
+
+export interface OcspBenchReport {
+  readonly options: OcspBenchOptions;
+  readonly runs: readonly OcspBenchRun[];
+  readonly loadBefore: number;
+}
+
+export async function runOcspBench(options: OcspBenchOptions): Promise<OcspBenchReport> {
+  return onScratchPGlite(async (database) => {
+    const dataDir = await mkdtemp(join(tmpdir(), "keyfleet-ocsp-bench-"));
+    const config = loadConfig(
+      {
+        dataDir,
+        passphrase: "ocsp bench passphrase",
+        logLevel: "info",
+        host: "127.0.0.1",
+        publicUrl: "http://127.0.0.1:8080",
+        httpsPort: 0,
+        httpPort: 0,
+      },
+      {},
+    );
+    const logger = createLogger("info", pino.destination({ dest: join(dataDir, "server.log"), sync: false }));
+    const app = await openApp(config, logger, { database });
+    let stopOpenssl: (() => Promise<void>) | undefined;
+    try {
+      await ensureInitialized(app, { algorithm: "p256" });
+      await app.tasks.runNow("ocsp-responder");
+      const issuing = (await app.authority.chain()).der[0]!;
+      const serials: string[] = [];
+      for (let i = 0; i < options.certificates; i++) {
+        const csr = await writeCsr(
+          { subject: [{ type: "CN", value: `ocsp-bench-${i}` }] },
+          (await testSigner("p256")).signer,
+        );
+        serials.push((await app.authority.issue({ csr, profile: "client" })).serial);
+      }
+      const requests = serials.map((s) => Buffer.from(ocspRequest(issuing, s)).toString("base64"));
+      const servers = await startServers(app);
+      const loadBefore = loadavg()[0]!;
+      const runs: OcspBenchRun[] = [];
+      try {
+        const job = { concurrency: options.concurrency, requests, total: options.requests };
+        // The warm-up asks for every certificate once: each answer is then pre-signed and cached.
+        runs.push(
+          summary("keyfleet", await inChild({ ...job, url: servers.httpUrl, warmup: requests.length })),
+        );
+        const port = await freePort();
+        stopOpenssl = await opensslResponder(dataDir, issuing, serials, port);
+        runs.push(
+          summary(
+            "openssl ocsp -multi 2",
+            await inChild({ ...job, url: `http://127.0.0.1:${port}`, warmup: 16 }),
+          ),
+        );
+      } finally {
+        await servers.close();
+      }
+      return { options, runs, loadBefore };
+    } finally {
+      await stopOpenssl?.();
+      await app.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+}
+
+/** An OCSPRequest for one serial of `issuer`: one SHA-1 CertID, no nonce (what RFC 5019 clients send). */
+function ocspRequest(issuer: Uint8Array, serialHex: string): Uint8Array {
+  const { nameHash, keyHash } = ocspIssuerHashes(issuer).sha1;
+  const certId = der.sequence(
+    der.sequence(der.oid(oids.sha1), der.derNull),
+    der.octetString(nameHash),
+    der.octetString(keyHash),
+    der.integer(serialFromHex(serialHex)),
+  );
+  return der.sequence(der.sequence(der.sequence(der.sequence(certId))));
+}
+
+/** `openssl ocsp` as a responder for `serials` (all valid), signing with a P-256 key of its own. */
+async function opensslResponder(
+  dir: string,
+  issuing: Uint8Array,
+  serials: readonly string[],
+  port: number,
+): Promise<() => Promise<void>> {
+  const file = (name: string) => join(dir, name);
+  await writeFile(file("issuing.pem"), toPem("CERTIFICATE", issuing));
+  const expiry = readCertificate(issuing).notAfter.toISOString().replace(/[-:T]/g, "").slice(2, 14) + "Z";
+  // index.txt (openssl ca's database): status, expiry, revocation, serial, file, subject — tab-separated.
+  await writeFile(
+    file("index.txt"),
+    serials.map((s) => `V\t${expiry}\t\t${s}\tunknown\t/CN=bench-${s}\n`).join(""),
+  );
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    file("responder.key"),
+    "-out",
+    file("responder.pem"),
+    "-subj",
+    "/CN=openssl responder",
+    "-days",
+    "2",
+  ]);
+  const child = spawn(
+    "openssl",
+    [
+      "ocsp",
+      "-index",
+      file("index.txt"),
+      "-port",
+      String(port),
+      "-rsigner",
+      file("responder.pem"),
+      "-rkey",
+      file("responder.key"),
+      "-CA",
+      file("issuing.pem"),
+      "-multi",
+      "2",
+      "-ignore_err",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  // With -multi, openssl detaches (daemon(3): a new session, parent pid 1, working directory /) and
+  // forks its workers: the process to stop is the one whose command line names this run's index.
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => (output += String(c)));
+  child.stderr!.on("data", (c: Buffer) => (output += String(c)));
+  for (let i = 0; i < 300; i++) {
+    if (await accepts(port)) return () => stopProcessesNaming(file("index.txt"));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stopProcessesNaming(file("index.txt"));
+  throw new Error(`openssl ocsp did not listen on port ${port}: ${output.trim()}`);
+}
+
+/** Stops the processes whose command line holds `marker` (a path unique to this run); the workers end with their parent. */
+async function stopProcessesNaming(marker: string): Promise<void> {
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(marker)) process.kill(Number(pid));
+  }
+}
+
+function run(command: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: "ignore" });
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)),
+    );
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function inChild(job: OcspClientJob): Promise<OcspClientResult> {
+  const child = fork(fileURLToPath(new URL("./ocsp-client.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("message", (m: { result?: OcspClientResult; error?: string }) =>
+      m.result ? resolve(m.result) : reject(new Error(`the OCSP load generator failed: ${m.error}`)),
+    );
+    child.once("exit", (code) => reject(new Error(`the OCSP load generator exited with ${code}`)));
+    child.send(job);
+  });
+}
+
+function summary(responder: string, r: OcspClientResult): OcspBenchRun {
+  const latency = (q: number) =>
+    r.latenciesMs[Math.min(r.latenciesMs.length - 1, Math.floor(q * r.latenciesMs.length))] ?? NaN;
+  return {
+    responder,
+    requestsPerSecond: r.answered / r.seconds,
+    p50Ms: latency(0.5),
+    p99Ms: latency(0.99),
+    failures: r.failures,
+    firstFailure: r.firstFailure,
+  };
+}
+
+export function formatOcspBench(report: OcspBenchReport): string {
+  const { options, runs } = report;
+  const lines = [
+    `OCSP, cached responses: ${options.requests} requests over ${options.certificates} certificates, concurrency ${options.concurrency} (load ${report.loadBefore.toFixed(2)})`,
+    ...runs.map(
+      (r) =>
+        `  ${r.responder.padEnd(24)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms` +
+        (r.failures ? `  ${r.failures} failed (${r.firstFailure})` : ""),
+    ),
+  ];
+  const [ours, theirs] = runs;
+  if (ours && theirs && theirs.requestsPerSecond > 0) {
+    lines.push(
+      `  ratio ${(ours.requestsPerSecond / theirs.requestsPerSecond).toFixed(1)}× (goal ≥ 5×, p99 < 5 ms)`,
+    );
+  }
+  return lines.join("\n");
+}
