@@ -33,7 +33,9 @@ export type AuditEventType =
   | "bootstrap-token.created"
   | "enrollment.refused"
   /** A key generated but never established (its CA or log was not recorded), destroyed in its store. */
-  | "key.destroyed";
+  | "key.destroyed"
+  /** A CA's CRL signed and written where relying parties (and brokers) read it. */
+  | "crl.published";
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
@@ -50,6 +52,7 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "bootstrap-token.created",
   "enrollment.refused",
   "key.destroyed",
+  "crl.published",
 ]);
 
 export type JsonValue =

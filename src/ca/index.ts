@@ -22,3 +22,4 @@ export { certificateJson, type CertificateJson } from "./certificate.js";
 export { checkDeviceSerial, idevidDer, namesKeyfleetUrn } from "./device-identity.js";
 export { applyCredentialEffect, type CredentialChange, type CredentialEffect } from "./credential-effects.js";
 export { crlValiditySeconds, type ProducedCrl } from "./crl-producer.js";
+export { crlBundle, readCrlBundle } from "./crl-bundle.js";

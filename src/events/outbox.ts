@@ -8,13 +8,16 @@ import { randomUUID } from "node:crypto";
 import { KeyfleetError } from "../domain/index.js";
 import { outboxRepository, type Database, type OutboxRow, type Tx } from "../store/index.js";
 
-export type EventType = "device.registered" | "device.transitioned";
+/** Every type of event the outbox holds (a consumer naming another is refused, not left waiting). */
+export const eventTypes = ["device.registered", "device.transitioned", "crl.published"] as const;
+
+export type EventType = (typeof eventTypes)[number];
 
 export interface OutboxEvent {
   /** The index of the audit leaf that records the same change. */
   readonly position: number;
   readonly type: EventType;
-  /** What it is about: `device:<id>`. */
+  /** What it is about: `device:<id>`, `ca:<id>`. */
   readonly subject: string;
   readonly payload: Record<string, unknown>;
 }
