@@ -87,6 +87,18 @@ export function keyfleetServe(
   });
 }
 
+/** Starts `keyfleet ARGS` as a child process that runs until stopped (a consumer); its output is kept. */
+export function keyfleetChild(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [...entry, ...args], { cwd: root, env: isolated(env) });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
 export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
