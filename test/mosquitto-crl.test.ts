@@ -8,30 +8,17 @@
  * broken or stale CRL, which would refuse everyone). A reader polling the crlfile path meanwhile
  * never finds a partial bundle (Mosquitto fails open on one).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { fromPem } from "../src/pki/index.js";
-import { keyfleetChild, keyfleetServe, runCli, stop, type CliResult } from "./support/cli.js";
-import {
-  eventually,
-  mqttPublish,
-  run,
-  startMosquitto,
-  type Broker,
-  type DeviceTls,
-} from "./support/mosquitto.js";
-import { openssl, opensslCsrWithKey, workdir, type Workdir } from "./support/openssl.js";
+import { keyfleetChild, stop } from "./support/cli.js";
+import { eventually, mqttPublish, startMosquitto, type Broker } from "./support/mosquitto.js";
+import { brokerFleet, ok, passphrase, type BrokerFleet, type Device } from "./support/mosquitto-fleet.js";
+import { openssl } from "./support/openssl.js";
 
-const passphrase = { KEYFLEET_PASSPHRASE: "mosquitto crl test passphrase" };
-let root: string;
-let data: string;
-let dir: Workdir;
-let server: Awaited<ReturnType<typeof keyfleetServe>>;
-let https: string;
-let chain: string;
+let fleet: BrokerFleet;
 let brokerDir: string;
 let crlfile: string;
 let broker: Broker;
@@ -40,49 +27,10 @@ let watching = true;
 let watcher: Promise<{ versions: Set<string>; partial: string[] }>;
 let caCount: number;
 
-const kf = (args: string[]) => runCli(["--data", data, ...args], passphrase);
-
-function ok(res: CliResult): string {
-  expect(res.stderr).toBe("");
-  expect(res.code).toBe(0);
-  return res.stdout;
-}
-
-interface Device extends DeviceTls {
-  readonly id: string;
-  readonly serial: string;
-}
-
-/** A device registered, issued a certificate for a key it made itself, and active. */
-async function activeDevice(serial: string): Promise<Device> {
-  const id = ok(await kf(["device", "register", "--serial", serial])).trim();
-  const csr = await opensslCsrWithKey(dir, "p256", `/CN=${serial}`);
-  const csrFile = await dir.write(`${serial}.csr`, csr.pem);
-  const issued = JSON.parse(ok(await kf(["--json", "cert", "issue", "--csr", csrFile, "--device", id]))) as {
-    pem: string;
-  };
-  const cert = await dir.write(`${serial}.pem`, issued.pem);
-  // Its first use of the certificate (an EST request authenticated with it) confirms it: → active.
-  const used = await run("curl", [
-    "-sSf",
-    "-o",
-    "/dev/null",
-    "--cacert",
-    chain,
-    "--cert",
-    cert,
-    "--key",
-    csr.keyFile,
-    `${https}/.well-known/est/csrattrs`,
-  ]);
-  expect(used.stderr).toBe("");
-  expect(JSON.parse(ok(await kf(["--json", "device", "show", id]))).state).toBe("active");
-  return { id, serial, cert, key: csr.keyFile };
-}
-
-const publishBundle = async () => ok(await kf(["crl", "publish", "--all-issuers", "--out", crlfile]));
+const kf = (args: string[]) => fleet.kf(args);
+const publishBundle = () => fleet.publishBundle(crlfile);
 const connects = async (device: Device) =>
-  (await mqttPublish(broker, chain, device, `devices/${device.serial}/up`, "hello")).code === 0;
+  (await mqttPublish(broker, fleet.chain, device, `devices/${device.serial}/up`, "hello")).code === 0;
 
 /** Every version of the crlfile a reader finds while the test runs, and any that is not a whole bundle. */
 async function watch(): Promise<{ versions: Set<string>; partial: string[] }> {
@@ -104,49 +52,25 @@ async function watch(): Promise<{ versions: Set<string>; partial: string[] }> {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "keyfleet-mosquitto-"));
-  data = join(root, "data");
-  dir = await workdir();
-  server = await keyfleetServe(
-    ["--data", data, "--https-port", "0", "--http-port", "0", "--public-url", "http://pki.mosquitto.test"],
-    passphrase,
-  );
-  https = /admin API\s+(https:\/\/127\.0\.0\.1:\d+)/.exec(server.banner)![1]!;
-  chain = await dir.write("chain.pem", JSON.parse(ok(await kf(["--json", "ca", "chain"]))).pem);
+  fleet = await brokerFleet();
   caCount = (JSON.parse(ok(await kf(["--json", "ca", "list"]))) as unknown[]).length;
-
-  // The broker's own certificate, from the same authority (profile tls-server, its IP as SAN).
-  const tls = await opensslCsrWithKey(dir, "p256", "/CN=127.0.0.1", [
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
-  ]);
-  const tlsCsr = await dir.write("broker.csr", tls.pem);
-  const brokerCert = await dir.write(
-    "broker.pem",
-    ok(await kf(["cert", "issue", "--csr", tlsCsr, "--profile", "tls-server"])),
-  );
-
-  brokerDir = join(root, "broker");
+  brokerDir = join(fleet.root, "broker");
   await mkdir(brokerDir);
   crlfile = join(brokerDir, "crl.pem");
   await publishBundle();
-  broker = await startMosquitto(brokerDir, {
-    cafile: chain,
-    crlfile,
-    certfile: brokerCert,
-    keyfile: tls.keyFile,
-  });
+  broker = await startMosquitto(brokerDir, { cafile: fleet.chain, crlfile, ...fleet.brokerTls });
   watcher = watch();
+  const cursorFile = join(fleet.root, "reload.cursor");
   consumer = keyfleetChild(
     [
       "--data",
-      data,
+      fleet.data,
       "events",
       "exec",
       "--type",
       "crl.published",
       "--cursor",
-      join(root, "reload.cursor"),
+      cursorFile,
       "--interval",
       "0.2",
       "--",
@@ -156,6 +80,13 @@ beforeAll(async () => {
     ],
     passphrase,
   );
+  // It follows from "now" once it has written its cursor: publications before that are not its.
+  await eventually("the consumer to start", () =>
+    stat(cursorFile).then(
+      () => true,
+      () => false,
+    ),
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -163,14 +94,12 @@ afterAll(async () => {
   await watcher?.catch(() => undefined);
   if (consumer) await stop(consumer.child);
   await broker?.stop();
-  if (server) await stop(server.child);
-  await dir?.dispose();
-  await rm(root, { recursive: true, force: true });
+  await fleet?.dispose();
 });
 
 test("the broker accepts an active device, refuses it suspended, accepts it resumed, refuses it decommissioned", async () => {
-  const device = await activeDevice("MQTT-DEV-1");
-  const bystander = await activeDevice("MQTT-DEV-2");
+  const device = await fleet.activeDevice("MQTT-DEV-1");
+  const bystander = await fleet.activeDevice("MQTT-DEV-2");
   expect(await connects(device)).toBe(true);
   expect(await connects(bystander)).toBe(true);
 
@@ -192,7 +121,7 @@ test("the broker accepts an active device, refuses it suspended, accepts it resu
 
   // openssl, reading the same crlfile, says why: the device's certificate is on its issuer's CRL.
   const verify = (cert: string) =>
-    openssl(["verify", "-crl_check", "-CRLfile", crlfile, "-CAfile", chain, cert]).then(
+    openssl(["verify", "-crl_check", "-CRLfile", crlfile, "-CAfile", fleet.chain, cert]).then(
       (r) => r.stdout,
       (e: { stderr: string; stdout: string }) => e.stdout + e.stderr,
     );

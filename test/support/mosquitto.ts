@@ -5,7 +5,7 @@
  * plugin with a plain loopback listener for `mosquitto_ctrl`. The real clients, `mosquitto_pub`
  * and `mosquitto_sub`, connect as devices with their own keys. Readiness is a port that accepts.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer, connect } from "node:net";
@@ -33,6 +33,8 @@ export interface Broker {
   ctrl(...args: string[]): Promise<Run>;
   log(): Promise<string>;
   stop(): Promise<void>;
+  /** Stopped and started again on the same ports and files: every session is dropped. */
+  restart(): Promise<void>;
 }
 
 /** A device's TLS credentials, as its MQTT client is given them. */
@@ -135,28 +137,39 @@ export async function startMosquitto(dir: string, files: BrokerFiles, dynsec?: D
   );
   const conf = join(dir, "mosquitto.conf");
   await writeFile(conf, lines.join("\n") + "\n");
-  const child: ChildProcess = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise((r) => child.once("exit", r));
   const log = () => readFile(logFile, "utf8").catch(() => "");
-  await until(
-    "mosquitto to listen",
-    async () => {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}${await log()}`);
-      return (await accepts(port)) && (adminPort === undefined || (await accepts(adminPort)));
-    },
-    30_000,
-  );
+  const launch = async () => {
+    const child = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise((r) => child.once("exit", r));
+    await until(
+      "mosquitto to listen",
+      async () => {
+        if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}${await log()}`);
+        return (await accepts(port)) && (adminPort === undefined || (await accepts(adminPort)));
+      },
+      30_000,
+    );
+    return { child, exited };
+  };
+  let running = await launch();
+  const stop = async () => {
+    if (running.child.exitCode === null) running.child.kill("SIGTERM");
+    await running.exited;
+  };
   const admin = ["-h", "127.0.0.1", "-p", String(adminPort), "-u", dynsec?.admin ?? "", "-P"];
   return {
     port,
-    pid: child.pid!,
+    get pid() {
+      return running.child.pid!;
+    },
     ctrl: (...args) => run("mosquitto_ctrl", [...admin, dynsec?.password ?? "", "dynsec", ...args]),
     log,
-    async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await exited;
+    stop,
+    async restart() {
+      await stop();
+      running = await launch();
     },
   };
 }
