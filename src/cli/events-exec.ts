@@ -63,7 +63,8 @@ export async function followEvents(io: CliIo, source: EventSource, o: FollowOpti
   try {
     const saved = await readCursor(o.cursorFile);
     let cursor = saved ?? (o.from === "now" ? (await source.run("events.end", {})).cursor : -1);
-    if (saved === undefined) await saveCursor(o.cursorFile, cursor); // a restart starts here, not at a later "now"
+    // Kept once the feed took the types and before any command runs: a restart starts here, not at a later "now".
+    let unsaved = saved === undefined;
     let away = false;
     while (!stopping) {
       let page: OutputOf<"events.after">;
@@ -78,6 +79,8 @@ export async function followEvents(io: CliIo, source: EventSource, o: FollowOpti
         await pause();
         continue;
       }
+      if (unsaved) await saveCursor(o.cursorFile, cursor);
+      unsaved = false;
       for (const event of page.items) {
         await runCommand(io, o.command, event);
         await saveCursor(o.cursorFile, (cursor = event.position));

@@ -17,7 +17,7 @@ export function eventsCommand(io: CliIo): Command {
       "run COMMAND (no shell) once per event of the types named, in order, as it arrives; the event is in its environment (KEYFLEET_EVENT_TYPE, _ID, _POSITION, _SUBJECT, _PAYLOAD as JSON) and on its stdin (JSON); the cursor is saved after each command succeeds, so a restart neither misses nor repeats one; a failing command stops the consumer (exit 1) before its event",
     )
     .argument("<command...>", "the command and its arguments, after --")
-    .requiredOption("--type <type>", "an event type to follow (repeatable), e.g. crl.published", collect, [])
+    .requiredOption("--type <type>", "an event type to follow (repeatable), e.g. crl.published", collect)
     .requiredOption("--cursor <file>", "where the position of the last event handled is kept")
     .option(
       "--from <where>",
@@ -55,7 +55,7 @@ export function eventsCommand(io: CliIo): Command {
   return events;
 }
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
