@@ -1,9 +1,10 @@
 /**
  * `keyfleet crl publish`: a full CRL of every active CA, written as <ca>.crl (DER, 0644) into the
  * data directory's crl/ or --out DIR, each numbered from its own sequence and verified by openssl
- * against the chain; an unknown CA is refused in one line and writes nothing.
+ * against the chain; an unknown CA is refused in one line and writes nothing. `--all-issuers
+ * --out FILE`: the one PEM bundle a broker's crlfile names; its refusals sign nothing.
  */
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -64,4 +65,68 @@ test("--ca and --out write one CA's CRL elsewhere; an unknown CA is refused and 
   const refused = await kf(["crl", "publish", "--ca", "ca-nothing", "--out", join(root, "none")]);
   expect(refused).toMatchObject({ code: 1, stderr: 'keyfleet: no CA "ca-nothing" (not-found)\n' });
   await expect(stat(join(root, "none"))).rejects.toThrow();
+});
+
+test("--all-issuers writes one PEM bundle, 0644, of every CA's CRL, each verified by openssl", async () => {
+  const chain = join(root, "chain.pem");
+  await writeFile(chain, JSON.parse((await kf(["--json", "ca", "chain"])).stdout).pem);
+  const cas = (JSON.parse((await kf(["--json", "ca", "list"])).stdout) as { id: string }[]).map((c) => c.id);
+  const file = join(root, "bundle.pem");
+  const res = await kf(["--json", "crl", "publish", "--all-issuers", "--out", file]);
+  expect(res.stderr).toBe("");
+  const published = JSON.parse(res.stdout) as { issuerId: string; number: string; file: string }[];
+  expect(published.map((p) => p.issuerId).sort()).toEqual([...cas].sort());
+  expect(published.every((p) => p.file === file)).toBe(true);
+  expect((await stat(file)).mode & 0o777).toBe(0o644);
+  const text = await readFile(file, "utf8");
+  const blocks = text.match(/-----BEGIN X509 CRL-----\n[^-]+-----END X509 CRL-----\n/g)!;
+  expect(blocks.join("")).toBe(text);
+  expect(blocks).toHaveLength(cas.length);
+  for (const [i, block] of blocks.entries()) {
+    const shown = await openssl(["crl", "-CAfile", chain, "-noout", "-crlnumber"], block);
+    expect(shown.stderr).toContain("verify OK");
+    expect(shown.stdout.trim()).toBe(
+      `crlNumber=0x${BigInt(published[i]!.number).toString(16).padStart(2, "0")}`,
+    );
+  }
+  expect((await readdir(root)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+});
+
+test("--all-issuers refusals are one line and sign nothing: with --ca, without --out, a path it cannot write", async () => {
+  const numbers = async () =>
+    (
+      JSON.parse((await kf(["--json", "crl", "publish", "--out", join(root, "numbers")])).stdout) as {
+        number: string;
+      }[]
+    ).map((p) => BigInt(p.number));
+  const before = await numbers();
+  const refused = async (args: string[], stderr: string | RegExp) => {
+    const res = await kf(["crl", "publish", "--all-issuers", ...args]);
+    expect(res).toMatchObject({ code: 1, stdout: "" });
+    expect(res.stderr).toMatch(stderr);
+    expect(res.stderr.split("\n")).toHaveLength(2);
+  };
+  await refused(
+    ["--ca", "ca-anything", "--out", join(root, "b.pem")],
+    /^keyfleet: --all-issuers bundles every CA's CRL, so it takes no --ca: drop one of them \(malformed-request\)\n$/,
+  );
+  await refused(
+    [],
+    /^keyfleet: --all-issuers writes one file: name it with --out FILE \(malformed-request\)\n$/,
+  );
+  await refused(
+    ["--out", join(root, "absent", "b.pem")],
+    /^keyfleet: cannot write the CRL bundle to .*absent\/b\.pem: there is no directory .*absent \(not-found\)\n$/,
+  );
+  await refused(
+    ["--out", root],
+    /it is a directory \(--all-issuers writes one file\) \(invalid-configuration\)\n$/,
+  );
+  await writeFile(join(root, "plain"), "");
+  await refused(
+    ["--out", join(root, "plain", "b.pem")],
+    /plain is not a directory \(invalid-configuration\)\n$/,
+  );
+  await expect(stat(join(root, "b.pem"))).rejects.toThrow();
+  expect(await numbers()).toEqual(before.map((n) => n + 1n)); // no CRL Number was spent on a refusal
 });
