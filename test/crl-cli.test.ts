@@ -21,18 +21,31 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-test("publishes a CRL of each CA that openssl verifies, numbered 1, then 2", async () => {
+test("publishes a full CRL and a delta of each CA that openssl verifies, numbered 1 and 2, then 3 and 4", async () => {
   const chain = join(root, "chain.pem");
   await writeFile(chain, JSON.parse((await kf(["--json", "ca", "chain"])).stdout).pem);
   const cas = (JSON.parse((await kf(["--json", "ca", "list"])).stdout) as { id: string }[]).map((c) => c.id);
-  for (const expected of ["1", "2"]) {
+  for (const [fullNumber, deltaNumber] of [
+    ["1", "2"],
+    ["3", "4"],
+  ]) {
     const res = await kf(["--json", "crl", "publish"]);
     expect(res.stderr).toBe("");
-    const published = JSON.parse(res.stdout) as { issuerId: string; number: string; file: string }[];
-    expect(published.map((p) => p.issuerId).sort()).toEqual([...cas].sort());
+    const published = JSON.parse(res.stdout) as {
+      issuerId: string;
+      kind: string;
+      number: string;
+      file: string;
+    }[];
+    expect(published.map((p) => `${p.issuerId} ${p.kind}`).sort()).toEqual(
+      cas.flatMap((ca) => [`${ca} delta`, `${ca} full`]).sort(),
+    );
     for (const p of published) {
+      const expected = p.kind === "full" ? fullNumber : deltaNumber;
       expect(p.number).toBe(expected);
-      expect(p.file).toBe(join(root, "data", "crl", `${p.issuerId}.crl`));
+      expect(p.file).toBe(
+        join(root, "data", "crl", `${p.issuerId}${p.kind === "delta" ? "-delta" : ""}.crl`),
+      );
       expect((await stat(p.file)).mode & 0o777).toBe(0o644);
       const shown = await openssl([
         "crl",
@@ -59,9 +72,11 @@ test("--ca and --out write one CA's CRL elsewhere; an unknown CA is refused and 
   const res = await kf(["crl", "publish", "--ca", ca, "--out", out]);
   expect(res.stderr).toBe("");
   expect(res.stdout).toMatch(
-    new RegExp(`^${join(out, `${ca}.crl`)}  number \\d+  0 entries  next update \\S+\\n$`),
+    new RegExp(
+      `^${join(out, `${ca}.crl`)}  full  number \\d+  0 entries  next update \\S+\\n${join(out, `${ca}-delta.crl`)}  delta number \\d+  0 entries  next update \\S+\\n$`,
+    ),
   );
-  expect(await readdir(out)).toEqual([`${ca}.crl`]);
+  expect((await readdir(out)).sort()).toEqual([`${ca}-delta.crl`, `${ca}.crl`]);
   const refused = await kf(["crl", "publish", "--ca", "ca-nothing", "--out", join(root, "none")]);
   expect(refused).toMatchObject({ code: 1, stderr: 'keyfleet: no CA "ca-nothing" (not-found)\n' });
   await expect(stat(join(root, "none"))).rejects.toThrow();
@@ -92,7 +107,7 @@ test("--all-issuers writes one PEM bundle, 0644, of every CA's CRL, each verifie
   expect((await readdir(root)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
 });
 
-test("--all-issuers refusals are one line and sign nothing: with --ca, without --out, a path it cannot write", async () => {
+test("--all-issuers and crl bundle refusals are one line and sign nothing: with --ca, without --out, a path it cannot write", async () => {
   const numbers = async () =>
     (
       JSON.parse((await kf(["--json", "crl", "publish", "--out", join(root, "numbers")])).stdout) as {
@@ -120,13 +135,35 @@ test("--all-issuers refusals are one line and sign nothing: with --ca, without -
   );
   await refused(
     ["--out", root],
-    /it is a directory \(--all-issuers writes one file\) \(invalid-configuration\)\n$/,
+    /it is a directory \(a CRL bundle is one file\) \(invalid-configuration\)\n$/,
   );
   await writeFile(join(root, "plain"), "");
   await refused(
     ["--out", join(root, "plain", "b.pem")],
     /plain is not a directory \(invalid-configuration\)\n$/,
   );
+  const bundle = await kf(["crl", "bundle", "--out", join(root, "absent", "b.pem")]);
+  expect(bundle.stderr).toMatch(/there is no directory .*absent \(not-found\)\n$/);
+  expect((await kf(["crl", "bundle"])).stderr).toBe(
+    "keyfleet: required option '--out <file>' not specified (malformed-request)\n",
+  );
   await expect(stat(join(root, "b.pem"))).rejects.toThrow();
-  expect(await numbers()).toEqual(before.map((n) => n + 1n)); // no CRL Number was spent on a refusal
+  expect(await numbers()).toEqual(before.map((n) => n + 2n)); // a full and a delta each: none spent on a refusal
+});
+
+test("crl bundle writes the newest published full CRLs again, signing nothing: the same numbers, the same bytes", async () => {
+  const file = join(root, "again.pem");
+  const published = JSON.parse(
+    (await kf(["--json", "crl", "publish", "--all-issuers", "--out", file])).stdout,
+  ) as {
+    number: string;
+  }[];
+  const text = await readFile(file, "utf8");
+  const again = join(root, "again-2.pem");
+  const res = await kf(["--json", "crl", "bundle", "--out", again]);
+  expect(res.stderr).toBe("");
+  expect((JSON.parse(res.stdout) as { number: string }[]).map((c) => c.number)).toEqual(
+    published.map((c) => c.number),
+  );
+  expect(await readFile(again, "utf8")).toBe(text);
 });

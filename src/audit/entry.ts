@@ -34,6 +34,10 @@ export type AuditEventType =
   | "enrollment.refused"
   /** A key generated but never established (its CA or log was not recorded), destroyed in its store. */
   | "key.destroyed"
+  /** A certificate revoked, put on hold, or its hold lifted, by an operator (a device's transitions say theirs). */
+  | "certificate.revoked"
+  | "certificate.held"
+  | "certificate.released"
   /** A CA's CRL signed and written where relying parties (and brokers) read it. */
   | "crl.published";
 
@@ -52,6 +56,9 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "bootstrap-token.created",
   "enrollment.refused",
   "key.destroyed",
+  "certificate.revoked",
+  "certificate.held",
+  "certificate.released",
   "crl.published",
 ]);
 

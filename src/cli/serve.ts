@@ -51,7 +51,7 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
         server: { adminUrl: servers.httpsUrl, publicHttpUrl: servers.httpUrl },
       });
     }
-    app.start(); // background tasks: the audit log's checkpoints
+    await app.start(); // pre-signed artefacts, then the background tasks
     io.out(banner(app, servers, run, chainFile, publicUrl));
   } catch (e) {
     await stop();

@@ -9,7 +9,14 @@ import { KeyfleetError } from "../domain/index.js";
 import { outboxRepository, type Database, type OutboxRow, type Tx } from "../store/index.js";
 
 /** Every type of event the outbox holds (a consumer naming another is refused, not left waiting). */
-export const eventTypes = ["device.registered", "device.transitioned", "crl.published"] as const;
+export const eventTypes = [
+  "device.registered",
+  "device.transitioned",
+  "certificate.revoked",
+  "certificate.held",
+  "certificate.released",
+  "crl.published",
+] as const;
 
 export type EventType = (typeof eventTypes)[number];
 
@@ -17,7 +24,7 @@ export interface OutboxEvent {
   /** The index of the audit leaf that records the same change. */
   readonly position: number;
   readonly type: EventType;
-  /** What it is about: `device:<id>`, `ca:<id>`. */
+  /** What it is about: `device:<id>`, `certificate:<serial>`, `ca:<id>`. */
   readonly subject: string;
   readonly payload: Record<string, unknown>;
 }

@@ -59,3 +59,4 @@ export {
   type CrlHeader,
   type RevocationReason,
 } from "./crl-writer.js";
+export { checkCrlSignature, readCrlHeader, type CrlHeader as PublishedCrlHeader } from "./crl-reader.js";

@@ -5,6 +5,8 @@ import { authorize, listScope, scopeCovers, type Caller, type Permission } from 
 import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { confirmCredential } from "./credential-confirmation.js";
+import { changeCertificateStatus, type StatusOptions } from "./certificate-status.js";
+import type { StatusRequest } from "../ca/index.js";
 import { listGroups } from "./groups.js";
 import { deviceOfIdevid, hardwareKeyOf } from "./idevid-trust.js";
 import { deviceOfCertificate } from "./operational-certificate.js";
@@ -91,6 +93,17 @@ export function createRegistry(deps: RegistryDeps) {
      * with it, in one transaction), or bound to none (unscoped callers only).
      */
     issue: (request: CertificateRequest, caller: Caller) => issueCertificate(deps, request, caller),
+
+    /**
+     * Revokes a certificate (certificateHold: holds one bound to no device), or lifts a hold;
+     * asking again for what is already so changes nothing and says so (`changed: false`).
+     */
+    changeCertificateStatus: (
+      serial: string,
+      request: StatusRequest,
+      caller: Caller,
+      options?: StatusOptions,
+    ) => changeCertificateStatus(deps, serial, request, caller, options),
 
     /**
      * A device's own certificate (enrollment): `caller` is the device (deviceCaller), authenticated

@@ -47,6 +47,9 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
   return { code, stdout, stderr };
 }
 
+/** `keyfleet` as a command line for another program to run (a consumer's command): this checkout's source. */
+export const keyfleetCommand: readonly string[] = [process.execPath, ...entry];
+
 /** What a child process runs: the TypeScript sources, or `bin` (a built bin/keyfleet.js). */
 const command = (bin?: string): readonly string[] => (bin === undefined ? entry : [bin]);
 

@@ -216,6 +216,6 @@ export function mqttSubscribe(broker: Broker, ca: string, device: DeviceTls, top
 }
 
 /** Polls `check` (a connection attempt, a message seen) until it holds; generous for a loaded machine. */
-export function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   return until(what, check, timeoutMs);
 }

@@ -1,83 +1,60 @@
 /**
- * Publishing CRLs on demand: each CA's full CRL as a DER file, or one PEM bundle of them all for a
- * broker's `crlfile`. Files are written by the process that signs (the CLI's own app, or the
- * server a command went through) before their `crl.published` events exist, so a consumer told
- * of a CRL (`keyfleet events exec`) finds it in place.
+ * Publishing CRLs on demand (`keyfleet crl publish`), and the one PEM bundle of every CA's newest
+ * full CRL that a broker's `crlfile` names (`--all-issuers`, `keyfleet crl bundle`), written by the
+ * process that runs the operation (the CLI's own app, or the server a command went through).
  */
 import { constants } from "node:fs";
-import { access, mkdir, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import type { App } from "../../app.js";
-import { crlBundle, readCrlBundle, type ProducedCrl } from "../../ca/index.js";
+import { access, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { crlArtefactName, crlBundle, readCrlBundle } from "../../ca/index.js";
 import { replaceFile } from "../../data-directory.js";
 import { KeyfleetError } from "../../domain/index.js";
 import { operation } from "./operation.js";
 
-/** What `crl publish` prints of each CRL it wrote. */
-export interface PublishedCrl {
-  readonly issuerId: string;
-  readonly number: string;
-  readonly entries: number;
-  readonly thisUpdate: string;
-  readonly nextUpdate: string;
-  readonly file: string;
-}
-
 export const crlOperations = {
-  /** A full CRL of every active CA (or of one), each signed now with its next CRL Number, as `<dir>/<ca>.crl`. */
+  /**
+   * A full CRL and its delta of every CA still valid (or of one), each signed now with its next
+   * CRL Number, published as the server publishes them: served, and written into the data directory.
+   */
   "crl.publish": operation({
-    run: async (app, input: { ca?: string | undefined; dir: string }, context) => {
-      const ids =
-        input.ca === undefined
-          ? (await app.authority.cas()).filter((c) => c.state === "active").map((c) => c.id)
-          : [input.ca];
-      const crls: ProducedCrl[] = [];
-      for (const id of ids) crls.push(await app.authority.produceCrl(id));
-      await mkdir(input.dir, { recursive: true, mode: 0o755 });
-      const written = [];
-      for (const crl of crls) {
-        const file = join(input.dir, `${crl.issuerId}.crl`);
-        await replaceFile(file, crl.der, 0o644); // public: relying parties fetch it
-        written.push(publishedCrl(crl, file));
-      }
-      await announce(app, written, context.actor);
-      return written;
-    },
+    run: async (app, input: { ca?: string | undefined }, context) =>
+      (await app.crls.publishNow(context.actor, input.ca)).map((crl) => ({
+        issuerId: crl.issuerId,
+        kind: crl.kind,
+        number: crl.number.toString(),
+        entries: crl.entries,
+        thisUpdate: crl.thisUpdate.toISOString(),
+        nextUpdate: crl.nextUpdate.toISOString(),
+        /** Its file's name, under the data directory (and under --out). */
+        name: crlArtefactName(crl.issuerId, crl.kind),
+        der: Buffer.from(crl.der).toString("base64"),
+      })),
   }),
 
   /**
-   * One PEM bundle of the full CRLs of every CA still valid (root and issuing CAs, retired or not:
-   * their certificates may still be in use), checked as read back, then renamed over `file`.
+   * The newest full CRL of every CA still valid (root and issuing CAs, retired or not: their
+   * certificates may still be in use) as one PEM bundle, checked as read back, then renamed over
+   * `file`. With `publish`, every CA's CRLs are published now first (as `crl.publish`); without,
+   * nothing is signed and no event is written, so a consumer of `crl.published` may run it.
    */
-  "crl.publish-bundle": operation({
-    run: async (app, input: { file: string }, context) => {
+  "crl.bundle": operation({
+    run: async (app, input: { file: string; publish: boolean }, context) => {
       await checkWritable(input.file);
-      const now = app.clock.now().getTime();
-      const cas = (await app.authority.cas()).filter((c) => c.notAfter.getTime() > now);
-      if (cas.length === 0) {
-        throw new KeyfleetError("not-initialized", "the authority has no valid CA: run `keyfleet init`");
-      }
-      const crls: ProducedCrl[] = [];
-      for (const ca of cas) crls.push(await app.authority.produceCrl(ca.id));
+      if (input.publish) await app.crls.publishNow(context.actor);
+      const crls = await app.crls.newestFull();
       const ders = crls.map((c) => c.der);
       await replaceFile(input.file, crlBundle(ders), 0o644, (bytes) => readCrlBundle(bytes.toString(), ders));
-      const written = crls.map((c) => publishedCrl(c, input.file));
-      await announce(app, written, context.actor);
-      return written;
+      return crls.map((c) => ({
+        issuerId: c.issuer_id,
+        number: String(c.number),
+        entries: c.entries,
+        thisUpdate: c.this_update.toISOString(),
+        nextUpdate: c.next_update.toISOString(),
+        file: input.file,
+      }));
     },
   }),
 };
-
-function publishedCrl(crl: ProducedCrl, file: string): PublishedCrl {
-  return {
-    issuerId: crl.issuerId,
-    number: crl.number.toString(),
-    entries: crl.entries,
-    thisUpdate: crl.thisUpdate.toISOString(),
-    nextUpdate: crl.nextUpdate.toISOString(),
-    file,
-  };
-}
 
 /** Refuses, before any CRL is signed, a bundle path that cannot be written (nothing changes then). */
 async function checkWritable(file: string): Promise<void> {
@@ -88,38 +65,9 @@ async function checkWritable(file: string): Promise<void> {
   if (!dirStat) throw refuse("not-found", `there is no directory ${dir}`);
   if (!dirStat.isDirectory()) throw refuse("invalid-configuration", `${dir} is not a directory`);
   if ((await stat(file).catch(() => undefined))?.isDirectory()) {
-    throw refuse("invalid-configuration", "it is a directory (--all-issuers writes one file)");
+    throw refuse("invalid-configuration", "it is a directory (a CRL bundle is one file)");
   }
   await access(dir, constants.W_OK).catch((e: NodeJS.ErrnoException) => {
     throw refuse("invalid-configuration", `${dir} is not writable (${e.code ?? e.message})`);
-  });
-}
-
-/**
- * `crl.published` for each CRL written: an audit leaf and an outbox event, in one transaction, so
- * `keyfleet events exec --type crl.published -- …` (a broker's SIGHUP) follows every publication.
- */
-async function announce(app: App, crls: readonly PublishedCrl[], actor: string): Promise<void> {
-  await app.database.transaction(async (tx) => {
-    const facts = crls.map((c) => ({
-      issuerId: c.issuerId,
-      number: c.number,
-      kind: "full",
-      thisUpdate: c.thisUpdate,
-      nextUpdate: c.nextUpdate,
-    }));
-    const positions = await app.audit.append(
-      tx,
-      facts.map((f) => ({ type: "crl.published", actor, subject: `ca:${f.issuerId}`, details: f })),
-    );
-    await app.events.publish(
-      tx,
-      facts.map((f, i) => ({
-        position: positions[i]!,
-        type: "crl.published",
-        subject: `ca:${f.issuerId}`,
-        payload: f,
-      })),
-    );
   });
 }
