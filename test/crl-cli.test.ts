@@ -21,6 +21,16 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
+test("crl bundle before any publication is refused and writes nothing: a bundle without a CA's CRL refuses its devices", async () => {
+  const file = join(root, "early.pem");
+  const res = await kf(["crl", "bundle", "--out", file]);
+  expect(res).toMatchObject({ code: 1, stdout: "" });
+  expect(res.stderr).toMatch(
+    /^keyfleet: CA "ca-[0-9a-f]+" has published no CRL yet: run `keyfleet crl publish` \(not-found\)\n$/,
+  );
+  await expect(stat(file)).rejects.toThrow();
+});
+
 test("publishes a full CRL and a delta of each CA that openssl verifies, numbered 1 and 2, then 3 and 4", async () => {
   const chain = join(root, "chain.pem");
   await writeFile(chain, JSON.parse((await kf(["--json", "ca", "chain"])).stdout).pem);
