@@ -7,6 +7,7 @@
  * certificates and accepts the good ones. On PGlite and PostgreSQL.
  */
 import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ArtefactStore, crlPublisher } from "../src/ca/index.js";
 import { ensureInitialized } from "../src/first-run.js";
@@ -174,6 +175,35 @@ forEachDatabase("CRL publisher", (kind) => {
     const served = offline.served(`crl/${issuingId}.crl`)!;
     expect(served.bytes).toEqual(t.app.crls.served(`crl/${issuingId}.crl`)!.bytes);
     expect(offline.served(`ca/${issuingId}.cer`)).toBeDefined();
+  });
+
+  test("another process serves what one published, its bytes read back in parts (a CRL over a MiB)", async () => {
+    // 25,000 revoked certificates, seeded in SQL (the CRL reads no DER): a CRL of about 1.2 MiB.
+    await sql`
+      insert into certificates (issuer_id, serial, der, fingerprint, subject, profile, key_algorithm,
+        public_key_sha256, not_before, not_after, status, revoked_at, revocation_reason)
+      select ${issuingId}, '7e' || lpad(to_hex(n), 30, '0'), '\\x00'::bytea, sha256(convert_to('parts' || n, 'UTF8')),
+        'CN=parts', 'client', 'p256', sha256(convert_to('parts-key' || n, 'UTF8')),
+        now() - interval '1 day', now() + interval '30 days', 'revoked', now() - interval '1 hour', 'superseded'
+      from generate_series(1, 25000) as n`.execute(t.app.database.db);
+    const [full] = await t.app.crls.publishNow("cli:test", issuingId);
+    expect(full!.der.length).toBeGreaterThan(1 << 20);
+    const other = crlPublisher({
+      database: t.app.database,
+      issuers: issuerRepository(t.app.database.db),
+      keyStore: t.app.keyStore,
+      clock: t.app.clock,
+      audit: t.app.audit,
+      outbox: t.app.events,
+      artefacts: new ArtefactStore(dir.file("other-node")), // another node: its own data directory
+      publicUrl: () => t.app.authority.publicUrl(),
+    });
+    await other.sync();
+    expect(Buffer.from(other.served(`crl/${issuingId}.crl`)!.bytes).equals(Buffer.from(full!.der))).toBe(
+      true,
+    );
+    await dir.write("parts.crl.pem", toPem("X509 CRL", other.served(`crl/${issuingId}.crl`)!.bytes));
+    expect((await text("parts.crl.pem")).stderr).toContain("verify OK");
   });
 
   test("an unknown CA is not-found and publishes nothing", async () => {

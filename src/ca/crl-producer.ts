@@ -59,15 +59,21 @@ export async function produceCrl(
   deps: CrlProducerDeps,
   issuerId: string,
   publicUrl: string,
-  base?: DeltaBase,
+  options: {
+    /** Makes a delta CRL against this full CRL; a full CRL without. */
+    readonly base?: DeltaBase | undefined;
+    /** About how many entries it will have (the last one's count): its buffer is sized once. */
+    readonly expectedEntries?: number | undefined;
+  } = {},
 ): Promise<ProducedCrl> {
+  const { base } = options;
   const issuer = await deps.issuers.byId(issuerId);
   if (!issuer) throw new KeyfleetError("not-found", `no CA ${quoted(issuerId)}`);
   const signer = await issuerSigner(deps.issuers, deps.keyStore, issuer);
   const template = compileIssuer({ certificate: issuer.certificate, signer });
   const number = await crlRepository(deps.database.db).nextNumber(issuerId);
   const thisUpdate = new Date(Math.floor(deps.clock.now().getTime() / 1000) * 1000);
-  const writer = new CrlWriter();
+  const writer = new CrlWriter(Math.ceil((options.expectedEntries ?? 0) * 1.05));
   const throughSeq = await deps.database.transaction(async (tx) => {
     const rows = crlRepository(tx);
     await rows.oneSnapshot();

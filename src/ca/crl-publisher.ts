@@ -69,16 +69,17 @@ export function crlPublisher(deps: CrlPublisherDeps) {
   let timer: NodeJS.Timeout | undefined;
 
   async function publishOne(issuer: IssuerRow, kind: CrlKind, actor: string): Promise<ProducedCrl> {
-    const base = kind === "delta" ? await db().published(issuer.id, "full") : undefined;
+    const base = await db().published(issuer.id, "full");
     if (kind === "delta" && !base) {
       throw new KeyfleetError("not-found", `CA ${quoted(issuer.id)} has no full CRL for a delta to build on`);
     }
-    const crl = await produceCrl(
-      deps,
-      issuer.id,
-      await deps.publicUrl(),
-      base && { number: BigInt(base.number), throughSeq: Number(base.through_seq) },
-    );
+    const crl = await produceCrl(deps, issuer.id, await deps.publicUrl(), {
+      base:
+        kind === "delta"
+          ? { number: BigInt(base!.number), throughSeq: Number(base!.through_seq) }
+          : undefined,
+      expectedEntries: kind === "full" ? (base?.entries ?? (await db().countNotGood(issuer.id))) : undefined,
+    });
     const spki = readCertificate(issuer.certificate).subjectPublicKeyInfo;
     if (checkCrlSignature(crl.der, spki) !== "good") {
       throw new KeyfleetError(
@@ -100,17 +101,20 @@ export function crlPublisher(deps: CrlPublisherDeps) {
       nextUpdate: crl.nextUpdate.toISOString(),
     };
     await deps.database.transaction(async (tx) => {
-      await crlRepository(tx).keep({
-        issuer_id: crl.issuerId,
-        kind: crl.kind,
-        number: crl.number,
-        base_number: crl.baseNumber,
-        through_seq: crl.throughSeq,
-        this_update: crl.thisUpdate,
-        next_update: crl.nextUpdate,
-        entries: crl.entries,
-        der: crl.der,
-      });
+      await crlRepository(tx).keep(
+        {
+          issuer_id: crl.issuerId,
+          kind: crl.kind,
+          number: crl.number,
+          base_number: crl.baseNumber,
+          through_seq: crl.throughSeq,
+          this_update: crl.thisUpdate,
+          next_update: crl.nextUpdate,
+          entries: crl.entries,
+          size: crl.der.length,
+        },
+        crl.der,
+      );
       const subject = `ca:${crl.issuerId}`;
       const [position] = await deps.audit.append(tx, [
         { type: "crl.published", actor, subject, details: facts, time: crl.thisUpdate },
@@ -150,12 +154,16 @@ export function crlPublisher(deps: CrlPublisherDeps) {
       const name = crlArtefactName(p.issuer_id, p.kind);
       const served = deps.artefacts.get(name);
       if (served && served.number >= BigInt(p.number)) continue;
-      const row = await rows.published(p.issuer_id, p.kind);
-      if (row) {
-        deps.artefacts.remember(
-          name,
-          artefactOf(row.der, row.this_update, row.next_update, BigInt(row.number)),
-        );
+      // The row and its bytes from one snapshot: a newer CRL kept meanwhile replaces both.
+      const kept = await deps.database.transaction(async (tx) => {
+        const snapshot = crlRepository(tx);
+        await snapshot.oneSnapshot();
+        const row = await snapshot.published(p.issuer_id, p.kind);
+        return row && { row, der: await snapshot.bytes(row) };
+      });
+      if (kept) {
+        const { row, der } = kept;
+        deps.artefacts.remember(name, artefactOf(der, row.this_update, row.next_update, BigInt(row.number)));
       }
     }
   }

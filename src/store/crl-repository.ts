@@ -6,6 +6,7 @@
  * delta CRL (migration 0021), which every node serves and the next delta builds on.
  */
 import { sql, type Kysely, type Selectable } from "kysely";
+import { KeyfleetError } from "../domain/index.js";
 import type { CertificateStatus, PublishedCrlsTable, Tables } from "./schema.js";
 
 export interface RevokedCertificateRow {
@@ -20,6 +21,8 @@ export interface RevokedCertificateRow {
 export type PublishedCrlRow = Selectable<PublishedCrlsTable>;
 
 const pageSize = 10_000;
+/** A published CRL's bytes are kept in parts of this size. */
+const partSize = 1 << 20;
 
 export function crlRepository(db: Kysely<Tables>) {
   /** Pages of `page(after)` in serial order until one comes back short. */
@@ -87,6 +90,17 @@ export function crlRepository(db: Kysely<Tables>) {
       );
     },
 
+    /** How many of the issuer's certificates are on hold or revoked (a first CRL's size, to size its buffer). */
+    async countNotGood(issuerId: string): Promise<number> {
+      const row = await db
+        .selectFrom("certificates")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .where("issuer_id", "=", issuerId)
+        .where("status", "<>", "good")
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     /**
      * The issuer's certificates still valid at `at` whose status changed after revocation record
      * `afterSeq`, as they are now, by serial (a delta CRL: good ones are holds lifted since).
@@ -129,9 +143,12 @@ export function crlRepository(db: Kysely<Tables>) {
       return db.selectFrom("published_crls").select(["issuer_id", "kind", "number"]).execute();
     },
 
-    /** Keeps `crl` as the issuer's newest of its kind, unless a newer one is there already. */
-    async keep(crl: PublishedCrlRow): Promise<boolean> {
-      const row = await db
+    /**
+     * Keeps `crl` (its bytes `der`) as the issuer's newest of its kind, unless a newer one is there
+     * already; false then. Inside a transaction: the row and its parts change together.
+     */
+    async keep(crl: PublishedCrlRow, der: Uint8Array): Promise<boolean> {
+      const kept = await db
         .insertInto("published_crls")
         .values({
           ...crl,
@@ -149,13 +166,54 @@ export function crlRepository(db: Kysely<Tables>) {
               this_update: eb.ref("excluded.this_update"),
               next_update: eb.ref("excluded.next_update"),
               entries: eb.ref("excluded.entries"),
-              der: eb.ref("excluded.der"),
+              size: eb.ref("excluded.size"),
             }))
             .where("published_crls.number", "<", (eb) => eb.ref("excluded.number")),
         )
         .returning("number")
         .executeTakeFirst();
-      return row !== undefined;
+      if (!kept) return false;
+      const key = { issuer_id: crl.issuer_id, kind: crl.kind, number: Number(crl.number) };
+      for (let part = 0; part * partSize < der.length; part++) {
+        const bytes = der.subarray(part * partSize, (part + 1) * partSize);
+        await db
+          .insertInto("published_crl_parts")
+          .values({ ...key, part, bytes })
+          .execute();
+      }
+      await db
+        .deleteFrom("published_crl_parts")
+        .where("issuer_id", "=", crl.issuer_id)
+        .where("kind", "=", crl.kind)
+        .where("number", "<>", Number(crl.number))
+        .execute();
+      return true;
+    },
+
+    /** The bytes of a kept CRL, read a part at a time into one buffer of its size. */
+    async bytes(crl: Pick<PublishedCrlRow, "issuer_id" | "kind" | "number" | "size">): Promise<Uint8Array> {
+      const der = new Uint8Array(crl.size);
+      let at = 0;
+      for (let part = 0; at < crl.size; part++) {
+        const row = await db
+          .selectFrom("published_crl_parts")
+          .select("bytes")
+          .where("issuer_id", "=", crl.issuer_id)
+          .where("kind", "=", crl.kind)
+          .where("number", "=", Number(crl.number))
+          .where("part", "=", part)
+          .executeTakeFirst();
+        if (!row || at + row.bytes.length > crl.size) break;
+        der.set(row.bytes, at);
+        at += row.bytes.length;
+      }
+      if (at !== crl.size) {
+        throw new KeyfleetError(
+          "internal",
+          `CRL ${String(crl.number)} of CA ${crl.issuer_id} is not whole in the database`,
+        );
+      }
+      return der;
     },
   };
 }

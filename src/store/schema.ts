@@ -229,7 +229,16 @@ export interface PublishedCrlsTable {
   this_update: Date;
   next_update: Date;
   entries: number;
-  der: Uint8Array;
+  /** The DER's length; the bytes are in published_crl_parts. */
+  size: number;
+}
+
+export interface PublishedCrlPartsTable {
+  issuer_id: string;
+  kind: "full" | "delta";
+  number: Bigint;
+  part: number;
+  bytes: Uint8Array;
 }
 
 export interface AuditLeavesTable {
@@ -345,6 +354,7 @@ export interface Tables {
   crl_numbers: CrlNumbersTable;
   status_changes: StatusChangesTable;
   published_crls: PublishedCrlsTable;
+  published_crl_parts: PublishedCrlPartsTable;
   audit_nodes: AuditNodesTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;

@@ -7,7 +7,8 @@
  * status (and now the invalidity date), so a full CRL still reads one index.
  *
  * `published_crls` keeps each issuer's newest full and delta CRL with the status change it runs
- * through, so any node (or a restart) serves and builds on the same CRLs.
+ * through, and `published_crl_parts` its bytes, so any node (or a restart) serves and builds on the
+ * same CRLs.
  */
 import { sql, type Kysely } from "kysely";
 
@@ -46,8 +47,18 @@ const statements = [
         this_update timestamptz not null,
         next_update timestamptz not null,
         entries     integer not null,
-        der         bytea not null,
+        size        integer not null,
         primary key (issuer_id, kind)
+      )`,
+  // The CRL's bytes in parts of at most a MiB: a million-entry CRL (≈ 47 MiB) is written and read
+  // a part at a time, never as one parameter or one row in memory.
+  sql`create table published_crl_parts (
+        issuer_id text not null,
+        kind      text not null,
+        number    bigint not null,
+        part      integer not null check (part >= 0),
+        bytes     bytea not null,
+        primary key (issuer_id, kind, number, part)
       )`,
 ];
 
@@ -56,6 +67,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`drop table published_crl_parts`.execute(db);
   await sql`drop table published_crls`.execute(db);
   await sql`alter table certificates drop column invalidity_date`.execute(db);
   await sql`drop table status_changes`.execute(db);
