@@ -187,19 +187,25 @@ export function crlPublisher(deps: CrlPublisherDeps) {
      * The newest published full CRL of every living CA, as the database keeps them (what a
      * broker's CRL bundle holds); refused while one of them has none yet.
      */
-    async newestFull(): Promise<PublishedCrlRow[]> {
-      const rows: PublishedCrlRow[] = [];
-      for (const issuer of await livingIssuers()) {
-        const row = await db().published(issuer.id, "full");
-        if (!row) {
-          throw new KeyfleetError(
-            "not-found",
-            `CA ${quoted(issuer.id)} has published no CRL yet: run \`keyfleet crl publish\``,
-          );
+    async newestFull(): Promise<{ row: PublishedCrlRow; der: Uint8Array }[]> {
+      const issuers = await livingIssuers();
+      // Rows and bytes from one snapshot: a newer CRL kept meanwhile replaces both.
+      return deps.database.transaction(async (tx) => {
+        const snapshot = crlRepository(tx);
+        await snapshot.oneSnapshot();
+        const kept = [];
+        for (const issuer of issuers) {
+          const row = await snapshot.published(issuer.id, "full");
+          if (!row) {
+            throw new KeyfleetError(
+              "not-found",
+              `CA ${quoted(issuer.id)} has published no CRL yet: run \`keyfleet crl publish\``,
+            );
+          }
+          kept.push({ row, der: await snapshot.bytes(row) });
         }
-        rows.push(row);
-      }
-      return rows;
+        return kept;
+      });
     },
 
     /** The `crl-publisher` task: every living CA's CRLs that are due. */

@@ -44,12 +44,12 @@ export const crlOperations = {
       const crls = await app.crls.newestFull();
       const ders = crls.map((c) => c.der);
       await replaceFile(input.file, crlBundle(ders), 0o644, (bytes) => readCrlBundle(bytes.toString(), ders));
-      return crls.map((c) => ({
-        issuerId: c.issuer_id,
-        number: String(c.number),
-        entries: c.entries,
-        thisUpdate: c.this_update.toISOString(),
-        nextUpdate: c.next_update.toISOString(),
+      return crls.map(({ row }) => ({
+        issuerId: row.issuer_id,
+        number: String(row.number),
+        entries: row.entries,
+        thisUpdate: row.this_update.toISOString(),
+        nextUpdate: row.next_update.toISOString(),
         file: input.file,
       }));
     },
