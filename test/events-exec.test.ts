@@ -9,7 +9,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
-import { runCli, type CliResult } from "./support/cli.js";
+import { keyfleetChild, runCli, type CliResult } from "./support/cli.js";
+import { eventually } from "./support/mosquitto.js";
 import { adminQuery } from "./support/databases.js";
 
 const passphrase = { KEYFLEET_PASSPHRASE: "events exec test passphrase" };
@@ -171,5 +172,32 @@ describe("keyfleet events exec on PostgreSQL", () => {
       "malformed-request",
     );
     expect(await readFile(cursor, "utf8")).toBe("twelve\n");
+  }, 120_000);
+});
+
+describe("keyfleet events exec on the embedded database", () => {
+  test("follows the running server only: --once is refused without one, and a follower waits, then stops on SIGTERM", async () => {
+    const root = await mkdtemp(join(tmpdir(), "keyfleet-events-embedded-"));
+    try {
+      const args = ["--data", join(root, "data"), "events", "exec", "--type", "crl.published"];
+      const cursor = join(root, "cursor");
+      const once = await runCli([...args, "--cursor", cursor, "--once", "--", "true"]);
+      expect(once).toMatchObject({ code: 1, stdout: "" });
+      expect(once.stderr).toMatch(
+        /^keyfleet: no `keyfleet serve` holds .*data: on the embedded database, events are followed through the running server \(unavailable\)\n$/,
+      );
+
+      const follower = keyfleetChild([...args, "--cursor", cursor, "--interval", "0.2", "--", "true"]);
+      const exited = new Promise<number | null>((r) => follower.child.once("exit", (code) => r(code)));
+      await eventually("the follower to say it waits", async () =>
+        follower.output().includes("retrying every 0.2 s"),
+      );
+      follower.child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(follower.output().match(/keyfleet: warning: no `keyfleet serve` holds/g)).toHaveLength(1); // said once
+      await expect(stat(cursor)).rejects.toThrow(); // no feed, no cursor
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   }, 120_000);
 });

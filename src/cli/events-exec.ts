@@ -57,28 +57,42 @@ export async function followEvents(io: CliIo, source: EventSource, o: FollowOpti
     stopping = true;
     wake();
   };
-  const pause = () => new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, o.intervalMs)));
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, o.intervalMs);
+      wake = () => (clearTimeout(timer), resolve()); // a stop does not wait out the interval
+    });
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
+  let away = false;
+  /** The answer, or undefined after a pause when the feed is away (said once per outage). */
+  async function ask<T>(call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const answer = await call();
+      away = false;
+      return answer;
+    } catch (e) {
+      const transient = isKeyfleetError(e) && ["unavailable", "store-unavailable"].includes(e.code);
+      if (o.once || !transient) throw e;
+      if (!away) io.err(`keyfleet: warning: ${e.message}; retrying every ${o.intervalMs / 1000} s`);
+      away = true;
+      await pause();
+      return undefined;
+    }
+  }
   try {
     const saved = await readCursor(o.cursorFile);
-    let cursor = saved ?? (o.from === "now" ? (await source.run("events.end", {})).cursor : -1);
+    let cursor = saved ?? (o.from === "start" ? -1 : undefined);
     // Kept once the feed took the types and before any command runs: a restart starts here, not at a later "now".
     let unsaved = saved === undefined;
-    let away = false;
     while (!stopping) {
-      let page: OutputOf<"events.after">;
-      try {
-        page = await source.run("events.after", { after: cursor, types: o.types });
-        away = false;
-      } catch (e) {
-        const transient = isKeyfleetError(e) && ["unavailable", "store-unavailable"].includes(e.code);
-        if (o.once || !transient) throw e;
-        if (!away) io.err(`keyfleet: warning: ${e.message}; retrying every ${o.intervalMs / 1000} s`);
-        away = true;
-        await pause();
+      if (cursor === undefined) {
+        cursor = (await ask(() => source.run("events.end", {})))?.cursor;
         continue;
       }
+      const after = cursor;
+      const page = await ask(() => source.run("events.after", { after, types: o.types }));
+      if (!page) continue;
       if (unsaved) await saveCursor(o.cursorFile, cursor);
       unsaved = false;
       for (const event of page.items) {
