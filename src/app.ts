@@ -119,6 +119,8 @@ const bulkJobSeconds = 5;
 const nonceSweepSeconds = 600;
 /** How often a server destroys keys left unestablished past their grace (ca/key-custody.ts). */
 const keySweepSeconds = 600;
+/** How often a server aborts stale rotations and finalizes ended decommissionings (registry/lifecycle-timers.ts). */
+const lifecycleTimerSeconds = 60;
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -201,6 +203,13 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         everySeconds: keySweepSeconds,
         run: async () => {
           await custody.sweep();
+        },
+      },
+      {
+        name: "lifecycle-timers",
+        everySeconds: lifecycleTimerSeconds,
+        run: async () => {
+          await devices.expireTimers();
         },
       },
       {

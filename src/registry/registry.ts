@@ -6,6 +6,7 @@ import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "..
 import { deviceOf, type Device } from "./device-record.js";
 import { confirmCredential } from "./credential-confirmation.js";
 import { changeCertificateStatus, type StatusOptions } from "./certificate-status.js";
+import { expireLifecycleTimers } from "./lifecycle-timers.js";
 import type { StatusRequest } from "../ca/index.js";
 import { listGroups } from "./groups.js";
 import { deviceOfIdevid, hardwareKeyOf } from "./idevid-trust.js";
@@ -140,6 +141,9 @@ export function createRegistry(deps: RegistryDeps) {
     /** The device used certificate `serial`: confirms or commits it if its state waits for that. */
     confirmCredential: (deviceId: string, serial: string, caller: Caller, evidence: readonly EvidenceRef[]) =>
       confirmCredential(deps, deviceId, serial, caller, evidence),
+
+    /** Aborts rotations left uncommitted and finalizes decommissionings past their grace (the `lifecycle-timers` task). */
+    expireTimers: () => expireLifecycleTimers(deps),
 
     /** A device's transitions, oldest first, with their evidence. */
     async history(
