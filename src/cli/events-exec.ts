@@ -51,41 +51,14 @@ export function serverSource(dataDir: string): EventSource {
 }
 
 export async function followEvents(io: CliIo, source: EventSource, o: FollowOptions): Promise<void> {
-  let stopping = false;
-  let wake: () => void = () => undefined;
-  const stop = () => {
-    stopping = true;
-    wake();
-  };
-  const pause = () =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, o.intervalMs);
-      wake = () => (clearTimeout(timer), resolve()); // a stop does not wait out the interval
-    });
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-  let away = false;
-  /** The answer, or undefined after a pause when the feed is away (said once per outage). */
-  async function ask<T>(call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const answer = await call();
-      away = false;
-      return answer;
-    } catch (e) {
-      const transient = isKeyfleetError(e) && ["unavailable", "store-unavailable"].includes(e.code);
-      if (o.once || !transient) throw e;
-      if (!away) io.err(`keyfleet: warning: ${e.message}; retrying every ${o.intervalMs / 1000} s`);
-      away = true;
-      await pause();
-      return undefined;
-    }
-  }
+  const run = untilStopped(o.intervalMs);
+  const ask = retrying(io, o, run.pause);
   try {
     const saved = await readCursor(o.cursorFile);
     let cursor = saved ?? (o.from === "start" ? -1 : undefined);
     // Kept once the feed took the types and before any command runs: a restart starts here, not at a later "now".
     let unsaved = saved === undefined;
-    while (!stopping) {
+    while (!run.stopped()) {
       if (cursor === undefined) {
         cursor = (await ask(() => source.run("events.end", {})))?.cursor;
         continue;
@@ -98,18 +71,63 @@ export async function followEvents(io: CliIo, source: EventSource, o: FollowOpti
       for (const event of page.items) {
         await runCommand(io, o.command, event);
         await saveCursor(o.cursorFile, (cursor = event.position));
-        if (stopping) return;
+        if (run.stopped()) return;
       }
       if (page.cursor !== cursor) await saveCursor(o.cursorFile, (cursor = page.cursor));
       if (page.end) {
         if (o.once) return;
-        await pause();
+        await run.pause();
       }
     }
   } finally {
-    process.off("SIGTERM", stop);
-    process.off("SIGINT", stop);
+    run.dispose();
   }
+}
+
+/** SIGTERM and SIGINT stop the loop between commands, waking it from a pause rather than waiting the pause out. */
+function untilStopped(intervalMs: number) {
+  let stopping = false;
+  let wake: () => void = () => undefined;
+  const stop = () => {
+    stopping = true;
+    wake();
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  return {
+    stopped: () => stopping,
+    pause: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, intervalMs);
+        wake = () => (clearTimeout(timer), resolve());
+      }),
+    dispose: () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+    },
+  };
+}
+
+/**
+ * A call to the feed whose answer is undefined, after a pause, while the feed is away (the server,
+ * PostgreSQL): said once per outage. With --once, or any other error, it throws.
+ */
+function retrying(io: CliIo, o: FollowOptions, pause: () => Promise<void>) {
+  let away = false;
+  return async <T>(call: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      const answer = await call();
+      away = false;
+      return answer;
+    } catch (e) {
+      const transient = isKeyfleetError(e) && ["unavailable", "store-unavailable"].includes(e.code);
+      if (o.once || !transient) throw e;
+      if (!away) io.err(`keyfleet: warning: ${e.message}; retrying every ${o.intervalMs / 1000} s`);
+      away = true;
+      await pause();
+      return undefined;
+    }
+  };
 }
 
 async function readCursor(file: string): Promise<number | undefined> {
