@@ -19,6 +19,10 @@ const tools = [
   // PKCS#11 tests: SoftHSM2 stands in for HSMs and device secure elements; pkcs11-tool reads the token independently.
   { command: "softhsm2-util", pkg: "softhsm2" },
   { command: "pkcs11-tool", pkg: "opensc" },
+  // The enforcing broker (test/mosquitto-*.test.ts): mosquitto brings mosquitto_ctrl and the
+  // dynamic-security plugin; mosquitto-clients the real MQTT client, mosquitto_pub / mosquitto_sub.
+  { command: "mosquitto", pkg: "mosquitto" },
+  { command: "mosquitto_pub", pkg: "mosquitto-clients" },
 ];
 
 const isRoot = process.getuid?.() === 0;

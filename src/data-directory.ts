@@ -13,7 +13,7 @@
  */
 import type { Stats } from "node:fs";
 import { constants, closeSync, fstatSync, openSync, readFileSync, statSync } from "node:fs";
-import { lstat, open, rename, rm } from "node:fs/promises";
+import { lstat, open, readFile, rename, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { KeyfleetError } from "./domain/index.js";
 
@@ -193,9 +193,15 @@ export async function readSecretFile(path: string, what: string): Promise<{ byte
 
 /**
  * Writes a public file atomically: a new temporary file beside it (O_EXCL, so nothing planted is
- * written through), given `mode` whatever the umask, then renamed over `path`.
+ * written through), given `mode` whatever the umask, then renamed over `path`. `check`, if given,
+ * is shown the temporary file as read back from the disk and throws to keep `path` as it was.
  */
-export async function replaceFile(path: string, content: string | Uint8Array, mode: number): Promise<void> {
+export async function replaceFile(
+  path: string,
+  content: string | Uint8Array,
+  mode: number,
+  check?: (written: Buffer) => void,
+): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   const handle = await open(temporary, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, mode);
   try {
@@ -203,6 +209,7 @@ export async function replaceFile(path: string, content: string | Uint8Array, mo
     await handle.chmod(mode);
     await handle.sync();
     await handle.close();
+    check?.(await readFile(temporary));
     await rename(temporary, path);
   } catch (e) {
     await handle.close().catch(() => undefined);

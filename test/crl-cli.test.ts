@@ -1,9 +1,10 @@
 /**
  * `keyfleet crl publish`: a full CRL of every active CA, written as <ca>.crl (DER, 0644) into the
  * data directory's crl/ or --out DIR, each numbered from its own sequence and verified by openssl
- * against the chain; an unknown CA is refused in one line and writes nothing.
+ * against the chain; an unknown CA is refused in one line and writes nothing. `--all-issuers
+ * --out FILE`: the one PEM bundle a broker's crlfile names; its refusals sign nothing.
  */
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -19,6 +20,16 @@ beforeAll(async () => {
   expect((await kf(["init"])).code).toBe(0);
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
+
+test("crl bundle before any publication is refused and writes nothing: a bundle without a CA's CRL refuses its devices", async () => {
+  const file = join(root, "early.pem");
+  const res = await kf(["crl", "bundle", "--out", file]);
+  expect(res).toMatchObject({ code: 1, stdout: "" });
+  expect(res.stderr).toMatch(
+    /^keyfleet: CA "ca-[0-9a-f]+" has published no CRL yet: run `keyfleet crl publish` \(not-found\)\n$/,
+  );
+  await expect(stat(file)).rejects.toThrow();
+});
 
 test("publishes a full CRL and a delta of each CA that openssl verifies, numbered 1 and 2, then 3 and 4", async () => {
   const chain = join(root, "chain.pem");
@@ -79,4 +90,90 @@ test("--ca and --out write one CA's CRL elsewhere; an unknown CA is refused and 
   const refused = await kf(["crl", "publish", "--ca", "ca-nothing", "--out", join(root, "none")]);
   expect(refused).toMatchObject({ code: 1, stderr: 'keyfleet: no CA "ca-nothing" (not-found)\n' });
   await expect(stat(join(root, "none"))).rejects.toThrow();
+});
+
+test("--all-issuers writes one PEM bundle, 0644, of every CA's CRL, each verified by openssl", async () => {
+  const chain = join(root, "chain.pem");
+  await writeFile(chain, JSON.parse((await kf(["--json", "ca", "chain"])).stdout).pem);
+  const cas = (JSON.parse((await kf(["--json", "ca", "list"])).stdout) as { id: string }[]).map((c) => c.id);
+  const file = join(root, "bundle.pem");
+  const res = await kf(["--json", "crl", "publish", "--all-issuers", "--out", file]);
+  expect(res.stderr).toBe("");
+  const published = JSON.parse(res.stdout) as { issuerId: string; number: string; file: string }[];
+  expect(published.map((p) => p.issuerId).sort()).toEqual([...cas].sort());
+  expect(published.every((p) => p.file === file)).toBe(true);
+  expect((await stat(file)).mode & 0o777).toBe(0o644);
+  const text = await readFile(file, "utf8");
+  const blocks = text.match(/-----BEGIN X509 CRL-----\n[^-]+-----END X509 CRL-----\n/g)!;
+  expect(blocks.join("")).toBe(text);
+  expect(blocks).toHaveLength(cas.length);
+  for (const [i, block] of blocks.entries()) {
+    const shown = await openssl(["crl", "-CAfile", chain, "-noout", "-crlnumber"], block);
+    expect(shown.stderr).toContain("verify OK");
+    expect(shown.stdout.trim()).toBe(
+      `crlNumber=0x${BigInt(published[i]!.number).toString(16).padStart(2, "0")}`,
+    );
+  }
+  expect((await readdir(root)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+});
+
+test("--all-issuers and crl bundle refusals are one line and sign nothing: with --ca, without --out, a path it cannot write", async () => {
+  const numbers = async () =>
+    (
+      JSON.parse((await kf(["--json", "crl", "publish", "--out", join(root, "numbers")])).stdout) as {
+        number: string;
+      }[]
+    ).map((p) => BigInt(p.number));
+  const before = await numbers();
+  const refused = async (args: string[], stderr: string | RegExp) => {
+    const res = await kf(["crl", "publish", "--all-issuers", ...args]);
+    expect(res).toMatchObject({ code: 1, stdout: "" });
+    expect(res.stderr).toMatch(stderr);
+    expect(res.stderr.split("\n")).toHaveLength(2);
+  };
+  await refused(
+    ["--ca", "ca-anything", "--out", join(root, "b.pem")],
+    /^keyfleet: --all-issuers bundles every CA's CRL, so it takes no --ca: drop one of them \(malformed-request\)\n$/,
+  );
+  await refused(
+    [],
+    /^keyfleet: --all-issuers writes one file: name it with --out FILE \(malformed-request\)\n$/,
+  );
+  await refused(
+    ["--out", join(root, "absent", "b.pem")],
+    /^keyfleet: cannot write the CRL bundle to .*absent\/b\.pem: there is no directory .*absent \(not-found\)\n$/,
+  );
+  await refused(
+    ["--out", root],
+    /it is a directory \(a CRL bundle is one file\) \(invalid-configuration\)\n$/,
+  );
+  await writeFile(join(root, "plain"), "");
+  await refused(
+    ["--out", join(root, "plain", "b.pem")],
+    /plain is not a directory \(invalid-configuration\)\n$/,
+  );
+  const bundle = await kf(["crl", "bundle", "--out", join(root, "absent", "b.pem")]);
+  expect(bundle.stderr).toMatch(/there is no directory .*absent \(not-found\)\n$/);
+  expect((await kf(["crl", "bundle"])).stderr).toBe(
+    "keyfleet: required option '--out <file>' not specified (malformed-request)\n",
+  );
+  await expect(stat(join(root, "b.pem"))).rejects.toThrow();
+  expect(await numbers()).toEqual(before.map((n) => n + 2n)); // a full and a delta each: none spent on a refusal
+});
+
+test("crl bundle writes the newest published full CRLs again, signing nothing: the same numbers, the same bytes", async () => {
+  const file = join(root, "again.pem");
+  const published = JSON.parse(
+    (await kf(["--json", "crl", "publish", "--all-issuers", "--out", file])).stdout,
+  ) as {
+    number: string;
+  }[];
+  const text = await readFile(file, "utf8");
+  const again = join(root, "again-2.pem");
+  const res = await kf(["--json", "crl", "bundle", "--out", again]);
+  expect(res.stderr).toBe("");
+  expect((JSON.parse(res.stdout) as { number: string }[]).map((c) => c.number)).toEqual(
+    published.map((c) => c.number),
+  );
+  expect(await readFile(again, "utf8")).toBe(text);
 });

@@ -195,6 +195,31 @@ export function crlPublisher(deps: CrlPublisherDeps) {
     },
 
     /**
+     * The newest published full CRL of every living CA, as the database keeps them (what a
+     * broker's CRL bundle holds); refused while one of them has none yet.
+     */
+    async newestFull(): Promise<{ row: PublishedCrlRow; der: Uint8Array }[]> {
+      const issuers = await livingIssuers();
+      // Rows and bytes from one snapshot: a newer CRL kept meanwhile replaces both.
+      return deps.database.transaction(async (tx) => {
+        const snapshot = crlRepository(tx);
+        await snapshot.oneSnapshot();
+        const kept = [];
+        for (const issuer of issuers) {
+          const row = await snapshot.published(issuer.id, "full");
+          if (!row) {
+            throw new KeyfleetError(
+              "not-found",
+              `CA ${quoted(issuer.id)} has published no CRL yet: run \`keyfleet crl publish\``,
+            );
+          }
+          kept.push({ row, der: await snapshot.bytes(row) });
+        }
+        return kept;
+      });
+    },
+
+    /**
      * The `crl-publisher` task: every living CA's CRLs that are due. A CA that fails (its key
      * store unreachable) does not hold up the others; the first failure is thrown at the end.
      */

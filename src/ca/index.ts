@@ -38,3 +38,4 @@ export { ArtefactStore, type Artefact } from "./artefact-store.js";
 export { changeStatus, type RevocationDeps, type StatusOrder, type StatusOutcome } from "./revocation.js";
 export type { StatusRequest } from "./revocation-rules.js";
 export type { OcspAnswer, OcspResponder } from "./ocsp-responder.js";
+export { crlBundle, readCrlBundle } from "./crl-bundle.js";

@@ -14,6 +14,7 @@ import { certCommand } from "./commands/cert.js";
 import { configCommand } from "./commands/config.js";
 import { crlCommand } from "./commands/crl.js";
 import { deviceCommand } from "./commands/device.js";
+import { eventsCommand } from "./commands/events.js";
 import { groupCommand } from "./commands/group.js";
 import { helpCommand } from "./commands/help.js";
 import { initCommand } from "./commands/init.js";
@@ -41,6 +42,7 @@ export function program(io: CliIo = processIo): Command {
     certCommand,
     crlCommand,
     deviceCommand,
+    eventsCommand,
     groupCommand,
     manufacturerCommand,
     bootstrapCommand,

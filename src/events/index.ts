@@ -3,6 +3,7 @@
  * and its feed by cursor; dispatch to webhooks, NATS and MQTT reads the same rows.
  */
 export {
+  eventTypes,
   outbox,
   type EventPage,
   type EventType,

@@ -8,13 +8,17 @@ import { randomUUID } from "node:crypto";
 import { KeyfleetError } from "../domain/index.js";
 import { outboxRepository, type Database, type OutboxRow, type Tx } from "../store/index.js";
 
-export type EventType =
-  | "device.registered"
-  | "device.transitioned"
-  | "certificate.revoked"
-  | "certificate.held"
-  | "certificate.released"
-  | "crl.published";
+/** Every type of event the outbox holds (a consumer naming another is refused, not left waiting). */
+export const eventTypes = [
+  "device.registered",
+  "device.transitioned",
+  "certificate.revoked",
+  "certificate.held",
+  "certificate.released",
+  "crl.published",
+] as const;
+
+export type EventType = (typeof eventTypes)[number];
 
 export interface OutboxEvent {
   /** The index of the audit leaf that records the same change. */

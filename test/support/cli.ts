@@ -47,6 +47,9 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
   return { code, stdout, stderr };
 }
 
+/** `keyfleet` as a command line for another program to run (a consumer's command): this checkout's source. */
+export const keyfleetCommand: readonly string[] = [process.execPath, ...entry];
+
 /** What a child process runs: the TypeScript sources, or `bin` (a built bin/keyfleet.js). */
 const command = (bin?: string): readonly string[] => (bin === undefined ? entry : [bin]);
 
@@ -85,6 +88,18 @@ export function keyfleetServe(
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.once("exit", (code) => reject(new Error(`keyfleet serve exited with ${code}: ${output}`)));
   });
+}
+
+/** Starts `keyfleet ARGS` as a child process that runs until stopped (a consumer); its output is kept. */
+export function keyfleetChild(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [...entry, ...args], { cwd: root, env: isolated(env) });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
 }
 
 export async function stop(child: ChildProcess): Promise<void> {

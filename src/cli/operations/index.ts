@@ -8,6 +8,7 @@ import { caOperations } from "./ca.js";
 import { certOperations } from "./cert.js";
 import { crlOperations } from "./crl.js";
 import { deviceOperations } from "./device.js";
+import { eventOperations } from "./events.js";
 import { groupOperations } from "./group.js";
 import { initOperations } from "./init.js";
 import { jobOperations } from "./job.js";
@@ -24,6 +25,7 @@ export const operations = {
   ...certOperations,
   ...crlOperations,
   ...deviceOperations,
+  ...eventOperations,
   ...groupOperations,
   ...jobOperations,
   ...policyOperations,
