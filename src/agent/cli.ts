@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { keyAlgorithmFor, type KeyAlgorithmId } from "../crypto/index.js";
 import { isKeyfleetError, KeyfleetError, quoted } from "../domain/index.js";
 import { enroll, type BootstrapCredential } from "./enroll.js";
+import { checkIn, erase, type CheckIn, type EraseOutcome } from "./erase.js";
 import type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
 import { renewalLoop } from "./renewal-loop.js";
 import { renew, status } from "./renew.js";
@@ -24,7 +25,10 @@ const usage = `usage: keyfleet-agent <command> [options]
          [--ca-bundle F] [--label L] [--algorithm p256|p384|ed25519|rsa2048] [--renew-at 0.667]
   renew    renew now with a new key
   status   the current certificate: subject, serial, notAfter, renewal time
-  run      renew by itself at the renewal time, backing off while the server is unreachable
+  run      renew by itself at the renewal time, backing off while the server is unreachable;
+           checks in with the server on the way, and erases when told to
+  check-in ask the server what the device is to do; erase its keys when it is being retired
+  erase    erase the device's keys now (and report it to the server): the agent is done for good
 common: [--state DIR (default ./keyfleet-agent)] [--json]`;
 
 const options = {
@@ -115,6 +119,25 @@ function printStatus(io: AgentIo, s: CertificateStatus | InstalledCertificate, j
   }
 }
 
+function printErase(io: AgentIo, e: EraseOutcome, json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(e));
+    return;
+  }
+  io.out(`erased:    ${e.erasedAt} (the device's keys are destroyed)`);
+  io.out(`reported:  ${e.reported ? "yes, the server has the signed report" : `not yet: ${e.pending}`}`);
+}
+
+function printCheckIn(io: AgentIo, c: CheckIn, json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(c));
+    return;
+  }
+  io.out(`state:     ${c.state}`);
+  io.out(`action:    ${c.action}`);
+  if (c.erase) printErase(io, c.erase, false);
+}
+
 async function runCommand(command: string | undefined, values: Values, io: AgentIo): Promise<void> {
   switch (command) {
     case "enroll": {
@@ -142,13 +165,19 @@ async function runCommand(command: string | undefined, values: Values, io: Agent
     case "status":
       printStatus(io, await status(values.state), values.json);
       return;
+    case "check-in":
+      printCheckIn(io, await checkIn(values.state), values.json);
+      return;
+    case "erase":
+      printErase(io, await erase(values.state), values.json);
+      return;
     case "run":
       return runForever(values.state, io);
     default:
       throw bad(
         command === undefined
           ? `no command\n${usage}`
-          : `unknown command ${quoted(command)}; use enroll, renew, status or run`,
+          : `unknown command ${quoted(command)}; use enroll, renew, status, check-in, erase or run`,
       );
   }
 }
@@ -166,6 +195,7 @@ async function runForever(stateDir: string, io: AgentIo): Promise<void> {
     await renewalLoop({
       renewAt: async () => (await status(stateDir)).renewAt,
       renew: async () => void (await renew(stateDir)),
+      checkIn: async () => (await checkIn(stateDir)).erase === undefined,
       now: () => new Date(),
       sleep: (ms) =>
         new Promise<void>((resolve) => {

@@ -106,6 +106,7 @@ export async function enroll(o: EnrollOptions): Promise<InstalledCertificate> {
   const renewalFraction = checkRenewalFraction(o.renewalFraction ?? defaultRenewalFraction);
   const algorithm = o.algorithm ?? "p256";
   const state = new StateDirectory(o.stateDir);
+  await state.refuseIfErased("enroll");
   if (await state.hasState()) {
     throw new KeyfleetError(
       "conflict",

@@ -25,6 +25,7 @@ import { StateDirectory, type AgentState } from "./state-directory.js";
 
 export async function renew(stateDir: string): Promise<InstalledCertificate> {
   const state = new StateDirectory(stateDir);
+  await state.refuseIfErased("renew");
   let agent = await state.readState();
   const store = await openDeviceKeyStore(agent.keyStore, state);
   try {

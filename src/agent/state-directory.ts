@@ -7,6 +7,9 @@
  *   ca-bundle.pem   the CA certificates from EST /cacerts (RFC 7030 §4.1.3)
  *   trust.pem       the trust anchors for the server's TLS certificate (--ca-bundle, §3.6.1)
  *   keys/           the file key store's keys (PKCS#8, 0600); a token keeps its own
+ *   erased.json     once the device is told to erase (erase.ts): the signed report, whether the
+ *                   keys are destroyed and whether the server took the report; from then on the
+ *                   agent neither enrolls nor renews
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
@@ -40,6 +43,20 @@ export interface AgentState {
    */
   readonly pendingKey?: KeyRefJson;
   readonly renewalFraction: number;
+}
+
+/** The record of an erase (erase.ts), written before the keys are destroyed. */
+export interface EraseRecord {
+  readonly startedAt: string;
+  /**
+   * The report signed over nonce ‖ "erased" before the key went (base64), with the certificate's
+   * serial; undefined when the server could not be reached for a nonce (erased all the same).
+   */
+  readonly report:
+    { readonly nonce: string; readonly signature: string; readonly serial: string } | undefined;
+  readonly destroyed: boolean;
+  /** When the server took the report; absent until then (it is sent again on the next check-in). */
+  readonly reportedAt?: string;
 }
 
 export class StateDirectory {
@@ -78,6 +95,25 @@ export class StateDirectory {
 
   writeState(state: AgentState): Promise<void> {
     return this.#write("agent.json", `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  async readErased(): Promise<EraseRecord | undefined> {
+    const text = await this.#read("erased.json");
+    return text === undefined ? undefined : (JSON.parse(text) as EraseRecord);
+  }
+
+  writeErased(record: EraseRecord): Promise<void> {
+    return this.#write("erased.json", `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  /** Refuses `doing` once the device has erased its key: a retired device does not come back. */
+  async refuseIfErased(doing: string): Promise<void> {
+    const erased = await this.readErased();
+    if (erased === undefined) return;
+    throw new KeyfleetError(
+      "invalid-transition",
+      `cannot ${doing}: this device erased its key at ${erased.startedAt} because it is being retired (${quoted(join(this.path, "erased.json"), 200)}); it does not enroll again`,
+    );
   }
 
   /** The current certificate first, then its chain, DER. */

@@ -4,7 +4,8 @@
  * as presented, by the SHA-256 of its DER: a row with those exact bytes is a certificate this
  * authority signed, so no chain needs building. It must be bound to a device (so it names the
  * device's URN, without which it is not looked up), good (not on hold, not revoked) and within its
- * validity.
+ * validity. A device's report to the server (its status, its erase report) may also come with a
+ * certificate on hold: a retiring device's are, and it must still learn that it is to erase.
  */
 import { createHash } from "node:crypto";
 import { namesKeyfleetUrn } from "../ca/index.js";
@@ -21,6 +22,7 @@ export interface OperationalCredential {
 export async function deviceOfCertificate(
   deps: { readonly database: Database; readonly clock: Clock },
   certificate: Uint8Array,
+  onHold: "refuse" | "accept" = "refuse",
 ): Promise<OperationalCredential | undefined> {
   // An IDevID names no Keyfleet URN: no round trip to find it is not ours.
   if (!namesKeyfleetUrn(certificate)) return undefined;
@@ -32,13 +34,17 @@ export async function deviceOfCertificate(
       detail: { credential: "certificate", reason },
     });
   if (row.device_id === null) throw refused("unbound", "is bound to no device");
-  if (row.status !== "good") throw refused(row.status, `is ${row.status === "hold" ? "on hold" : "revoked"}`);
+  const held = row.status === "hold" && onHold === "accept";
+  if (row.status !== "good" && !held)
+    throw refused(row.status, `is ${row.status === "hold" ? "on hold" : "revoked"}`);
   const now = deps.clock.now().getTime();
   if (now < row.not_before.getTime() || now >= row.not_after.getTime()) {
-    throw refused(
-      "expired",
-      `is not valid now (valid ${row.not_before.toISOString()} to ${row.not_after.toISOString()})`,
-    );
+    throw now < row.not_before.getTime()
+      ? refused("not-yet-valid", `is not valid before ${row.not_before.toISOString()}`)
+      : refused(
+          "expired",
+          `expired at ${row.not_after.toISOString()}: an expired certificate authenticates nothing, not even its own renewal; re-authenticate with the device's IDevID or a new bootstrap token (keyfleet bootstrap create --device ${row.device_id})`,
+        );
   }
   const device = await deviceRepository(deps.database.db).byId(row.device_id);
   if (!device) throw refused("unbound", "names a device that does not exist");
