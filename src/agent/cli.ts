@@ -4,10 +4,12 @@
  * fits a small device). A failure is one line `keyfleet-agent: <what went wrong> (<code>)`, exit 1.
  */
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { keyAlgorithmFor, type KeyAlgorithmId } from "../crypto/index.js";
 import { isKeyfleetError, KeyfleetError, quoted } from "../domain/index.js";
-import { enroll, type BootstrapCredential } from "./enroll.js";
+import type { BootstrapCredential } from "./bootstrap-credential.js";
+import { enroll } from "./enroll.js";
 import { checkIn, erase, type CheckIn, type EraseOutcome } from "./erase.js";
 import type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
 import { renewalLoop } from "./renewal-loop.js";
@@ -23,7 +25,8 @@ const usage = `usage: keyfleet-agent <command> [options]
   enroll --server URL --device ID (--token T | --token-file F | --idevid-cert F --idevid-key F|pkcs11:URI)
          [--key-store file|pkcs11 --pkcs11-module PATH --pkcs11-token LABEL --pkcs11-pin-file F]
          [--ca-bundle F] [--label L] [--algorithm p256|p384|ed25519|rsa2048] [--renew-at 0.667]
-  renew    renew now with a new key
+  renew    renew now with a new key [--token T | --token-file F | --idevid-cert F --idevid-key K:
+           re-authenticate instead of using the current certificate, as after it expired]
   status   the current certificate: subject, serial, notAfter, renewal time
   run      renew by itself at the renewal time, backing off while the server is unreachable;
            checks in with the server on the way, and erases when told to
@@ -61,11 +64,13 @@ function required(values: Values, name: "server" | "device"): string {
   return value;
 }
 
-async function credential(values: Values): Promise<BootstrapCredential> {
+async function credential(values: Values, command = "enroll"): Promise<BootstrapCredential> {
   const given = [values.token, values["token-file"], values["idevid-cert"]].filter(
     (v) => v !== undefined,
   ).length;
-  if (given !== 1) throw bad("enroll needs one of --token, --token-file or --idevid-cert with --idevid-key");
+  if (given !== 1) {
+    throw bad(`${command} needs one of --token, --token-file or --idevid-cert with --idevid-key`);
+  }
   if (values.token !== undefined) return { kind: "token", token: values.token };
   if (values["token-file"] !== undefined) {
     return { kind: "token", token: (await readFile(values["token-file"], "utf8")).trim() };
@@ -76,10 +81,11 @@ async function credential(values: Values): Promise<BootstrapCredential> {
       "--idevid-cert needs --idevid-key (the IDevID's key file, or its pkcs11: URI in the agent's token)",
     );
   }
-  const certificateFile = values["idevid-cert"]!;
+  // Absolute: the agent remembers its IDevID, to come back with it after its certificate expired.
+  const certificateFile = resolve(values["idevid-cert"]!);
   return key.startsWith("pkcs11:")
     ? { kind: "idevid-pkcs11", certificateFile, keyUri: key }
-    : { kind: "idevid", certificateFile, keyFile: key };
+    : { kind: "idevid", certificateFile, keyFile: resolve(key) };
 }
 
 function keyStore(values: Values, deviceId: string): KeyStoreSettings {
@@ -159,9 +165,15 @@ async function runCommand(command: string | undefined, values: Values, io: Agent
       printStatus(io, s, values.json);
       return;
     }
-    case "renew":
-      printStatus(io, await renew(values.state), values.json);
+    case "renew": {
+      // A credential given re-authenticates as at enrollment (after the certificate expired).
+      const reauthenticating = [values.token, values["token-file"], values["idevid-cert"]].some(
+        (v) => v !== undefined,
+      );
+      const given = reauthenticating ? await credential(values, "renew") : undefined;
+      printStatus(io, await renew(values.state, { credential: given }), values.json);
       return;
+    }
     case "status":
       printStatus(io, await status(values.state), values.json);
       return;

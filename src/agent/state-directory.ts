@@ -17,6 +17,7 @@ import { join } from "node:path";
 import type { KeyAlgorithmId } from "../crypto/index.js";
 import { KeyfleetError, quoted } from "../domain/index.js";
 import { fromPem, toPem } from "../pki/index.js";
+import type { BootstrapCredential } from "./bootstrap-credential.js";
 import type { KeyRefJson } from "./device-key-store.js";
 
 export type KeyStoreSettings =
@@ -43,6 +44,8 @@ export interface AgentState {
    */
   readonly pendingKey?: KeyRefJson;
   readonly renewalFraction: number;
+  /** The IDevID it enrolled with (its files or token URI): how it re-authenticates after its certificate expired. */
+  readonly idevid?: Exclude<BootstrapCredential, { kind: "token" }>;
 }
 
 /** The record of an erase (erase.ts), written before the keys are destroyed. */

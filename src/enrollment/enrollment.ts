@@ -164,6 +164,7 @@ async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Promise<Iss
     {
       evidence: evidenceOf(credential),
       renewing: renewing?.serial,
+      credential: credential.kind,
       inspect: async (csr) => {
         if (csr.challengePassword !== undefined) nonces.add(csr.challengePassword);
         if (renewing) checkSameNames(csr, renewing, deviceId);

@@ -43,7 +43,7 @@ export async function deviceOfCertificate(
       ? refused("not-yet-valid", `is not valid before ${row.not_before.toISOString()}`)
       : refused(
           "expired",
-          `expired at ${row.not_after.toISOString()}: an expired certificate authenticates nothing, not even its own renewal; re-authenticate with the device's IDevID or a new bootstrap token (keyfleet bootstrap create --device ${row.device_id})`,
+          `expired at ${row.not_after.toISOString()}: an expired certificate renews nothing; re-authenticate with the device's IDevID or a new bootstrap token`,
         );
   }
   const device = await deviceRepository(deps.database.db).byId(row.device_id);
