@@ -1,7 +1,7 @@
 /**
- * The `keyfleet-agent` command: enroll, renew, status, run (renew by itself). Arguments are read
- * with node:util parseArgs (the agent imports nothing but crypto, pki and node built-ins, so it
- * fits a small device). A failure is one line `keyfleet-agent: <what went wrong> (<code>)`, exit 1.
+ * The `keyfleet-agent` command: enroll, renew, status, check-in, erase, refresh, check-peer and run
+ * (renew by itself). Arguments are read with node:util parseArgs (the agent imports nothing but
+ * crypto, pki and node built-ins, so it fits a small device). A failure is one line `keyfleet-agent: <what went wrong> (<code>)`, exit 1.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -10,7 +10,9 @@ import { keyAlgorithmFor, type KeyAlgorithmId } from "../crypto/index.js";
 import { isKeyfleetError, KeyfleetError, quoted } from "../domain/index.js";
 import type { BootstrapCredential } from "./bootstrap-credential.js";
 import { enroll } from "./enroll.js";
+import { checkPeer } from "./check-peer.js";
 import { checkIn, erase, type CheckIn, type EraseOutcome } from "./erase.js";
+import { refreshRevocation, type RefreshReport } from "./revocation-cache.js";
 import type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
 import { renewalLoop } from "./renewal-loop.js";
 import { renew, status } from "./renew.js";
@@ -32,6 +34,10 @@ const usage = `usage: keyfleet-agent <command> [options]
            checks in with the server on the way, and erases when told to
   check-in ask the server what the device is to do; erase its keys when it is being retired
   erase    erase the device's keys now (and report it to the server): the agent is done for good
+  refresh  fetch the issuer's CRL and the certificate's OCSP response now, verify and keep them
+  check-peer PEER.pem
+           check a peer's certificate against the kept CA bundle and CRL, offline: one line,
+           exit 0 when good, 2 when revoked, on hold, untrusted or not decidable
 common: [--state DIR (default ./keyfleet-agent)] [--json]`;
 
 const options = {
@@ -144,7 +150,31 @@ function printCheckIn(io: AgentIo, c: CheckIn, json: boolean): void {
   if (c.erase) printErase(io, c.erase, false);
 }
 
-async function runCommand(command: string | undefined, values: Values, io: AgentIo): Promise<void> {
+function printRefresh(io: AgentIo, r: RefreshReport, json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(r));
+    return;
+  }
+  for (const [name, x] of [
+    ["crl", r.crl],
+    ["ocsp", r.ocsp],
+  ] as const) {
+    const facts = [
+      x.number === undefined ? "" : ` #${x.number}`,
+      x.certStatus === undefined ? "" : ` ${x.certStatus}`,
+      x.nextUpdate === undefined ? "" : `, next update ${x.nextUpdate}`,
+      x.message === undefined ? "" : `: ${x.message}`,
+    ].join("");
+    io.out(`${`${name}:`.padEnd(10)} ${x.status}${facts}`);
+  }
+}
+
+async function runCommand(
+  command: string | undefined,
+  values: Values,
+  io: AgentIo,
+  operand: string | undefined,
+): Promise<number | void> {
   switch (command) {
     case "enroll": {
       const deviceId = required(values, "device");
@@ -183,13 +213,25 @@ async function runCommand(command: string | undefined, values: Values, io: Agent
     case "erase":
       printErase(io, await erase(values.state), values.json);
       return;
+    case "refresh":
+      printRefresh(io, await refreshRevocation(values.state, { force: true }), values.json);
+      return;
+    case "check-peer": {
+      if (operand === undefined) throw bad("check-peer needs the peer's certificate: check-peer PEER.pem");
+      const pem = await readFile(operand, "utf8").catch((cause: unknown) => {
+        throw new KeyfleetError("invalid-configuration", `cannot read ${quoted(operand, 200)}`, { cause });
+      });
+      const checked = await checkPeer(values.state, pem, operand, new Date());
+      io.out(values.json ? JSON.stringify(checked) : checked.line);
+      return checked.verdict === "good" ? 0 : 2;
+    }
     case "run":
       return runForever(values.state, io);
     default:
       throw bad(
         command === undefined
           ? `no command\n${usage}`
-          : `unknown command ${quoted(command)}; use enroll, renew, status, check-in, erase or run`,
+          : `unknown command ${quoted(command)}; use enroll, renew, status, check-in, erase, refresh, check-peer or run`,
       );
   }
 }
@@ -207,7 +249,13 @@ async function runForever(stateDir: string, io: AgentIo): Promise<void> {
     await renewalLoop({
       renewAt: async () => (await status(stateDir)).renewAt,
       renew: async () => void (await renew(stateDir)),
-      checkIn: async () => (await checkIn(stateDir)).erase === undefined,
+      checkIn: async () => {
+        const refreshed = await refreshRevocation(stateDir);
+        if (refreshed.crl.status !== "fresh" || refreshed.ocsp.status !== "fresh") {
+          io.out(JSON.stringify({ event: "refreshed", at: new Date(), ...refreshed }));
+        }
+        return (await checkIn(stateDir)).erase === undefined;
+      },
       now: () => new Date(),
       sleep: (ms) =>
         new Promise<void>((resolve) => {
@@ -248,9 +296,11 @@ export async function main(args: readonly string[], io: AgentIo): Promise<number
       io.out(usage);
       return 0;
     }
-    if (positionals.length > 1) throw bad(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
-    await runCommand(positionals[0], values, io);
-    return 0;
+    const operands = positionals[0] === "check-peer" ? 2 : 1;
+    if (positionals.length > operands) {
+      throw bad(`unexpected arguments: ${positionals.slice(operands).join(" ")}`);
+    }
+    return (await runCommand(positionals[0], values, io, positionals[1])) ?? 0;
   } catch (e) {
     io.err(errorLine(e));
     return 1;

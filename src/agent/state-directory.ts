@@ -7,6 +7,8 @@
  *   ca-bundle.pem   the CA certificates from EST /cacerts (RFC 7030 §4.1.3)
  *   trust.pem       the trust anchors for the server's TLS certificate (--ca-bundle, §3.6.1)
  *   keys/           the file key store's keys (PKCS#8, 0600); a token keeps its own
+ *   crl.der         the newest CRL of the certificate's issuer, verified (revocation-cache.ts)
+ *   ocsp.der        the newest OCSP response for the certificate, verified (to staple)
  *   erased.json     once the device is told to erase (erase.ts): the signed report, whether the
  *                   keys are destroyed and whether the server took the report; from then on the
  *                   agent neither enrolls nor renews
@@ -143,9 +145,25 @@ export class StateDirectory {
     return this.#write("trust.pem", pem);
   }
 
-  async #read(name: string): Promise<string | undefined> {
+  /** A signed object kept as DER (crl.der, ocsp.der: revocation-cache.ts); undefined when absent. */
+  async readDer(name: "crl.der" | "ocsp.der"): Promise<Uint8Array | undefined> {
+    const text = await this.#read(name, "base64");
+    return text === undefined ? undefined : new Uint8Array(Buffer.from(text, "base64"));
+  }
+
+  writeDer(name: "crl.der" | "ocsp.der", der: Uint8Array): Promise<void> {
+    return this.#write(name, der);
+  }
+
+  /** The CA certificates from EST /cacerts, DER. */
+  async readCaBundle(): Promise<Uint8Array[]> {
+    const pem = await this.#read("ca-bundle.pem");
+    return pem === undefined ? [] : fromPem(pem, "CERTIFICATE");
+  }
+
+  async #read(name: string, encoding: "utf8" | "base64" = "utf8"): Promise<string | undefined> {
     try {
-      return await readFile(join(this.path, name), "utf8");
+      return await readFile(join(this.path, name), encoding);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw new KeyfleetError("invalid-configuration", `cannot read ${quoted(join(this.path, name), 200)}`, {
@@ -154,7 +172,7 @@ export class StateDirectory {
     }
   }
 
-  async #write(name: string, content: string): Promise<void> {
+  async #write(name: string, content: string | Uint8Array): Promise<void> {
     const temporary = join(this.path, `.${name}.${randomUUID()}`);
     const file = await open(temporary, "wx", 0o600);
     try {

@@ -59,3 +59,12 @@ export {
   type CrlHeader,
   type RevocationReason,
 } from "./crl-writer.js";
+export { readCrl, checkCrlSignature, serialKey, type ReadCrl, type CrlEntryRead } from "./crl-reader.js";
+export { revocationPointers, type RevocationPointers } from "./revocation-pointers.js";
+export {
+  certIdFor,
+  writeOcspRequest,
+  readOcspResponse,
+  type CertId,
+  type OcspAnswer,
+} from "./ocsp-client.js";
