@@ -7,7 +7,9 @@
  * size, default 1000000; 0 skips), BENCH_EST_DEVICES (devices enrolled over EST per store and
  * concurrency, default 4000; 0 skips), BENCH_EST_STORES (default "pglite,postgres"),
  * BENCH_EST_CONCURRENCY (default "1,16,64"), BENCH_REGISTRY_DEVICES (the registry bench's size, default
- * 1000000; 0 skips), TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+ * 1000000; 0 skips), BENCH_CRL_SIZES (revoked certificates the CRL bench measures a full CRL at,
+ * default "100000,1000000"; "0" skips), BENCH_REVOKE_SAMPLES (revocations timed, default 200),
+ * TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
 import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
@@ -15,6 +17,7 @@ import { formatAuditBench, runAuditBench } from "./audit-bench.js";
 import { formatEstBench, runEstBench } from "./est-bench.js";
 import { formatCliTiming, runCliTiming } from "./cli-timing.js";
 import { formatRegistryBench, runRegistryBench } from "./registry-bench.js";
+import { formatRevocationBench, runRevocationBench } from "./revocation-bench.js";
 
 const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const count = Number(process.env.BENCH_COUNT ?? 20000);
@@ -60,6 +63,21 @@ if (devices > 0) {
         batch: Number(process.env.BENCH_REGISTRY_BATCH ?? 10_000),
         queries: Number(process.env.BENCH_REGISTRY_QUERIES ?? 500),
         transitions: Number(process.env.BENCH_REGISTRY_TRANSITIONS ?? 2000),
+      }),
+    ),
+  );
+}
+const crlSizes = (process.env.BENCH_CRL_SIZES ?? "100000,1000000")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
+if (crlSizes.length > 0) {
+  console.log(
+    formatRevocationBench(
+      await runRevocationBench({
+        postgresUrl,
+        sizes: crlSizes,
+        samples: Number(process.env.BENCH_REVOKE_SAMPLES ?? 200),
       }),
     ),
   );

@@ -5,7 +5,17 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { auditCheckpoints, auditLog, type AuditCheckpoints, type AuditLog } from "./audit/index.js";
-import { createAuthority, inlineCsrReader, keyCustody, workerCsrReader, type Authority } from "./ca/index.js";
+import {
+  ArtefactStore,
+  createAuthority,
+  crlPublisher,
+  crlPublisherSeconds,
+  inlineCsrReader,
+  keyCustody,
+  workerCsrReader,
+  type Authority,
+  type CrlPublisher,
+} from "./ca/index.js";
 import type { Config } from "./config.js";
 import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
 import { hasKekFile, keyEncryptionKey, removeKekFile } from "./development-kek.js";
@@ -36,7 +46,7 @@ import {
   type ManufacturerService,
   type Registry,
 } from "./registry/index.js";
-import { databaseSealedKeyVault, openDatabase, type Database } from "./store/index.js";
+import { databaseSealedKeyVault, issuerRepository, openDatabase, type Database } from "./store/index.js";
 
 export interface App {
   readonly config: Config;
@@ -69,10 +79,15 @@ export interface App {
    * switches this app's key store to it, then removes the file.
    */
   sealKeysUnderPassphrase(passphrase: string): Promise<{ rewrapped: number; orphaned: number }>;
+  /** CRLs and CA certificates, published ahead of need and served from memory and files. */
+  readonly crls: CrlPublisher;
   /** The background tasks; `runNow` runs one to completion (tests, on demand). */
   readonly tasks: TaskRunner;
-  /** Starts the background tasks (`serve`; one-shot commands don't). */
-  start(): void;
+  /**
+   * Starts serving pre-signed artefacts (what the data directory holds first, then the database's)
+   * and the background tasks (`serve`; one-shot commands don't).
+   */
+  start(): Promise<void>;
   /** Stops the background tasks and closes what the app opened. */
   close(): Promise<void>;
 }
@@ -104,6 +119,8 @@ const bulkJobSeconds = 5;
 const nonceSweepSeconds = 600;
 /** How often a server destroys keys left unestablished past their grace (ca/key-custody.ts). */
 const keySweepSeconds = 600;
+/** How often a server aborts stale rotations and finalizes ended decommissionings (registry/lifecycle-timers.ts). */
+const lifecycleTimerSeconds = 60;
 
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
@@ -155,6 +172,16 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
     const devices = createRegistry(deps);
     const tokensForBootstrap = bootstrapTokens({ database, clock, audit });
     const nonces = enrollmentNonces({ database, clock });
+    const crls = crlPublisher({
+      database,
+      issuers: issuerRepository(database.db),
+      keyStore,
+      clock,
+      audit,
+      outbox: deps.outbox,
+      artefacts: new ArtefactStore(config.dataDir),
+      publicUrl: () => authority.publicUrl(),
+    });
     const tasks = taskRunner({ database, clock, logger }, [
       {
         name: "audit-checkpoint",
@@ -176,6 +203,20 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         everySeconds: keySweepSeconds,
         run: async () => {
           await custody.sweep();
+        },
+      },
+      {
+        name: "lifecycle-timers",
+        everySeconds: lifecycleTimerSeconds,
+        run: async () => {
+          await devices.expireTimers();
+        },
+      },
+      {
+        name: "crl-publisher",
+        everySeconds: crlPublisherSeconds,
+        run: async () => {
+          await crls.publishDue();
         },
       },
     ]);
@@ -218,9 +259,14 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
         );
         return result;
       },
+      crls,
       tasks,
-      start: () => tasks.start(),
+      start: async () => {
+        await crls.start(logger);
+        tasks.start();
+      },
       close: async () => {
+        crls.stop();
         await tasks.stop();
         await close();
       },

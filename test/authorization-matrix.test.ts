@@ -32,7 +32,7 @@ interface Fixture {
 }
 
 interface Row {
-  readonly method: "GET" | "POST";
+  readonly method: "GET" | "POST" | "DELETE";
   /** As the OpenAPI document names it. */
   readonly path: string;
   readonly permission: Permission;
@@ -146,6 +146,27 @@ const matrix: readonly Row[] = [
     request: async (f, tenant) => ({
       method: "GET",
       url: `/api/v1/certificates/${(await f.device(tenant)).serial}`,
+    }),
+  },
+  {
+    method: "POST",
+    path: "/api/v1/certificates/{serial}/revocation",
+    permission: "cert.revoke",
+    scoping: "resource",
+    request: async (f, tenant) => ({
+      method: "POST",
+      url: `/api/v1/certificates/${(await f.device(tenant)).serial}/revocation`,
+      payload: { reason: "keyCompromise" },
+    }),
+  },
+  {
+    method: "DELETE",
+    path: "/api/v1/certificates/{serial}/revocation",
+    permission: "cert.revoke",
+    scoping: "resource",
+    request: async (f, tenant) => ({
+      method: "DELETE",
+      url: `/api/v1/certificates/${(await f.device(tenant)).serial}/revocation`,
     }),
   },
   { method: "GET", path: "/api/v1/cas", permission: "ca.read", scoping: "list", request: get("/api/v1/cas") },

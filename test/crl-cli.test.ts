@@ -20,18 +20,31 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-test("publishes a CRL of each CA that openssl verifies, numbered 1, then 2", async () => {
+test("publishes a full CRL and a delta of each CA that openssl verifies, numbered 1 and 2, then 3 and 4", async () => {
   const chain = join(root, "chain.pem");
   await writeFile(chain, JSON.parse((await kf(["--json", "ca", "chain"])).stdout).pem);
   const cas = (JSON.parse((await kf(["--json", "ca", "list"])).stdout) as { id: string }[]).map((c) => c.id);
-  for (const expected of ["1", "2"]) {
+  for (const [fullNumber, deltaNumber] of [
+    ["1", "2"],
+    ["3", "4"],
+  ]) {
     const res = await kf(["--json", "crl", "publish"]);
     expect(res.stderr).toBe("");
-    const published = JSON.parse(res.stdout) as { issuerId: string; number: string; file: string }[];
-    expect(published.map((p) => p.issuerId).sort()).toEqual([...cas].sort());
+    const published = JSON.parse(res.stdout) as {
+      issuerId: string;
+      kind: string;
+      number: string;
+      file: string;
+    }[];
+    expect(published.map((p) => `${p.issuerId} ${p.kind}`).sort()).toEqual(
+      cas.flatMap((ca) => [`${ca} delta`, `${ca} full`]).sort(),
+    );
     for (const p of published) {
+      const expected = p.kind === "full" ? fullNumber : deltaNumber;
       expect(p.number).toBe(expected);
-      expect(p.file).toBe(join(root, "data", "crl", `${p.issuerId}.crl`));
+      expect(p.file).toBe(
+        join(root, "data", "crl", `${p.issuerId}${p.kind === "delta" ? "-delta" : ""}.crl`),
+      );
       expect((await stat(p.file)).mode & 0o777).toBe(0o644);
       const shown = await openssl([
         "crl",
@@ -58,9 +71,11 @@ test("--ca and --out write one CA's CRL elsewhere; an unknown CA is refused and 
   const res = await kf(["crl", "publish", "--ca", ca, "--out", out]);
   expect(res.stderr).toBe("");
   expect(res.stdout).toMatch(
-    new RegExp(`^${join(out, `${ca}.crl`)}  number \\d+  0 entries  next update \\S+\\n$`),
+    new RegExp(
+      `^${join(out, `${ca}.crl`)}  full  number \\d+  0 entries  next update \\S+\\n${join(out, `${ca}-delta.crl`)}  delta number \\d+  0 entries  next update \\S+\\n$`,
+    ),
   );
-  expect(await readdir(out)).toEqual([`${ca}.crl`]);
+  expect((await readdir(out)).sort()).toEqual([`${ca}-delta.crl`, `${ca}.crl`]);
   const refused = await kf(["crl", "publish", "--ca", "ca-nothing", "--out", join(root, "none")]);
   expect(refused).toMatchObject({ code: 1, stderr: 'keyfleet: no CA "ca-nothing" (not-found)\n' });
   await expect(stat(join(root, "none"))).rejects.toThrow();

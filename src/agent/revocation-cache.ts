@@ -62,7 +62,7 @@ export function issuerOf(
 export function crlProblem(crl: ReadCrl, issuer: ReadCertificate): string | undefined {
   if (Buffer.compare(crl.issuer, issuer.subject) !== 0) return "the CRL is of another issuer";
   if (crl.deltaOf !== undefined) return "the CRL is a delta CRL, not the full CRL";
-  if (checkCrlSignature(crl, issuer.subjectPublicKeyInfo) !== "good") {
+  if (checkCrlSignature(crl.der, issuer.subjectPublicKeyInfo) !== "good") {
     return "the CRL's signature does not verify with its issuer's key";
   }
   return undefined;

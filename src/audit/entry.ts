@@ -35,7 +35,13 @@ export type AuditEventType =
   /** A decommissioning device's signed report that it erased its key (registry/erase-reports.ts). */
   | "device.erase-reported"
   /** A key generated but never established (its CA or log was not recorded), destroyed in its store. */
-  | "key.destroyed";
+  | "key.destroyed"
+  /** A certificate revoked, put on hold, or its hold lifted, by an operator (a device's transitions say theirs). */
+  | "certificate.revoked"
+  | "certificate.held"
+  | "certificate.released"
+  /** A CA's CRL signed and written where relying parties (and brokers) read it. */
+  | "crl.published";
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
@@ -53,6 +59,10 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "enrollment.refused",
   "device.erase-reported",
   "key.destroyed",
+  "certificate.revoked",
+  "certificate.held",
+  "certificate.released",
+  "crl.published",
 ]);
 
 export type JsonValue =

@@ -1,5 +1,4 @@
 /** The authority's public face: initialize the hierarchy, issue, and read CAs and certificates. */
-import { produceFullCrl, type ProducedCrl } from "./crl-producer.js";
 import type { AuditLog } from "../audit/index.js";
 import type { KeyCustody, KeyStore } from "../crypto/index.js";
 import { KeyfleetError, checkPublicUrl, type Clock } from "../domain/index.js";
@@ -229,11 +228,6 @@ export function createAuthority(deps: AuthorityDeps) {
 
     /** The current issuing CA's chain, issuing CA first and root last, as PEM. */
     chain,
-
-    /** A full CRL of the CA `id`, signed now with the next CRL Number (crl-producer.ts). */
-    async produceCrl(id: string): Promise<ProducedCrl> {
-      return produceFullCrl({ ...deps, issuers }, id, await publicUrl());
-    },
 
     async caCertificate(id: string): Promise<Uint8Array> {
       const row = await issuers.byId(id);

@@ -16,6 +16,12 @@ export interface IssuedCertificate {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly status: "good" | "hold" | "revoked";
+  /** Why and since when it is not good (RFC 5280 reason name); null while it is good. */
+  readonly revocation: {
+    readonly reason: string;
+    readonly revokedAt: Date;
+    readonly invalidityDate: Date | null;
+  } | null;
   readonly fingerprintSha256: string;
   readonly der: Uint8Array;
   readonly pem: string;
@@ -38,7 +44,8 @@ export type CertificateFields = Pick<
   | "status"
   | "fingerprint"
   | "der"
->;
+> &
+  Partial<Pick<CertificateRow, "revoked_at" | "revocation_reason" | "invalidity_date">>;
 
 export function certificateOf(row: CertificateFields): IssuedCertificate {
   return {
@@ -54,6 +61,14 @@ export function certificateOf(row: CertificateFields): IssuedCertificate {
     notBefore: row.not_before,
     notAfter: row.not_after,
     status: row.status,
+    revocation:
+      row.status === "good" || !row.revoked_at
+        ? null
+        : {
+            reason: row.revocation_reason ?? "unspecified",
+            revokedAt: row.revoked_at,
+            invalidityDate: row.invalidity_date ?? null,
+          },
     fingerprintSha256: Buffer.from(row.fingerprint).toString("hex"),
     der: new Uint8Array(row.der),
     pem: toPem("CERTIFICATE", row.der),
@@ -75,6 +90,11 @@ export function certificateJson(c: IssuedCertificate) {
     notBefore: c.notBefore.toISOString(),
     notAfter: c.notAfter.toISOString(),
     status: c.status,
+    revocation: c.revocation && {
+      reason: c.revocation.reason,
+      revokedAt: c.revocation.revokedAt.toISOString(),
+      invalidityDate: c.revocation.invalidityDate?.toISOString() ?? null,
+    },
     fingerprintSha256: c.fingerprintSha256,
     pem: c.pem,
   };

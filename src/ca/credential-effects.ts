@@ -1,9 +1,15 @@
 /**
  * What a lifecycle transition does to a device's certificates, inside the transition's transaction
- * (DESIGN §3): hold them, lift the hold, revoke them. The registry decides; these only write.
+ * (DESIGN §3): hold them, lift the hold, revoke them, each change also a revocation record
+ * (status_changes, the CRL and OCSP producers' work). The registry decides; these only write.
  */
-import type { Effect } from "../domain/index.js";
-import { certificateRepository, type DeviceStatusChange, type Tx } from "../store/index.js";
+import type { Effect, TransitionRecord } from "../domain/index.js";
+import {
+  certificateRepository,
+  revocationRepository,
+  type DeviceStatusChange,
+  type Tx,
+} from "../store/index.js";
 
 /** One certificate whose status a transition changed. */
 export interface CredentialChange {
@@ -19,11 +25,22 @@ export async function applyCredentialEffect(
   tx: Tx,
   deviceId: string,
   effect: CredentialEffect,
-  at: Date,
+  by: Pick<TransitionRecord, "actor" | "evidence" | "at">,
 ): Promise<CredentialChange[]> {
-  const change = changeOf(deviceId, effect, at);
-  const serials = await certificateRepository(tx).setDeviceStatus(change);
-  return serials.map((serial) => ({ serial, status: change.to, reason: change.reason }));
+  const change = changeOf(deviceId, effect, by.at);
+  const changed = await certificateRepository(tx).setDeviceStatus(change);
+  await revocationRepository(tx).record(
+    changed.map((c) => ({
+      ...c,
+      status: change.to,
+      reason: change.reason,
+      revokedAt: change.to === "good" ? null : by.at,
+      invalidityDate: null,
+      actor: by.actor,
+      evidence: by.evidence.map((e) => ({ ...e })),
+    })),
+  );
+  return changed.map(({ serial }) => ({ serial, status: change.to, reason: change.reason }));
 }
 
 function changeOf(deviceId: string, effect: CredentialEffect, at: Date): DeviceStatusChange {

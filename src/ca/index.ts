@@ -21,4 +21,19 @@ export { workerCsrReader } from "./worker-csr-reader.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
 export { checkDeviceSerial, idevidDer, namesKeyfleetUrn } from "./device-identity.js";
 export { applyCredentialEffect, type CredentialChange, type CredentialEffect } from "./credential-effects.js";
-export { crlValiditySeconds, type ProducedCrl } from "./crl-producer.js";
+export {
+  crlValiditySeconds,
+  deltaCrlValiditySeconds,
+  type CrlKind,
+  type ProducedCrl,
+} from "./crl-producer.js";
+export {
+  crlArtefactName,
+  crlPublisher,
+  crlPublisherSeconds,
+  fullRefreshSeconds,
+  type CrlPublisher,
+} from "./crl-publisher.js";
+export { ArtefactStore, type Artefact } from "./artefact-store.js";
+export { changeStatus, type RevocationDeps, type StatusOrder, type StatusOutcome } from "./revocation.js";
+export { operatorReasons, parseReason, type OperatorReason, type StatusRequest } from "./revocation-rules.js";

@@ -107,3 +107,16 @@ export function durationOption(flag: string, value: string): number {
   }
   return seconds;
 }
+
+/** `--invalidity-date 2026-11-30T08:00:00Z`: an ISO 8601 date and time with its zone (or a date alone, UTC); returned as ISO. */
+export function dateOption(flag: string, value: string): string {
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value);
+  const date = new Date(value);
+  if (!iso || Number.isNaN(date.getTime())) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `${flag} must be an ISO 8601 time with its zone, as 2026-11-30T08:00:00Z, got ${quoted(value)}`,
+    );
+  }
+  return date.toISOString();
+}

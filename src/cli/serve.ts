@@ -51,7 +51,7 @@ export async function serve(config: Config, io: CliIo): Promise<void> {
         server: { adminUrl: servers.httpsUrl, publicHttpUrl: servers.httpUrl },
       });
     }
-    app.start(); // background tasks: the audit log's checkpoints
+    await app.start(); // pre-signed artefacts, then the background tasks
     io.out(banner(app, servers, run, chainFile, publicUrl));
   } catch (e) {
     await stop();
@@ -78,7 +78,7 @@ function banner(
   return [
     `Keyfleet is serving (${app.database.kind} database${where})`,
     `  admin API      ${servers.httpsUrl}/api/v1/   (OpenAPI: ${servers.httpsUrl}/openapi.json)`,
-    `  public HTTP    ${servers.httpUrl}/   (CA certificates; CRLs and OCSP arrive with revocation)`,
+    `  public HTTP    ${servers.httpUrl}/   (CA certificates, CRLs: /ca/<ca>.cer, /crl/<ca>.crl)`,
     `  public URL     ${publicUrl}   (in every new certificate; \`keyfleet config set public-url\` changes it)`,
     ...(new URL(publicUrl).port !== new URL(servers.httpUrl).port &&
     new URL(publicUrl).hostname === new URL(servers.httpUrl).hostname

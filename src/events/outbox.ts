@@ -8,13 +8,19 @@ import { randomUUID } from "node:crypto";
 import { KeyfleetError } from "../domain/index.js";
 import { outboxRepository, type Database, type OutboxRow, type Tx } from "../store/index.js";
 
-export type EventType = "device.registered" | "device.transitioned";
+export type EventType =
+  | "device.registered"
+  | "device.transitioned"
+  | "certificate.revoked"
+  | "certificate.held"
+  | "certificate.released"
+  | "crl.published";
 
 export interface OutboxEvent {
   /** The index of the audit leaf that records the same change. */
   readonly position: number;
   readonly type: EventType;
-  /** What it is about: `device:<id>`. */
+  /** What it is about: `device:<id>`, `certificate:<serial>`, `ca:<id>`. */
   readonly subject: string;
   readonly payload: Record<string, unknown>;
 }

@@ -1,5 +1,5 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
-import { requestIdPattern } from "../ca/index.js";
+import { operatorReasons, requestIdPattern } from "../ca/index.js";
 import { profiles } from "../pki/index.js";
 import { deviceIdPattern } from "../registry/index.js";
 
@@ -83,8 +83,33 @@ export const certificateSchema = {
     notBefore: { type: "string", format: "date-time" },
     notAfter: { type: "string", format: "date-time" },
     status: { type: "string", enum: ["good", "hold", "revoked"] },
+    revocation: {
+      type: ["object", "null"],
+      description: "why and since when the certificate is not good (null while it is good)",
+      properties: {
+        reason: { type: "string", description: "RFC 5280 reason name" },
+        revokedAt: { type: "string", format: "date-time" },
+        invalidityDate: { type: ["string", "null"], format: "date-time" },
+      },
+    },
     fingerprintSha256: { type: "string" },
     pem: { type: "string" },
+  },
+} as const;
+
+/** `POST /api/v1/certificates/{serial}/revocation`: revoke, or hold (certificateHold). */
+export const revocationBodySchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["reason"],
+  properties: {
+    reason: { type: "string", enum: [...operatorReasons] },
+    invalidityDate: {
+      type: "string",
+      format: "date-time",
+      description: "when the key is known or suspected to have been compromised (RFC 5280 §5.3.2)",
+    },
+    comment: { type: "string", maxLength: 500, description: "why, for the audit log and the event" },
   },
 } as const;
 

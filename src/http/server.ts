@@ -25,7 +25,7 @@ import {
   transportServerOptions,
 } from "./transport-refusals.js";
 import { installValidation } from "./validation.js";
-import { caFileRoutes } from "./routes/ca-files.js";
+import { artefactRoutes } from "./routes/artefacts.js";
 import { certificateRoutes } from "./routes/certificates.js";
 import { healthRoutes } from "./routes/health.js";
 import { problemRoutes } from "./routes/problems.js";
@@ -81,7 +81,7 @@ export async function buildHttpApp(
   instrument(http, metrics, surface);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(http, { database: () => app.database.ping(), keyStore: () => app.authority.ready() });
-  caFileRoutes(http, app.authority);
+  artefactRoutes(http, { authority: app.authority, crls: app.crls }, app.clock);
   problemRoutes(http);
   if (surface === "full") {
     const recordRefusal = refusalRecorder(app.audit);

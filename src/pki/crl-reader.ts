@@ -1,134 +1,89 @@
 /**
- * A CRL read by a relying party (RFC 5280 §5.1): the signed bytes and signature, the issuer's Name
- * (DER, compared byte for byte), thisUpdate and nextUpdate, the CRL Number and, for a delta, its
- * base, and the entries by serial with their reason. Strict DER (der-reader.ts); a CRL that does
- * not parse fails as `malformed-request`. The signature is checked by the caller against the
- * issuer it trusts (checkCrlSignature), never taken on the CRL's word.
+ * What a published CRL is checked and served by, read without walking its entries (a CRL of a
+ * million entries is read in microseconds): the signed part and its signature, checked under the
+ * issuer's key before the CRL replaces the one in use, and its thisUpdate and nextUpdate, which
+ * the HTTP caching headers come from, and its CRL Number, when a restart reads CRLs back from
+ * their files.
  */
 import { tag } from "./der.js";
+import { checkSignature, type SignatureCheck } from "./certificate-signature.js";
 import {
-  children,
   expect,
   malformed,
+  only,
   raw,
   readBitString,
   readExtensions,
   readIntegerMagnitude,
   readOnly,
-  readSmallInteger,
   readTime,
-  value,
+  readTlv,
   type Tlv,
 } from "./der-reader.js";
-import { checkSignature, type SignatureCheck } from "./certificate-signature.js";
-import { revocationReasons, type RevocationReason } from "./crl-writer.js";
-import { oid } from "./oids.js";
+import { oid as oids } from "./oids.js";
 
-export interface CrlEntryRead {
-  readonly revokedAt: Date;
-  readonly reason: RevocationReason | undefined;
+export interface CrlHeader {
+  readonly thisUpdate: Date;
+  readonly nextUpdate: Date;
+  /** Its CRL Number (RFC 5280 §5.2.3). */
+  readonly number: bigint;
 }
 
-export interface ReadCrl {
-  readonly der: Uint8Array;
-  readonly tbs: Uint8Array;
-  readonly signatureAlgorithm: Uint8Array;
+interface CrlParts {
+  readonly tbs: Tlv;
+  readonly algorithm: Tlv;
   readonly signature: Uint8Array;
-  readonly issuer: Uint8Array;
-  readonly thisUpdate: Date;
-  readonly nextUpdate: Date | undefined;
-  readonly number: bigint | undefined;
-  /** Set on a delta CRL (§5.2.4): the CRL Number of the full CRL it completes. */
-  readonly deltaOf: bigint | undefined;
-  /** The entries by serial, hex in capitals without leading zeros (as openssl prints it). */
-  readonly entries: ReadonlyMap<string, CrlEntryRead>;
 }
 
 const what = "the CRL";
-const reasonNames = new Map<number, RevocationReason>(
-  Object.entries(revocationReasons).map(([name, code]) => [code, name as RevocationReason]),
-);
 
-/** A serial as the entries key it: hex, capitals, no leading zeros ("0" for zero). */
-export function serialKey(hex: string): string {
-  return hex.toUpperCase().replace(/^0+(?=.)/, "");
+function parts(der: Uint8Array): CrlParts {
+  const outer = readOnly(der, tag.sequence, what);
+  const tbs = expect(readTlv(der, outer.valueStart, outer.end, what), tag.sequence, `${what} tbsCertList`);
+  const algorithm = expect(
+    readTlv(der, tbs.end, outer.end, what),
+    tag.sequence,
+    `${what} signatureAlgorithm`,
+  );
+  const bits = readTlv(der, algorithm.end, outer.end, what);
+  if (bits.end !== outer.end) throw malformed(what, "bytes after the signature");
+  const signature = readBitString(bits, `${what} signature`);
+  if (signature.unusedBits !== 0) throw malformed(what, "the signature is not whole octets");
+  return { tbs, algorithm, signature: signature.bytes };
 }
 
-const isTime = (t: Tlv | undefined): boolean => t?.tag === tag.utcTime || t?.tag === tag.generalizedTime;
-
-function bigIntOf(t: Tlv, field: string): bigint {
-  const bytes = readIntegerMagnitude(t, field);
-  return BigInt(`0x${Buffer.from(bytes).toString("hex") || "0"}`);
-}
-
-export function readCrl(der: Uint8Array): ReadCrl {
-  const [tbsTlv, sigAlg, sigValue, ...extra] = children(readOnly(der, tag.sequence, what), what);
-  if (!tbsTlv || !sigAlg || !sigValue || extra.length)
-    throw malformed(what, "CertificateList has the wrong shape");
-  expect(tbsTlv, tag.sequence, what);
-  expect(sigAlg, tag.sequence, what);
-  const bits = readBitString(sigValue, `${what} signature`);
-  if (bits.unusedBits !== 0) throw malformed(what, "the signature has unused bits");
-  const fields = children(tbsTlv, what);
-  let i = 0;
-  if (fields[0]?.tag === tag.integer) {
-    if (readSmallInteger(fields[0], `${what} version`) !== 1) throw malformed(what, "not a v2 CRL");
-    i = 1;
+/** thisUpdate and nextUpdate (a CRL without nextUpdate is not one Keyfleet serves). */
+export function readCrlHeader(der: Uint8Array): CrlHeader {
+  const { tbs } = parts(der);
+  const next = (t: Tlv) => readTlv(der, t.end, tbs.end, what);
+  const version = readTlv(der, tbs.valueStart, tbs.end, what);
+  if (version.tag !== tag.integer) throw malformed(what, "not a v2 CRL");
+  const signature = next(version);
+  const issuer = next(signature);
+  const thisUpdate = next(issuer);
+  const nextUpdate = next(thisUpdate);
+  if (nextUpdate.tag !== tag.utcTime && nextUpdate.tag !== tag.generalizedTime) {
+    throw malformed(what, "no nextUpdate");
   }
-  const tbsSig = fields[i++];
-  const issuer = fields[i++];
-  const thisUpdate = fields[i++];
-  if (!tbsSig || !issuer || !isTime(thisUpdate)) throw malformed(what, "TBSCertList has the wrong shape");
-  if (Buffer.compare(raw(expect(tbsSig, tag.sequence, what)), raw(sigAlg)) !== 0) {
-    throw malformed(what, "the two signature algorithms differ (RFC 5280 §5.1.1.2)");
-  }
-  const nextUpdate = isTime(fields[i]) ? readTime(fields[i++]!, `${what} nextUpdate`) : undefined;
-  const entries = new Map<string, CrlEntryRead>();
-  if (fields[i]?.tag === tag.sequence) {
-    for (const entry of children(fields[i++]!, `${what} revokedCertificates`)) readEntry(entry, entries);
-  }
-  let number: bigint | undefined;
-  let deltaOf: bigint | undefined;
-  if (fields[i]?.tag === 0xa0) {
-    const [list, ...more] = children(fields[i++]!, what);
-    if (!list || more.length) throw malformed(what, "crlExtensions has the wrong shape");
-    const extensions = readExtensions(list, `${what} extensions`);
-    const numbered = extensions.get(oid.cRLNumber);
-    if (numbered) number = bigIntOf(readOnly(numbered.value, tag.integer, what), `${what} CRL Number`);
-    const delta = extensions.get(oid.deltaCRLIndicator);
-    if (delta) deltaOf = bigIntOf(readOnly(delta.value, tag.integer, what), `${what} delta CRL indicator`);
-  }
-  if (i !== fields.length) throw malformed(what, "TBSCertList has unexpected fields");
+  // The entries are one SEQUENCE, stepped over whole: the extensions come after it.
+  let rest = next(nextUpdate);
+  if (rest.tag === tag.sequence) rest = next(rest);
+  const extensions = readExtensions(
+    only(expect(rest, 0xa0, `${what} crlExtensions`), what),
+    `${what} crlExtensions`,
+  );
+  const number = extensions.get(oids.cRLNumber);
+  if (!number) throw malformed(what, "no CRL Number");
+  const magnitude = readIntegerMagnitude(readOnly(number.value, tag.integer, `${what} CRL Number`), what);
   return {
-    der,
-    tbs: raw(tbsTlv),
-    signatureAlgorithm: raw(sigAlg),
-    signature: bits.bytes,
-    issuer: raw(expect(issuer, tag.sequence, what)),
-    thisUpdate: readTime(thisUpdate!, `${what} thisUpdate`),
-    nextUpdate,
-    number,
-    deltaOf,
-    entries,
+    thisUpdate: readTime(thisUpdate, `${what} thisUpdate`),
+    nextUpdate: readTime(nextUpdate, `${what} nextUpdate`),
+    number: BigInt(`0x${Buffer.from(magnitude).toString("hex")}`),
   };
 }
 
-function readEntry(t: Tlv, into: Map<string, CrlEntryRead>): void {
-  const field = `${what} entry`;
-  const [serial, date, extensions, ...more] = children(expect(t, tag.sequence, field), field);
-  if (!serial || !isTime(date) || more.length) throw malformed(field, "wrong shape");
-  const key = serialKey(Buffer.from(readIntegerMagnitude(serial, field)).toString("hex"));
-  let reason: RevocationReason | undefined;
-  const code = extensions && readExtensions(extensions, field).get(oid.reasonCode);
-  if (code) {
-    const enumerated = readOnly(code.value, 0x0a, `${field} reasonCode`);
-    reason = reasonNames.get(value(enumerated)[0] ?? -1);
-    if (reason === undefined || value(enumerated).length !== 1) throw malformed(field, "unknown reasonCode");
-  }
-  into.set(key, { revokedAt: readTime(date!, field), reason });
-}
-
-/** Whether the CRL's signature verifies under the issuer's key (its SubjectPublicKeyInfo, DER). */
-export function checkCrlSignature(crl: ReadCrl, issuerSpki: Uint8Array): SignatureCheck {
-  return checkSignature(crl.signatureAlgorithm, crl.tbs, crl.signature, issuerSpki);
+/** Does the CRL's signature verify under the issuer's SubjectPublicKeyInfo? */
+export function checkCrlSignature(der: Uint8Array, issuerSpki: Uint8Array): SignatureCheck {
+  const p = parts(der);
+  return checkSignature(raw(p.algorithm), raw(p.tbs), p.signature, issuerSpki);
 }

@@ -59,7 +59,8 @@ export {
   type CrlHeader,
   type RevocationReason,
 } from "./crl-writer.js";
-export { readCrl, checkCrlSignature, serialKey, type ReadCrl, type CrlEntryRead } from "./crl-reader.js";
+export { checkCrlSignature, readCrlHeader, type CrlHeader as PublishedCrlHeader } from "./crl-reader.js";
+export { readCrl, serialKey, type ReadCrl, type CrlEntryRead } from "./crl-entries-reader.js";
 export { revocationPointers, type RevocationPointers } from "./revocation-pointers.js";
 export {
   certIdFor,

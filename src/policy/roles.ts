@@ -5,8 +5,9 @@
  *
  * - viewer reads the fleet; auditor reads it and the audit log, and changes nothing;
  * - provisioner registers devices and has certificates issued for them;
- * - operator runs the fleet: registers, issues, and gives lifecycle commands;
- * - security-officer suspends, resumes and decommissions, and reads the audit log; issues nothing;
+ * - operator runs the fleet: registers, issues, revokes, and gives lifecycle commands;
+ * - security-officer suspends, resumes and decommissions, revokes, and reads the audit log; issues
+ *   nothing;
  * - policy-admin changes policy, and neither issues nor changes a device's state;
  * - ca-admin manages the CAs and their keys, and the manufacturers' CAs IDevIDs are checked
  *   against (trust anchors: a role that registers devices must not also choose what vouches for
@@ -25,6 +26,7 @@ export const permissions = [
   "ca.manage",
   "cert.read",
   "cert.issue",
+  "cert.revoke",
   "device.read",
   "device.register",
   "device.lifecycle",
@@ -60,9 +62,17 @@ const reads: readonly Permission[] = ["ca.read", "cert.read", "device.read", "ma
 const grants: Readonly<Record<Role, readonly Permission[]>> = {
   admin: permissions.filter((p) => p !== "device.enroll"),
   viewer: reads,
-  operator: [...reads, "device.register", "device.lifecycle", "cert.issue", "event.read", "metrics.read"],
+  operator: [
+    ...reads,
+    "device.register",
+    "device.lifecycle",
+    "cert.issue",
+    "cert.revoke",
+    "event.read",
+    "metrics.read",
+  ],
   provisioner: [...reads, "device.register", "cert.issue"],
-  "security-officer": [...reads, "device.lifecycle", "event.read", "audit.read"],
+  "security-officer": [...reads, "device.lifecycle", "cert.revoke", "event.read", "audit.read"],
   "policy-admin": ["ca.read", "device.read", "manufacturer.read", "policy.read", "policy.write"],
   "ca-admin": [
     "ca.read",

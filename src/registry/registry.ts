@@ -6,6 +6,9 @@ import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "..
 import { deviceOf, type Device } from "./device-record.js";
 import { confirmCredential } from "./credential-confirmation.js";
 import { hasErased, recordEraseReport, type EraseReport } from "./erase-reports.js";
+import { changeCertificateStatus, type StatusOptions } from "./certificate-status.js";
+import { expireLifecycleTimers } from "./lifecycle-timers.js";
+import type { StatusRequest } from "../ca/index.js";
 import { listGroups } from "./groups.js";
 import { deviceOfIdevid, hardwareKeyOf } from "./idevid-trust.js";
 import { deviceOfCertificate } from "./operational-certificate.js";
@@ -94,6 +97,17 @@ export function createRegistry(deps: RegistryDeps) {
     issue: (request: CertificateRequest, caller: Caller) => issueCertificate(deps, request, caller),
 
     /**
+     * Revokes a certificate (certificateHold: holds one bound to no device), or lifts a hold;
+     * asking again for what is already so changes nothing and says so (`changed: false`).
+     */
+    changeCertificateStatus: (
+      serial: string,
+      request: StatusRequest,
+      caller: Caller,
+      options?: StatusOptions,
+    ) => changeCertificateStatus(deps, serial, request, caller, options),
+
+    /**
      * A device's own certificate (enrollment): `caller` is the device (deviceCaller), authenticated
      * by the enrollment module; its transition is written with the certificate.
      */
@@ -148,6 +162,9 @@ export function createRegistry(deps: RegistryDeps) {
     /** The device used certificate `serial`: confirms or commits it if its state waits for that. */
     confirmCredential: (deviceId: string, serial: string, caller: Caller, evidence: readonly EvidenceRef[]) =>
       confirmCredential(deps, deviceId, serial, caller, evidence),
+
+    /** Aborts rotations left uncommitted and finalizes decommissionings past their grace (the `lifecycle-timers` task). */
+    expireTimers: () => expireLifecycleTimers(deps),
 
     /** A device's transitions, oldest first, with their evidence. */
     async history(

@@ -62,7 +62,7 @@ export function transitionBatch(deps: RegistryDeps, tx: Tx): TransitionBatch {
           if (!row) throw new KeyfleetError("not-found", `no device ${quoted(q.deviceId)}`);
           checkActing(q.acting, row, command);
           const outcome = decide(row, command, q.acting, { evidence: q.evidence }, now);
-          const credentials = await applyEffects(tx, row, outcome.effects, now);
+          const credentials = await applyEffects(tx, row, outcome.effects, outcome.record);
           decided.push({
             deviceId: row.id,
             record: outcome.record,

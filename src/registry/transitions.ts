@@ -145,7 +145,7 @@ export async function applyIn(
   if (!(await devices.setLifecycle(deviceId, row.version, outcome.next, now))) {
     throw new KeyfleetError("conflict", `device ${quoted(deviceId)} changed meanwhile; retry`);
   }
-  const credentials = await applyEffects(tx, row, outcome.effects, now);
+  const credentials = await applyEffects(tx, row, outcome.effects, outcome.record);
   const [event] = await recordTransitions(deps, tx, [
     {
       deviceId: row.id,
@@ -204,14 +204,18 @@ export async function applyEffects(
   tx: Tx,
   row: DeviceRow,
   effects: readonly Effect[],
-  now: Date,
+  record: TransitionRecord,
 ): Promise<CredentialChange[]> {
   const credentials: CredentialChange[] = [];
   for (const effect of effects) {
     if (effect.kind === "tombstone-identity") {
-      await tombstoneRepository(tx).bury(row.id, hardwareIdentities(row.serial_number, row.idevid), now);
+      await tombstoneRepository(tx).bury(
+        row.id,
+        hardwareIdentities(row.serial_number, row.idevid),
+        record.at,
+      );
     } else {
-      credentials.push(...(await applyCredentialEffect(tx, row.id, effect, now)));
+      credentials.push(...(await applyCredentialEffect(tx, row.id, effect, record)));
     }
   }
   return credentials;

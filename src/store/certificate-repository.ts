@@ -79,21 +79,26 @@ export function certificateRepository(db: Kysely<Tables>) {
       );
     },
 
-    /** Sets the status of the matching certificates of one device; returns their serials. */
-    async setDeviceStatus(change: DeviceStatusChange): Promise<string[]> {
+    /** Sets the status of the matching certificates of one device; returns which, by serial. */
+    async setDeviceStatus(
+      change: DeviceStatusChange,
+    ): Promise<{ readonly issuerId: string; readonly serial: string }[]> {
       let q = db
         .updateTable("certificates")
         .set({
           status: change.to,
           revocation_reason: change.reason,
           revoked_at: change.to === "good" ? null : change.at,
+          invalidity_date: null,
         })
         .where("device_id", "=", change.deviceId)
         .where("status", "in", [...change.from]);
       if (change.only !== undefined) q = q.where("serial", "=", change.only);
       if (change.except !== undefined) q = q.where("serial", "<>", change.except);
-      const rows = await q.returning("serial").execute();
-      return rows.map((r) => r.serial).sort();
+      const rows = await q.returning(["issuer_id", "serial"]).execute();
+      return rows
+        .map((r) => ({ issuerId: r.issuer_id, serial: r.serial }))
+        .sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
     },
 
     async ofDevice(deviceId: string, serial: string): Promise<CertificateRow | undefined> {

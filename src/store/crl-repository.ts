@@ -1,21 +1,60 @@
 /**
- * What a CRL is made of: the issuer's next CRL Number, and its revoked and held certificates that
- * have not expired, streamed in serial order a page at a time (keyset, on the partial index of
- * migration 0020), so a CRL of a million entries never holds a million rows.
+ * What CRLs are made of and where they are kept: the issuer's next CRL Number; its revoked and
+ * held certificates that have not expired (a full CRL), or those whose status changed after a
+ * given revocation record (a delta CRL), streamed in serial order a page at a time (keyset), so a
+ * CRL of a million entries never holds a million rows; and each issuer's newest published full and
+ * delta CRL (migration 0021), which every node serves and the next delta builds on.
  */
-import { sql, type Kysely } from "kysely";
-import type { Tables } from "./schema.js";
+import { sql, type Kysely, type Selectable } from "kysely";
+import { KeyfleetError } from "../domain/index.js";
+import type { CertificateStatus, PublishedCrlsTable, Tables } from "./schema.js";
 
 export interface RevokedCertificateRow {
   readonly serial: string;
-  readonly status: "hold" | "revoked";
-  readonly revokedAt: Date;
+  readonly status: CertificateStatus;
+  /** Null for a certificate whose hold was lifted (a delta's removeFromCRL). */
+  readonly revokedAt: Date | null;
   readonly reason: string | null;
+  readonly invalidityDate: Date | null;
 }
 
+export type PublishedCrlRow = Selectable<PublishedCrlsTable>;
+
 const pageSize = 10_000;
+/** A published CRL's bytes are kept in parts of this size. */
+const partSize = 1 << 20;
 
 export function crlRepository(db: Kysely<Tables>) {
+  /** Pages of `page(after)` in serial order until one comes back short. */
+  async function* bySerial(
+    page: (after: string) => Promise<
+      {
+        serial: string;
+        status: CertificateStatus;
+        revoked_at: Date | null;
+        revocation_reason: string | null;
+        invalidity_date: Date | null;
+      }[]
+    >,
+  ): AsyncGenerator<RevokedCertificateRow> {
+    let after = "";
+    for (;;) {
+      const rows = await page(after);
+      for (const r of rows) {
+        yield {
+          serial: r.serial,
+          status: r.status,
+          revokedAt: r.revoked_at,
+          reason: r.revocation_reason,
+          invalidityDate: r.invalidity_date,
+        };
+      }
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.serial;
+    }
+  }
+  const columns = ["serial", "status", "revoked_at", "revocation_reason", "invalidity_date"] as const;
+
   return {
     /** The issuer's next CRL Number (1 for its first CRL); never the same twice, gaps allowed. */
     async nextNumber(issuerId: string): Promise<bigint> {
@@ -35,31 +74,146 @@ export function crlRepository(db: Kysely<Tables>) {
       await sql`set transaction isolation level repeatable read`.execute(db);
     },
 
-    /** The issuer's certificates on hold or revoked, still valid at `at`, by serial. */
-    async *notGood(issuerId: string, at: Date): AsyncGenerator<RevokedCertificateRow> {
-      let after = "";
-      for (;;) {
-        const rows = await db
+    /** The issuer's certificates on hold or revoked, still valid at `at`, by serial (a full CRL). */
+    notGood(issuerId: string, at: Date): AsyncGenerator<RevokedCertificateRow> {
+      return bySerial((after) =>
+        db
           .selectFrom("certificates")
-          .select(["serial", "status", "revoked_at", "revocation_reason"])
+          .select(columns)
           .where("issuer_id", "=", issuerId)
           .where("status", "<>", "good")
           .where("serial", ">", after)
           .where("not_after", ">", at)
           .orderBy("serial")
           .limit(pageSize)
+          .execute(),
+      );
+    },
+
+    /** How many of the issuer's certificates are on hold or revoked (a first CRL's size, to size its buffer). */
+    async countNotGood(issuerId: string): Promise<number> {
+      const row = await db
+        .selectFrom("certificates")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .where("issuer_id", "=", issuerId)
+        .where("status", "<>", "good")
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    /**
+     * The issuer's certificates still valid at `at` whose status changed after revocation record
+     * `afterSeq`, as they are now, by serial (a delta CRL: good ones are holds lifted since).
+     */
+    changedSince(issuerId: string, afterSeq: number, at: Date): AsyncGenerator<RevokedCertificateRow> {
+      return bySerial((after) =>
+        db
+          .selectFrom("certificates")
+          .select(columns)
+          .where("issuer_id", "=", issuerId)
+          .where("serial", ">", after)
+          .where("not_after", ">", at)
+          .where("serial", "in", (eb) =>
+            eb
+              .selectFrom("status_changes")
+              .select("serial")
+              .where("issuer_id", "=", issuerId)
+              .where("seq", ">", afterSeq),
+          )
+          .orderBy("serial")
+          .limit(pageSize)
+          .execute(),
+      );
+    },
+
+    /** The issuer's newest published CRL of `kind`. */
+    async published(issuerId: string, kind: "full" | "delta"): Promise<PublishedCrlRow | undefined> {
+      return db
+        .selectFrom("published_crls")
+        .selectAll()
+        .where("issuer_id", "=", issuerId)
+        .where("kind", "=", kind)
+        .executeTakeFirst();
+    },
+
+    /** Every issuer's newest CRLs, without their bytes: what a node compares its own with. */
+    async publishedNumbers(): Promise<
+      { issuer_id: string; kind: "full" | "delta"; number: string | number | bigint }[]
+    > {
+      return db.selectFrom("published_crls").select(["issuer_id", "kind", "number"]).execute();
+    },
+
+    /**
+     * Keeps `crl` (its bytes `der`) as the issuer's newest of its kind, unless a newer one is there
+     * already; false then. Inside a transaction: the row and its parts change together.
+     */
+    async keep(crl: PublishedCrlRow, der: Uint8Array): Promise<boolean> {
+      const kept = await db
+        .insertInto("published_crls")
+        .values({
+          ...crl,
+          number: Number(crl.number),
+          base_number: crl.base_number === null ? null : Number(crl.base_number),
+          through_seq: Number(crl.through_seq),
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(["issuer_id", "kind"])
+            .doUpdateSet((eb) => ({
+              number: eb.ref("excluded.number"),
+              base_number: eb.ref("excluded.base_number"),
+              through_seq: eb.ref("excluded.through_seq"),
+              this_update: eb.ref("excluded.this_update"),
+              next_update: eb.ref("excluded.next_update"),
+              entries: eb.ref("excluded.entries"),
+              size: eb.ref("excluded.size"),
+            }))
+            .where("published_crls.number", "<", (eb) => eb.ref("excluded.number")),
+        )
+        .returning("number")
+        .executeTakeFirst();
+      if (!kept) return false;
+      const key = { issuer_id: crl.issuer_id, kind: crl.kind, number: Number(crl.number) };
+      for (let part = 0; part * partSize < der.length; part++) {
+        const bytes = der.subarray(part * partSize, (part + 1) * partSize);
+        await db
+          .insertInto("published_crl_parts")
+          .values({ ...key, part, bytes })
           .execute();
-        for (const r of rows) {
-          yield {
-            serial: r.serial,
-            status: r.status as "hold" | "revoked",
-            revokedAt: r.revoked_at!, // set whenever the status is not good (certificate-repository.ts)
-            reason: r.revocation_reason,
-          };
-        }
-        if (rows.length < pageSize) return;
-        after = rows[rows.length - 1]!.serial;
       }
+      await db
+        .deleteFrom("published_crl_parts")
+        .where("issuer_id", "=", crl.issuer_id)
+        .where("kind", "=", crl.kind)
+        .where("number", "<>", Number(crl.number))
+        .execute();
+      return true;
+    },
+
+    /** The bytes of a kept CRL, read a part at a time into one buffer of its size. */
+    async bytes(crl: Pick<PublishedCrlRow, "issuer_id" | "kind" | "number" | "size">): Promise<Uint8Array> {
+      const der = new Uint8Array(crl.size);
+      let at = 0;
+      for (let part = 0; at < crl.size; part++) {
+        const row = await db
+          .selectFrom("published_crl_parts")
+          .select("bytes")
+          .where("issuer_id", "=", crl.issuer_id)
+          .where("kind", "=", crl.kind)
+          .where("number", "=", Number(crl.number))
+          .where("part", "=", part)
+          .executeTakeFirst();
+        if (!row || at + row.bytes.length > crl.size) break;
+        der.set(row.bytes, at);
+        at += row.bytes.length;
+      }
+      if (at !== crl.size) {
+        throw new KeyfleetError(
+          "internal",
+          `CRL ${String(crl.number)} of CA ${crl.issuer_id} is not whole in the database`,
+        );
+      }
+      return der;
     },
   };
 }

@@ -17,7 +17,8 @@ export {
   type CertificateQuery,
   type DeviceStatusChange,
 } from "./certificate-repository.js";
-export { crlRepository, type RevokedCertificateRow } from "./crl-repository.js";
+export { crlRepository, type PublishedCrlRow, type RevokedCertificateRow } from "./crl-repository.js";
+export { revocationRepository, type NewStatusChange } from "./revocation-repository.js";
 export { lifecycleEventRepository, type LifecycleEventRepository } from "./lifecycle-event-repository.js";
 export { bulkJobRepository, type BulkJobRepository } from "./bulk-job-repository.js";
 export { outboxRepository, type OutboxRepository } from "./outbox-repository.js";

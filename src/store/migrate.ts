@@ -17,6 +17,7 @@ import * as m0016 from "./migrations/0016-enrollment.js";
 import * as m0017 from "./migrations/0017-key-custody.js";
 import * as m0018 from "./migrations/0018-live-identities-and-groups.js";
 import * as m0020 from "./migrations/0020-crl-numbers.js";
+import * as m0021 from "./migrations/0021-revocation-records.js";
 import * as m0023 from "./migrations/0023-erase-reports.js";
 
 const migrations: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   "0017-key-custody": m0017,
   "0018-live-identities-and-groups": m0018,
   "0020-crl-numbers": m0020,
+  "0021-revocation-records": m0021,
   "0023-erase-reports": m0023,
 };
 

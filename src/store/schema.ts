@@ -192,12 +192,53 @@ export interface CertificatesTable {
   status: Generated<CertificateStatus>;
   revoked_at: Date | null;
   revocation_reason: string | null;
+  /** When the key is known or suspected to have been compromised (RFC 5280 §5.3.2); set only with a revocation. */
+  invalidity_date: Date | null;
   created_at: CreatedAt;
 }
 
 export interface CrlNumbersTable {
   issuer_id: string;
   last_number: Bigint;
+}
+
+/** One change of one certificate's status (migration 0021): the revocation record. */
+export interface StatusChangesTable {
+  seq: Int8;
+  issuer_id: string;
+  serial: string;
+  /** The status it changed to. */
+  status: CertificateStatus;
+  /** RFC 5280 reason name (certificateHold for a hold); null when a hold is lifted. */
+  reason: string | null;
+  revoked_at: Date | null;
+  invalidity_date: Date | null;
+  actor: string;
+  evidence: Json<readonly Record<string, unknown>[]>;
+  created_at: CreatedAt;
+}
+
+export interface PublishedCrlsTable {
+  issuer_id: string;
+  kind: "full" | "delta";
+  number: Bigint;
+  /** A delta's base: the number of the full CRL it adds to. */
+  base_number: Bigint | null;
+  /** The last status change (status_changes.seq) the CRL includes; 0 when none. */
+  through_seq: Bigint;
+  this_update: Date;
+  next_update: Date;
+  entries: number;
+  /** The DER's length; the bytes are in published_crl_parts. */
+  size: number;
+}
+
+export interface PublishedCrlPartsTable {
+  issuer_id: string;
+  kind: "full" | "delta";
+  number: Bigint;
+  part: number;
+  bytes: Uint8Array;
 }
 
 export interface AuditLeavesTable {
@@ -321,6 +362,9 @@ export interface Tables {
   setting_changes: SettingChangesTable;
   audit_leaves: AuditLeavesTable;
   crl_numbers: CrlNumbersTable;
+  status_changes: StatusChangesTable;
+  published_crls: PublishedCrlsTable;
+  published_crl_parts: PublishedCrlPartsTable;
   audit_nodes: AuditNodesTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;

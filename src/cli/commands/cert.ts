@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
 import { execute, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
-import { integerOption, limitOption, readInput } from "../parse.js";
+import { operatorReasons } from "../../ca/index.js";
+import { dateOption, integerOption, limitOption, readInput } from "../parse.js";
 
 /** Longer than any CA here may live; the profile and the issuer's own validity bound it further. */
 const maxValidityDays = 36500;
@@ -59,9 +60,42 @@ export function certCommand(io: CliIo): Command {
       print(io, globals(command).json, c, () =>
         Object.entries(c)
           .filter(([k]) => k !== "pem")
-          .map(([k, v]) => `${k.padEnd(18)} ${Array.isArray(v) ? v.join(", ") : String(v)}`)
+          .map(([k, v]) => `${k.padEnd(18)} ${shownValue(v)}`)
           .join("\n"),
       );
+    });
+  cert
+    .command("revoke")
+    .argument("<serial>", "serial number in hex, as openssl prints it")
+    .description(
+      "revoke a certificate (final), or put one bound to no device on hold (--reason certificateHold); the next CRL and OCSP answers say so",
+    )
+    .requiredOption("--reason <reason>", `RFC 5280 reason: ${operatorReasons.join(" | ")}`)
+    .option("--invalidity-date <time>", "when the key was (or may have been) compromised, ISO 8601")
+    .option("--comment <text>", "why, for the audit log and the event")
+    .action(
+      async (
+        serial: string,
+        o: { reason: string; invalidityDate?: string; comment?: string },
+        command: Command,
+      ) => {
+        const c = await execute(command, io, "cert.revoke", {
+          serial,
+          reason: o.reason,
+          invalidityDate:
+            o.invalidityDate === undefined ? undefined : dateOption("--invalidity-date", o.invalidityDate),
+          comment: o.comment,
+        });
+        print(io, globals(command).json, c, () => statusLine(c));
+      },
+    );
+  cert
+    .command("release")
+    .argument("<serial>", "serial number in hex, as openssl prints it")
+    .description("lift the hold of a certificate bound to no device (a device's: keyfleet device resume)")
+    .action(async (serial: string, _o: unknown, command: Command) => {
+      const c = await execute(command, io, "cert.release", { serial });
+      print(io, globals(command).json, c, () => statusLine(c));
     });
   cert
     .command("list")
@@ -86,4 +120,26 @@ export function certCommand(io: CliIo): Command {
       );
     });
   return cert;
+}
+
+/** A field of `cert show`: lists by commas, the revocation as `reason=… revokedAt=…`. */
+function shownValue(v: unknown): string {
+  if (Array.isArray(v)) return v.join(", ");
+  if (v !== null && typeof v === "object") {
+    return Object.entries(v)
+      .map(([k, x]) => `${k}=${String(x)}`)
+      .join(" ");
+  }
+  return String(v);
+}
+
+/** One line on what a revocation or release left: the status, why, and whether this call changed it. */
+function statusLine(c: {
+  serial: string;
+  status: string;
+  revocation: { reason: string; revokedAt: string } | null;
+  changed: boolean;
+}): string {
+  const since = c.revocation ? ` (${c.revocation.reason}) since ${c.revocation.revokedAt}` : "";
+  return `${c.serial}  ${c.status}${since}${c.changed ? "" : "  (unchanged: it already was)"}`;
 }

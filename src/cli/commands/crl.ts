@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Command } from "commander";
 import { KeyfleetCommand } from "../program.js";
 import { commandConfig, execute, globals } from "../execute.js";
@@ -9,37 +9,39 @@ export function crlCommand(io: CliIo): Command {
   crl
     .command("publish")
     .description(
-      "sign a full CRL of every active CA now (or of one), each with its next CRL number, and write it as <ca>.crl (DER), replacing the file atomically",
+      "sign a full CRL and its delta of every CA now (or of one), each with its next CRL number, served at once and written as <ca>.crl and <ca>-delta.crl (DER) into the data directory's crl/, replacing the files atomically",
     )
     .option("--ca <id>", "only this CA")
-    .option("--out <dir>", "where the files go (default: crl/ in the data directory)")
+    .option("--out <dir>", "also write them here")
     .action(async (o: { ca?: string; out?: string }, command: Command) => {
-      const out = o.out ?? join(commandConfig(command, io).dataDir, "crl");
+      const dataDir = commandConfig(command, io).dataDir;
       const crls = await execute(command, io, "crl.publish", { ca: o.ca });
       const { mkdir } = await import("node:fs/promises");
       const { replaceFile } = await import("../../data-directory.js");
-      await mkdir(out, { recursive: true, mode: 0o755 });
+      if (o.out !== undefined) await mkdir(o.out, { recursive: true, mode: 0o755 });
       const written: {
         issuerId: string;
+        kind: string;
         number: string;
         entries: number;
         nextUpdate: string;
         file: string;
       }[] = [];
       for (const c of crls) {
-        const file = join(out, `${c.issuerId}.crl`);
-        await replaceFile(file, Buffer.from(c.der, "base64"), 0o644); // public: relying parties fetch it
-        written.push({
-          issuerId: c.issuerId,
-          number: c.number,
-          entries: c.entries,
-          nextUpdate: c.nextUpdate,
-          file,
-        });
+        let file = join(dataDir, c.name);
+        if (o.out !== undefined) {
+          file = join(o.out, basename(c.name));
+          await replaceFile(file, Buffer.from(c.der, "base64"), 0o644); // public: relying parties fetch it
+        }
+        const { issuerId, kind, number, entries, nextUpdate } = c;
+        written.push({ issuerId, kind, number, entries, nextUpdate, file });
       }
       print(io, globals(command).json, written, () =>
         written
-          .map((c) => `${c.file}  number ${c.number}  ${c.entries} entries  next update ${c.nextUpdate}`)
+          .map(
+            (c) =>
+              `${c.file}  ${c.kind.padEnd(5)} number ${c.number}  ${c.entries} entries  next update ${c.nextUpdate}`,
+          )
           .join("\n"),
       );
     });

@@ -1,4 +1,4 @@
-import { certificateJson } from "../../ca/index.js";
+import { certificateJson, parseReason } from "../../ca/index.js";
 import { operatorCaller } from "../../policy/index.js";
 import { operation } from "./operation.js";
 
@@ -28,6 +28,39 @@ export const certOperations = {
           operatorCaller(context.actor),
         ),
       ),
+  }),
+  "cert.revoke": operation({
+    run: async (
+      app,
+      input: {
+        serial: string;
+        reason: string;
+        invalidityDate?: string | undefined;
+        comment?: string | undefined;
+      },
+      context,
+    ) => {
+      const outcome = await app.devices.changeCertificateStatus(
+        input.serial,
+        { action: "revoke", reason: parseReason(input.reason) },
+        operatorCaller(context.actor),
+        {
+          invalidityDate: input.invalidityDate === undefined ? undefined : new Date(input.invalidityDate),
+          comment: input.comment,
+        },
+      );
+      return { ...certificateJson(outcome.certificate), changed: outcome.changed };
+    },
+  }),
+  "cert.release": operation({
+    run: async (app, input: { serial: string }, context) => {
+      const outcome = await app.devices.changeCertificateStatus(
+        input.serial,
+        { action: "release" },
+        operatorCaller(context.actor),
+      );
+      return { ...certificateJson(outcome.certificate), changed: outcome.changed };
+    },
   }),
   "cert.show": operation({
     run: async (app, input: { serial: string }) =>

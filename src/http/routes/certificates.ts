@@ -1,6 +1,6 @@
-/** The admin API for certificates and CAs: issue from a CSR, read, list by key. */
+/** The admin API for certificates and CAs: issue from a CSR, revoke, read, list by key. */
 import type { FastifyInstance } from "fastify";
-import { certificateJson, type Authority, type CaSummary } from "../../ca/index.js";
+import { certificateJson, type Authority, type CaSummary, type OperatorReason } from "../../ca/index.js";
 import type { Registry } from "../../registry/index.js";
 import { KeyfleetError } from "../../domain/index.js";
 import { callerOf } from "../../policy/index.js";
@@ -14,6 +14,7 @@ import {
   deviceIdSchema,
   issueBodySchema,
   problemResponses,
+  revocationBodySchema,
 } from "../schemas.js";
 
 /** Routes get the services they use, never the app (DESIGN §2). */
@@ -112,6 +113,77 @@ export function certificateRoutes(
         throw new KeyfleetError("not-found", `no certificate with serial ${certificate.serial}`);
       }
       return certificateJson(certificate);
+    },
+  );
+
+  const serialParams = {
+    type: "object",
+    properties: { serial: { type: "string", pattern: "^[0-9A-Fa-f:]{1,128}$" } },
+    required: ["serial"],
+  } as const;
+  const statusResponse = {
+    200: {
+      ...certificateSchema,
+      properties: {
+        ...certificateSchema.properties,
+        changed: {
+          type: "boolean",
+          description: "false: it already had this status, and nothing was written",
+        },
+      },
+    },
+    ...problemResponses,
+  } as const;
+
+  http.post<{
+    Params: { serial: string };
+    Body: { reason: OperatorReason; invalidityDate?: string; comment?: string };
+  }>(
+    "/api/v1/certificates/:serial/revocation",
+    {
+      onRequest: authorize("cert.revoke"),
+      schema: {
+        summary: "Revoke a certificate (final), or hold one bound to no device (certificateHold)",
+        description:
+          "Writes the revocation record; the next delta CRL and OCSP answers carry it. Asking again for the same is no change (`changed: false`). A device's holds follow its lifecycle: suspend and resume the device instead.",
+        tags: ["certificates"],
+        params: serialParams,
+        body: revocationBodySchema,
+        response: statusResponse,
+      },
+    },
+    async (request) => {
+      const { reason, invalidityDate, comment } = request.body;
+      const outcome = await registry.changeCertificateStatus(
+        request.params.serial,
+        { action: "revoke", reason },
+        callerOf(request.principal!),
+        { invalidityDate: invalidityDate === undefined ? undefined : new Date(invalidityDate), comment },
+      );
+      return { ...certificateJson(outcome.certificate), changed: outcome.changed };
+    },
+  );
+
+  http.delete<{ Params: { serial: string } }>(
+    "/api/v1/certificates/:serial/revocation",
+    {
+      onRequest: authorize("cert.revoke"),
+      schema: {
+        summary: "Lift the hold of a certificate bound to no device",
+        description:
+          "Only a hold is lifted; a revocation is final. A device's certificates: resume the device.",
+        tags: ["certificates"],
+        params: serialParams,
+        response: statusResponse,
+      },
+    },
+    async (request) => {
+      const outcome = await registry.changeCertificateStatus(
+        request.params.serial,
+        { action: "release" },
+        callerOf(request.principal!),
+      );
+      return { ...certificateJson(outcome.certificate), changed: outcome.changed };
     },
   );
 
