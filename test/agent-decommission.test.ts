@@ -130,6 +130,28 @@ forEachDatabase("decommission on the device", (kind) => {
     }
   });
 
+  test("a device finalized while it was offline still learns to erase when it comes back", async () => {
+    const { id, state } = await enrolled();
+    await t.app.devices.apply(id, { kind: "retire" }, systemCaller);
+    await t.app.devices.apply(id, { kind: "finalize" }, systemCaller); // its certificates revoked now
+    const back = await agent("check-in", "--state", state, "--json");
+    expect(back, back.err.join("\n")).toMatchObject({ code: 0, err: [] });
+    expect(JSON.parse(back.out[0]!)).toMatchObject({
+      state: "decommissioned",
+      action: "erase",
+      erase: {
+        reported: false,
+        pending: expect.stringMatching(
+          /only a decommissioning device reports that it erased its key" \(conflict\)$/,
+        ),
+      },
+    });
+    expect(await readdir(join(state, "keys"))).toEqual([]);
+    expect(await reports(id)).toEqual([]);
+    // Its revoked certificate still authenticates nothing else: EST re-enrollment refuses it.
+    expect((await agent("renew", "--state", state)).err[0]).toMatch(/\(invalid-transition\)$/);
+  });
+
   test("a key in SoftHSM2 is destroyed in the token (C_DestroyObject): the objects are gone", async () => {
     const token = await softHsmToken();
     try {

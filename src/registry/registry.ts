@@ -132,10 +132,11 @@ export function createRegistry(deps: RegistryDeps) {
 
     /**
      * Who a device's report (its status, its erase report) comes from: a Keyfleet certificate of the
-     * device, good or on hold (a retiring device's are held), within its validity.
+     * device, good, on hold (a retiring device's are) or revoked with its device decommissioned,
+     * within its validity.
      */
     async deviceOfReportingCertificate(certificate: Uint8Array) {
-      const found = await deviceOfCertificate(deps, certificate, "accept");
+      const found = await deviceOfCertificate(deps, certificate, "report");
       if (!found) {
         throw new KeyfleetError("unauthorized", "the certificate is not one Keyfleet issued to a device", {
           detail: { credential: "certificate", reason: "unknown" },
