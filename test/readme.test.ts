@@ -115,6 +115,8 @@ test("the README tour runs as written beside a running server", async () => {
   expect(out).toContain("sensor.pem: OK"); // enrolled over EST with a bootstrap token
   expect(out).toMatch(/^401$/m); // the token's second use
   expect(out).toMatch(/^active$/m); // confirmed by its first request with the certificate
+  expect(out).toMatch(/^[0-9A-F]+ {2}revoked \(keyCompromise\) since \S+$/m);
+  expect(out).toMatch(/lookup: certificate revoked\n[^\n]*\n?refused$/m); // openssl read the served CRL
   // kek seal removed the development KEK file; the server kept working under the passphrase.
   await expect(stat(join(home, "keyfleet-data", "kek"))).rejects.toMatchObject({ code: "ENOENT" });
 });
