@@ -27,6 +27,7 @@ export interface EraseOutcome {
   readonly pending?: string;
 }
 
+/** The server's answer, or once the agent has erased, its own record (state "erased"). */
 export interface CheckIn extends ServerDeviceStatus {
   /** Set when the device erased (now, or before). */
   readonly erase?: EraseOutcome;
@@ -56,7 +57,9 @@ export async function checkIn(stateDir: string): Promise<CheckIn> {
   const c = await context(stateDir);
   const earlier = await c.state.readErased();
   if (earlier) {
-    return { state: "decommissioning", action: "erase", erased: false, erase: await finish(c, earlier) };
+    // Answered from its own record: the agent has nothing left to sign a status check with.
+    const erase = await finish(c, earlier);
+    return { state: "erased", action: "erase", erased: erase.reported, erase };
   }
   const store = await openDeviceKeyStore(c.agent.keyStore, c.state);
   try {

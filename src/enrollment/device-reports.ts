@@ -78,8 +78,9 @@ export function deviceReports(deps: { readonly registry: Registry; readonly nonc
     async status(report: SignedReport): Promise<DeviceStatus> {
       const { device } = await verified(report, "status");
       await deps.nonces.spendAlone(device.id, report.nonce);
-      const erased = device.state === "decommissioning" && (await deps.registry.hasErased(device.id));
-      return { deviceId: device.id, state: device.state, action: actionFor(device.state), erased };
+      const action = actionFor(device.state);
+      const erased = action === "erase" && (await deps.registry.hasErased(device.id));
+      return { deviceId: device.id, state: device.state, action, erased };
     },
 
     /** Records the device's erase report (decommissioning devices only), spending its nonce with it. */
