@@ -218,7 +218,7 @@ describe("keyfleet-agent", () => {
     ],
     [
       ["launch"],
-      'keyfleet-agent: unknown command "launch"; use enroll, renew, status or run (malformed-request)',
+      'keyfleet-agent: unknown command "launch"; use enroll, renew, status, check-in, erase, refresh, check-peer or run (malformed-request)',
     ],
   ])("refuses %j in one line", async (args, line) => {
     expect(await agent(...args)).toEqual({ code: 1, out: [], err: [line] });

@@ -1,13 +1,18 @@
 /**
- * The `keyfleet-agent` command: enroll, renew, status, run (renew by itself). Arguments are read
- * with node:util parseArgs (the agent imports nothing but crypto, pki and node built-ins, so it
- * fits a small device). A failure is one line `keyfleet-agent: <what went wrong> (<code>)`, exit 1.
+ * The `keyfleet-agent` command: enroll, renew, status, check-in, erase, refresh, check-peer and run
+ * (renew by itself). Arguments are read with node:util parseArgs (the agent imports nothing but
+ * crypto, pki and node built-ins, so it fits a small device). A failure is one line `keyfleet-agent: <what went wrong> (<code>)`, exit 1.
  */
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { keyAlgorithmFor, type KeyAlgorithmId } from "../crypto/index.js";
 import { isKeyfleetError, KeyfleetError, quoted } from "../domain/index.js";
-import { enroll, type BootstrapCredential } from "./enroll.js";
+import type { BootstrapCredential } from "./bootstrap-credential.js";
+import { enroll } from "./enroll.js";
+import { checkPeer } from "./check-peer.js";
+import { checkIn, erase, type CheckIn, type EraseOutcome } from "./erase.js";
+import { refreshRevocation, type RefreshReport } from "./revocation-cache.js";
 import type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
 import { renewalLoop } from "./renewal-loop.js";
 import { renew, status } from "./renew.js";
@@ -22,9 +27,17 @@ const usage = `usage: keyfleet-agent <command> [options]
   enroll --server URL --device ID (--token T | --token-file F | --idevid-cert F --idevid-key F|pkcs11:URI)
          [--key-store file|pkcs11 --pkcs11-module PATH --pkcs11-token LABEL --pkcs11-pin-file F]
          [--ca-bundle F] [--label L] [--algorithm p256|p384|ed25519|rsa2048] [--renew-at 0.667]
-  renew    renew now with a new key
+  renew    renew now with a new key [--token T | --token-file F | --idevid-cert F --idevid-key K:
+           re-authenticate instead of using the current certificate, as after it expired]
   status   the current certificate: subject, serial, notAfter, renewal time
-  run      renew by itself at the renewal time, backing off while the server is unreachable
+  run      renew by itself at the renewal time, backing off while the server is unreachable;
+           checks in with the server on the way, and erases when told to
+  check-in ask the server what the device is to do; erase its keys when it is being retired
+  erase    erase the device's keys now (and report it to the server): the agent is done for good
+  refresh  fetch the issuer's CRL and the certificate's OCSP response now, verify and keep them
+  check-peer PEER.pem
+           check a peer's certificate against the kept CA bundle and CRL, offline: one line,
+           exit 0 when good, 2 when revoked, on hold, untrusted or not decidable
 common: [--state DIR (default ./keyfleet-agent)] [--json]`;
 
 const options = {
@@ -57,11 +70,13 @@ function required(values: Values, name: "server" | "device"): string {
   return value;
 }
 
-async function credential(values: Values): Promise<BootstrapCredential> {
+async function credential(values: Values, command = "enroll"): Promise<BootstrapCredential> {
   const given = [values.token, values["token-file"], values["idevid-cert"]].filter(
     (v) => v !== undefined,
   ).length;
-  if (given !== 1) throw bad("enroll needs one of --token, --token-file or --idevid-cert with --idevid-key");
+  if (given !== 1) {
+    throw bad(`${command} needs one of --token, --token-file or --idevid-cert with --idevid-key`);
+  }
   if (values.token !== undefined) return { kind: "token", token: values.token };
   if (values["token-file"] !== undefined) {
     return { kind: "token", token: (await readFile(values["token-file"], "utf8")).trim() };
@@ -72,10 +87,11 @@ async function credential(values: Values): Promise<BootstrapCredential> {
       "--idevid-cert needs --idevid-key (the IDevID's key file, or its pkcs11: URI in the agent's token)",
     );
   }
-  const certificateFile = values["idevid-cert"]!;
+  // Absolute: the agent remembers its IDevID, to come back with it after its certificate expired.
+  const certificateFile = resolve(values["idevid-cert"]!);
   return key.startsWith("pkcs11:")
     ? { kind: "idevid-pkcs11", certificateFile, keyUri: key }
-    : { kind: "idevid", certificateFile, keyFile: key };
+    : { kind: "idevid", certificateFile, keyFile: resolve(key) };
 }
 
 function keyStore(values: Values, deviceId: string): KeyStoreSettings {
@@ -115,7 +131,50 @@ function printStatus(io: AgentIo, s: CertificateStatus | InstalledCertificate, j
   }
 }
 
-async function runCommand(command: string | undefined, values: Values, io: AgentIo): Promise<void> {
+function printErase(io: AgentIo, e: EraseOutcome, json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(e));
+    return;
+  }
+  io.out(`erased:    ${e.erasedAt} (the device's keys are destroyed)`);
+  io.out(`reported:  ${e.reported ? "yes, the server has the signed report" : `not yet: ${e.pending}`}`);
+}
+
+function printCheckIn(io: AgentIo, c: CheckIn, json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(c));
+    return;
+  }
+  io.out(`state:     ${c.state}`);
+  io.out(`action:    ${c.action}`);
+  if (c.erase) printErase(io, c.erase, false);
+}
+
+function printRefresh(io: AgentIo, r: RefreshReport, json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(r));
+    return;
+  }
+  for (const [name, x] of [
+    ["crl", r.crl],
+    ["ocsp", r.ocsp],
+  ] as const) {
+    const facts = [
+      x.number === undefined ? "" : ` #${x.number}`,
+      x.certStatus === undefined ? "" : ` ${x.certStatus}`,
+      x.nextUpdate === undefined ? "" : `, next update ${x.nextUpdate}`,
+      x.message === undefined ? "" : `: ${x.message}`,
+    ].join("");
+    io.out(`${`${name}:`.padEnd(10)} ${x.status}${facts}`);
+  }
+}
+
+async function runCommand(
+  command: string | undefined,
+  values: Values,
+  io: AgentIo,
+  operand: string | undefined,
+): Promise<number | void> {
   switch (command) {
     case "enroll": {
       const deviceId = required(values, "device");
@@ -136,19 +195,43 @@ async function runCommand(command: string | undefined, values: Values, io: Agent
       printStatus(io, s, values.json);
       return;
     }
-    case "renew":
-      printStatus(io, await renew(values.state), values.json);
+    case "renew": {
+      // A credential given re-authenticates as at enrollment (after the certificate expired).
+      const reauthenticating = [values.token, values["token-file"], values["idevid-cert"]].some(
+        (v) => v !== undefined,
+      );
+      const given = reauthenticating ? await credential(values, "renew") : undefined;
+      printStatus(io, await renew(values.state, { credential: given }), values.json);
       return;
+    }
     case "status":
       printStatus(io, await status(values.state), values.json);
       return;
+    case "check-in":
+      printCheckIn(io, await checkIn(values.state), values.json);
+      return;
+    case "erase":
+      printErase(io, await erase(values.state), values.json);
+      return;
+    case "refresh":
+      printRefresh(io, await refreshRevocation(values.state, { force: true }), values.json);
+      return;
+    case "check-peer": {
+      if (operand === undefined) throw bad("check-peer needs the peer's certificate: check-peer PEER.pem");
+      const pem = await readFile(operand, "utf8").catch((cause: unknown) => {
+        throw new KeyfleetError("invalid-configuration", `cannot read ${quoted(operand, 200)}`, { cause });
+      });
+      const checked = await checkPeer(values.state, pem, operand, new Date());
+      io.out(values.json ? JSON.stringify(checked) : checked.line);
+      return checked.verdict === "good" ? 0 : 2;
+    }
     case "run":
       return runForever(values.state, io);
     default:
       throw bad(
         command === undefined
           ? `no command\n${usage}`
-          : `unknown command ${quoted(command)}; use enroll, renew, status or run`,
+          : `unknown command ${quoted(command)}; use enroll, renew, status, check-in, erase, refresh, check-peer or run`,
       );
   }
 }
@@ -166,6 +249,13 @@ async function runForever(stateDir: string, io: AgentIo): Promise<void> {
     await renewalLoop({
       renewAt: async () => (await status(stateDir)).renewAt,
       renew: async () => void (await renew(stateDir)),
+      checkIn: async () => {
+        const refreshed = await refreshRevocation(stateDir);
+        if (refreshed.crl.status !== "fresh" || refreshed.ocsp.status !== "fresh") {
+          io.out(JSON.stringify({ event: "refreshed", at: new Date(), ...refreshed }));
+        }
+        return (await checkIn(stateDir)).erase === undefined;
+      },
       now: () => new Date(),
       sleep: (ms) =>
         new Promise<void>((resolve) => {
@@ -206,9 +296,11 @@ export async function main(args: readonly string[], io: AgentIo): Promise<number
       io.out(usage);
       return 0;
     }
-    if (positionals.length > 1) throw bad(`unexpected arguments: ${positionals.slice(1).join(" ")}`);
-    await runCommand(positionals[0], values, io);
-    return 0;
+    const operands = positionals[0] === "check-peer" ? 2 : 1;
+    if (positionals.length > operands) {
+      throw bad(`unexpected arguments: ${positionals.slice(operands).join(" ")}`);
+    }
+    return (await runCommand(positionals[0], values, io, positionals[1])) ?? 0;
   } catch (e) {
     io.err(errorLine(e));
     return 1;

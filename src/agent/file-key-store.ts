@@ -4,7 +4,7 @@
  * key is never readable by others, not even between creation and a chmod). For devices without a
  * secure element; the file is as safe as the device's filesystem.
  */
-import { createPrivateKey, randomUUID, type KeyObject } from "node:crypto";
+import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from "node:crypto";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -53,8 +53,34 @@ export class FileKeyStore implements DeviceKeyStore {
     return (await this.#load(ref)).export({ format: "pem", type: "pkcs8" }).toString();
   }
 
+  /**
+   * Crypto-erase: the key file is overwritten with random bytes of its length and synced before it
+   * is unlinked, so the key is not left in the file's blocks for whoever reads the disk next (as far
+   * as the filesystem writes in place; a flash translation layer may keep old blocks).
+   */
   async destroy(ref: KeyRef): Promise<void> {
-    await rm(this.#path(ref), { force: true });
+    const path = this.#path(ref);
+    let file;
+    try {
+      file = await open(path, "r+");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    try {
+      const { size } = await file.stat();
+      await file.write(randomBytes(size), 0, size, 0);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rm(path);
+    const dir = await open(this.dir, "r");
+    try {
+      await dir.sync(); // the unlink itself, durable
+    } finally {
+      await dir.close();
+    }
   }
 
   async close(): Promise<void> {}

@@ -1,9 +1,11 @@
 /**
- * One HTTPS exchange with node:https, bounded in time and size, with its failures as
+ * One HTTPS exchange with node:https (or plain HTTP, for CRLs and OCSP, which are signed objects
+ * and need no TLS), bounded in time and size, with its failures as
  * KeyfleetErrors: a server that cannot be reached is `unavailable` (retry later); a server whose
  * certificate does not validate against the trust given is `invalid-configuration` (retrying
  * changes nothing: fix --ca-bundle).
  */
+import { request as httpRequest } from "node:http";
 import { request, type Agent } from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
 import { KeyfleetError, quoted } from "../domain/index.js";
@@ -12,13 +14,15 @@ export interface HttpsExchange {
   readonly url: URL;
   readonly method: "GET" | "POST";
   readonly headers?: Record<string, string>;
-  readonly body?: string;
+  readonly body?: string | Uint8Array;
   /** Trust anchors for the server's certificate, PEM; the system's roots when absent. */
   readonly ca?: string;
   /** A TLS client certificate (chain, PEM) and its private key (PKCS#8 PEM). */
   readonly clientCertificate?: { readonly cert: string; readonly key: string };
   readonly timeoutMs?: number;
   readonly agent?: Agent;
+  /** The largest answer taken (default 1 MiB: a few certificates). */
+  readonly maxBytes?: number;
 }
 
 export interface HttpsResponse {
@@ -43,7 +47,8 @@ const tlsTrustCodes = new Set([
 export function httpsExchange(x: HttpsExchange): Promise<HttpsResponse> {
   const where = `${x.url.origin}${x.url.pathname}`;
   return new Promise((resolve, reject) => {
-    const req = request(x.url, {
+    const maxBody = x.maxBytes ?? MAX_BODY;
+    const req = (x.url.protocol === "http:" ? httpRequest : request)(x.url, {
       method: x.method,
       headers: {
         ...x.headers,
@@ -61,9 +66,9 @@ export function httpsExchange(x: HttpsExchange): Promise<HttpsResponse> {
       let size = 0;
       res.on("data", (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_BODY) {
+        if (size > maxBody) {
           req.destroy();
-          reject(new KeyfleetError("malformed-request", `${where} answered more than ${MAX_BODY} octets`));
+          reject(new KeyfleetError("malformed-request", `${where} answered more than ${maxBody} octets`));
         } else chunks.push(chunk);
       });
       res.on("error", (e: NodeJS.ErrnoException) => reject(failure(e, where)));

@@ -12,7 +12,9 @@ export {
   evidenceMessage,
   type NativeEnrollment,
 } from "./native-enrollment-client.js";
-export { enroll, type BootstrapCredential, type EnrollOptions } from "./enroll.js";
+export type { BootstrapCredential } from "./bootstrap-credential.js";
+export { enroll, type EnrollOptions } from "./enroll.js";
+export { checkIn, erase, type CheckIn, type EraseOutcome } from "./erase.js";
 export { renew, status } from "./renew.js";
 export type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
 export { renewalTime, defaultRenewalFraction, type Validity } from "./renewal-time.js";

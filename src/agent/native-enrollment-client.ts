@@ -13,6 +13,10 @@
  *                         "evidence": {"type": "signature", "certificates": [base64 DER…], "signature": base64}}
  *                                            → 200 {"serial", "deviceId", "notAfter",
  *                                                   "certificate": PEM, "chain": [PEM, issuing CA first]}
+ *   POST /api/v1/enroll/status | /api/v1/enroll/erased
+ *        {"deviceId", "nonce", "certificate": base64 DER, "signature": base64 over nonce ‖ "status"|"erased"}
+ *                                            → 200 {"deviceId", "state", "action": "none"|"erase"|"wait", "erased"}
+ *                                              | 201 {"report", "reportedAt", "auditIndex"}
  */
 import { createHash } from "node:crypto";
 import type { Signer } from "../crypto/index.js";
@@ -36,6 +40,28 @@ export interface NativeEnrollment {
   readonly certificates: readonly Uint8Array[];
   /** The key of that credential: signs nonce ‖ SHA-256(CSR), in its token. */
   readonly signer: Signer;
+}
+
+/** A report to the server (status, erased), signed by the device's operational key. */
+export interface SignedReport {
+  readonly deviceId: string;
+  readonly nonce: string;
+  /** The certificate whose key signed, DER. */
+  readonly certificate: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export interface ServerDeviceStatus {
+  readonly state: string;
+  /** "erase": the device is being retired; "wait": suspended; "none": carry on. */
+  readonly action: "none" | "erase" | "wait";
+  /** Whether the server holds the device's erase report already. */
+  readonly erased: boolean;
+}
+
+/** What a report signs: the nonce's UTF-8 octets, then the purpose's. */
+export function reportMessage(nonce: string, purpose: "status" | "erased"): Uint8Array {
+  return new Uint8Array(Buffer.concat([Buffer.from(nonce, "utf8"), Buffer.from(purpose, "utf8")]));
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
@@ -78,6 +104,33 @@ export class NativeEnrollmentClient {
       throw new KeyfleetError("malformed-request", "the enrollment answer holds no certificate");
     }
     return pems.map((pem: string) => derOrPem(pem, "CERTIFICATE"));
+  }
+
+  /** The device's state and what it is to do, asked with a signature over nonce ‖ "status". */
+  async status(report: SignedReport): Promise<ServerDeviceStatus> {
+    const res = await this.#report("status", report);
+    if (res.status !== 200) throw serverRefusal(res, "asking the device's status", this.#now());
+    const answer = this.#json(res, "the status answer") as Partial<ServerDeviceStatus>;
+    if (typeof answer.state !== "string" || !["none", "erase", "wait"].includes(String(answer.action))) {
+      throw new KeyfleetError("malformed-request", "the status answer names no state and action");
+    }
+    return { state: answer.state, action: answer.action!, erased: answer.erased === true };
+  }
+
+  /** Sends the report, signed over nonce ‖ "erased" before the key was destroyed. */
+  async reportErased(report: SignedReport): Promise<void> {
+    const res = await this.#report("erased", report);
+    if (res.status !== 201) throw serverRefusal(res, "reporting the erase", this.#now());
+  }
+
+  #report(purpose: "status" | "erased", r: SignedReport): Promise<HttpsResponse> {
+    const body = JSON.stringify({
+      deviceId: r.deviceId,
+      nonce: r.nonce,
+      certificate: b64(r.certificate),
+      signature: b64(r.signature),
+    });
+    return this.#exchange(new URL(`/api/v1/enroll/${purpose}`, this.options.server), "POST", body);
   }
 
   #json(res: HttpsResponse, what: string): unknown {

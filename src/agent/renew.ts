@@ -5,8 +5,15 @@
  * holds the keys it signs with), so it proves itself by a signature made in the token over a
  * server nonce and the CSR (native-enrollment-client.ts). The new certificate is installed, then
  * the old key destroyed; if anything fails before, the new key is destroyed and nothing changes.
+ *
+ * A device that comes back after its certificate expired cannot renew with it (the server refuses
+ * it, and so does the agent before asking): it re-authenticates as at its first enrollment, with
+ * the IDevID it enrolled with (remembered in agent.json) or a credential given now, such as a new
+ * bootstrap token from the operator (bootstrap-credential.ts).
  */
 import { X509Certificate } from "node:crypto";
+import { KeyfleetError } from "../domain/index.js";
+import { sender, type BootstrapCredential } from "./bootstrap-credential.js";
 import { certificateNames, readCertificate, toPem, writeCsr } from "../pki/index.js";
 import type { CsrRequest } from "../pki/index.js";
 import { keyRefFromJson, keyRefToJson, type DeviceKeyStore } from "./device-key-store.js";
@@ -23,8 +30,15 @@ import { NativeEnrollmentClient } from "./native-enrollment-client.js";
 import { openDeviceKeyStore } from "./open-key-store.js";
 import { StateDirectory, type AgentState } from "./state-directory.js";
 
-export async function renew(stateDir: string): Promise<InstalledCertificate> {
+export interface RenewOptions {
+  /** Re-authenticate with this instead of the current certificate (required once it expired, unless an IDevID is remembered). */
+  readonly credential?: BootstrapCredential | undefined;
+  readonly now?: () => Date;
+}
+
+export async function renew(stateDir: string, options: RenewOptions = {}): Promise<InstalledCertificate> {
   const state = new StateDirectory(stateDir);
+  await state.refuseIfErased("renew");
   let agent = await state.readState();
   const store = await openDeviceKeyStore(agent.keyStore, state);
   try {
@@ -34,12 +48,15 @@ export async function renew(stateDir: string): Promise<InstalledCertificate> {
     // RFC 7030 §4.2.2: the subject as it is in the certificate (octet for octet), and its SANs.
     const names = { subject: leaf.subject, sans: certificateNames(leaf).sans };
     const currentKey = keyRefFromJson(agent.key);
+    const returning = returnCredential(agent, current[0]!, options);
     const next = await store.generate(agent.algorithm);
     const trust = await state.readTrust();
     let certificates: Uint8Array[];
     try {
       await state.writeState({ ...agent, pendingKey: keyRefToJson(next) });
-      certificates = await reenroll(agent, trust, store, currentKey, next, current, names);
+      certificates = returning
+        ? await comeBack(agent, trust, store, next, names.subject, returning)
+        : await reenroll(agent, trust, store, currentKey, next, current, names);
       checkIssuedFor(certificates, next.publicKey);
       await state.writeCertificates(certificates);
     } catch (e) {
@@ -78,6 +95,48 @@ async function settle(state: StateDirectory, agent: AgentState, store: DeviceKey
   await state.writeState(settled);
   await store.destroy(finished ? keyRefFromJson(agent.key) : pending);
   return settled;
+}
+
+/** The credential to re-authenticate with instead of the current certificate; undefined: renew with it. */
+function returnCredential(
+  agent: AgentState,
+  leaf: Uint8Array,
+  options: RenewOptions,
+): BootstrapCredential | undefined {
+  if (options.credential) return options.credential;
+  const notAfter = new Date(new X509Certificate(leaf).validTo);
+  if ((options.now ?? (() => new Date()))().getTime() < notAfter.getTime()) return undefined;
+  if (agent.idevid) return agent.idevid;
+  throw new KeyfleetError(
+    "unauthorized",
+    `the device's certificate expired at ${notAfter.toISOString()}: an expired certificate renews nothing; run \`keyfleet-agent renew\` with --token (a new bootstrap token from the operator) or --idevid-cert and --idevid-key`,
+  );
+}
+
+/** A first enrollment again, for the same device and subject, authenticated by `credential`. */
+async function comeBack(
+  agent: AgentState,
+  trust: string | undefined,
+  store: DeviceKeyStore,
+  next: KeyRef,
+  subject: CsrRequest["subject"],
+  credential: BootstrapCredential,
+): Promise<Uint8Array[]> {
+  const server = new URL(agent.server);
+  const est = new EstClient({
+    server,
+    ...(trust === undefined ? {} : { ca: trust }),
+    ...(agent.label ? { label: agent.label } : {}),
+  });
+  const send = await sender(
+    { server, deviceId: agent.deviceId, credential, caBundlePem: trust, label: agent.label },
+    est,
+    store,
+  );
+  const signer = await store.signer(next);
+  return send((challengePassword) =>
+    writeCsr({ subject, ...(challengePassword === undefined ? {} : { challengePassword }) }, signer),
+  );
 }
 
 async function reenroll(

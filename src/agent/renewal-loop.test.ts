@@ -71,3 +71,34 @@ describe("renewal loop", () => {
     expect(Math.max(...h.sleeps)).toBeLessThanOrEqual(24 * 3600_000);
   });
 });
+
+describe("renewal loop check-ins", () => {
+  test("checks in while it waits, and ends when the device is told to erase", async () => {
+    let now = new Date("2026-01-01T00:00:00Z").getTime();
+    const checks: number[] = [];
+    const events: RenewalLoopEvent[] = [];
+    await renewalLoop({
+      renewAt: async () => new Date(Date.parse("2026-01-21T00:00:00Z")),
+      renew: async () => {
+        throw new Error("must not renew: the device was retired before its renewal time");
+      },
+      now: () => new Date(now),
+      sleep: async (ms) => {
+        now += ms;
+      },
+      random: () => 0.5,
+      report: (e) => events.push(e),
+      stopped: () => false,
+      checkInEveryMs: 6 * 3600_000,
+      // Down once (the loop goes on), fine twice, then told to erase on the fourth check-in.
+      checkIn: async () => {
+        checks.push(now);
+        if (checks.length === 1) throw new KeyfleetError("unavailable", "cannot reach the server");
+        return checks.length < 4;
+      },
+    });
+    expect(checks).toHaveLength(4);
+    expect(checks[1]! - checks[0]!).toBe(6 * 3600_000);
+    expect(events.map((e) => e.event)).toEqual(["check-in-failed", "waiting", "done"]);
+  });
+});

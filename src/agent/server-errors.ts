@@ -40,7 +40,7 @@ export function serverRefusal(res: HttpsResponse, doing: string, now: Date): Key
   const retry = retryAfterMs(header(res, "retry-after"), now);
   return new KeyfleetError(
     code,
-    `${doing}: the server answered ${res.status}${words ? ` ${quoted(words, 200)}` : ""}`,
+    `${doing}: the server answered ${res.status}${words ? ` ${quoted(words, 300)}` : ""}`,
     { detail: { status: res.status, ...(retry === undefined ? {} : { retryAfterMs: retry }) } },
   );
 }

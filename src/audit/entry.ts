@@ -32,6 +32,8 @@ export type AuditEventType =
   | "manufacturer.certificate-added"
   | "bootstrap-token.created"
   | "enrollment.refused"
+  /** A decommissioning device's signed report that it erased its key (registry/erase-reports.ts). */
+  | "device.erase-reported"
   /** A key generated but never established (its CA or log was not recorded), destroyed in its store. */
   | "key.destroyed"
   /** A certificate revoked, put on hold, or its hold lifted, by an operator (a device's transitions say theirs). */
@@ -55,6 +57,7 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "manufacturer.certificate-added",
   "bootstrap-token.created",
   "enrollment.refused",
+  "device.erase-reported",
   "key.destroyed",
   "certificate.revoked",
   "certificate.held",

@@ -34,7 +34,15 @@ export interface DeviceLifecycle {
 
 /** A reference to what justifies a transition: an attestation result, a manifest, an approval, a certificate. */
 export interface EvidenceRef {
-  readonly kind: "attestation" | "manifest" | "approval" | "certificate" | "proof-of-possession" | "ticket";
+  readonly kind:
+    | "attestation"
+    | "manifest"
+    | "approval"
+    | "certificate"
+    | "proof-of-possession"
+    | "ticket"
+    /** The device's signed report that it erased its key (recorded by the registry, never given by an operator). */
+    | "erasure";
   /** The id or digest of the evidence (an attestation result id, a manifest's SHA-256, a serial). */
   readonly ref: string;
   /** For an attestation result or an appraisal: whether it passed. */

@@ -14,6 +14,7 @@ import { deviceCaller } from "../policy/index.js";
 import type { Device, Registry } from "../registry/index.js";
 import type { BootstrapTokenRow, Tx } from "../store/index.js";
 import { looksLikeBootstrapToken, type BootstrapTokens } from "./bootstrap-tokens.js";
+import { deviceReports } from "./device-reports.js";
 import type { Evidence, EvidenceVerifier } from "./evidence.js";
 import type { EnrollmentNonces, Nonce } from "./nonces.js";
 
@@ -130,6 +131,9 @@ export function enrollment(deps: EnrollmentDeps) {
     nonce: (credential: DeviceCredential): Promise<Nonce> => deps.nonces.issue(credential.device.id),
 
     enroll: (request: EnrollRequest) => enroll(deps, request),
+
+    /** A device's signed status check and erase report (device-reports.ts). */
+    reports: deviceReports(deps),
   };
 }
 
@@ -160,6 +164,7 @@ async function enroll(deps: EnrollmentDeps, request: EnrollRequest): Promise<Iss
     {
       evidence: evidenceOf(credential),
       renewing: renewing?.serial,
+      credential: credential.kind,
       inspect: async (csr) => {
         if (csr.challengePassword !== undefined) nonces.add(csr.challengePassword);
         if (renewing) checkSameNames(csr, renewing, deviceId);

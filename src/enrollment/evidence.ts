@@ -42,6 +42,12 @@ export function signedEvidenceData(nonce: string, csr: Uint8Array): Uint8Array {
   return Buffer.concat([Buffer.from(nonce, "utf8"), createHash("sha256").update(csr).digest()]);
 }
 
+/** Whether `signature` over `data` verifies with the key `spki` (the algorithms of the signature evidence above). */
+export function verifiesWith(spki: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  const key = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+  return verify(key.asymmetricKeyType === "ed25519" ? null : "sha256", data, key, signature);
+}
+
 export const hardwareKeySignature: EvidenceVerifier = {
   verify(input) {
     if (input.evidence.type !== "signature") {
@@ -50,11 +56,8 @@ export const hardwareKeySignature: EvidenceVerifier = {
         `evidence of type ${String(input.evidence.type)} is not accepted`,
       );
     }
-    const key = createPublicKey({ key: Buffer.from(input.key), format: "der", type: "spki" });
     const signature = Buffer.from(input.evidence.signature, "base64");
-    const data = signedEvidenceData(input.nonce, input.csr);
-    const digest = key.asymmetricKeyType === "ed25519" ? null : "sha256";
-    if (!verify(digest, data, key, signature)) {
+    if (!verifiesWith(input.key, signedEvidenceData(input.nonce, input.csr), signature)) {
       throw new KeyfleetError(
         "bad-signature",
         `the evidence signature does not verify with the key of device ${input.deviceId}'s ${input.evidence.certificates ? "certificate" : "registered IDevID"}: sign nonce ‖ SHA-256(CSR) with it`,

@@ -27,3 +27,13 @@ export {
   type EvidenceInput,
   type EvidenceVerifier,
 } from "./evidence.js";
+export {
+  actionFor,
+  deviceReports,
+  reportMessage,
+  type DeviceAction,
+  type DeviceReports,
+  type DeviceStatus,
+  type ReportPurpose,
+  type SignedReport,
+} from "./device-reports.js";

@@ -39,6 +39,11 @@ export function enrollmentNonces(deps: { readonly database: Database; readonly c
       if (why !== undefined) throw refused(why);
     },
 
+    /** Spends `nonce` for `deviceId` on its own (a request that writes nothing else, such as a status check). */
+    spendAlone(deviceId: string, nonce: string): Promise<void> {
+      return deps.database.transaction((tx) => this.spend(tx, deviceId, nonce));
+    },
+
     /** Forgets nonces expired a lifetime ago (a background task); returns how many. */
     async sweep(): Promise<number> {
       const before = new Date(deps.clock.now().getTime() - nonceLifetimeSeconds * 1000);

@@ -73,3 +73,12 @@ export {
 export { decodeOcspGetPath } from "./ocsp-get.js";
 export { ocspIssuerHashes, type IssuerHashes } from "./ocsp-issuer.js";
 export { checkCrlSignature, readCrlHeader, type CrlHeader as PublishedCrlHeader } from "./crl-reader.js";
+export { readCrl, serialKey, type ReadCrl, type CrlEntryRead } from "./crl-entries-reader.js";
+export { revocationPointers, type RevocationPointers } from "./revocation-pointers.js";
+export {
+  certIdFor,
+  writeOcspRequest,
+  readOcspResponse,
+  type ClientCertId,
+  type OcspAnswer,
+} from "./ocsp-client.js";

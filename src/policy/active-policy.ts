@@ -36,6 +36,8 @@ export interface IssuanceTerms {
   readonly keyAlgorithms: readonly string[] | undefined;
   readonly attestation: "required" | "optional";
   readonly rotationDays: number | undefined;
+  /** How long after its certificate expired a device may come back with its IDevID alone; undefined: any time. */
+  readonly expiredReturnSeconds: number | undefined;
 }
 
 export class ActivePolicy {
@@ -83,6 +85,7 @@ export class ActivePolicy {
         keyAlgorithms: undefined,
         attestation: "optional",
         rotationDays: undefined,
+        expiredReturnSeconds: undefined,
       };
     }
     const decision = this.#decide(this.#ruleSet, request(caller, "cert.issue", device, command), "rule");
@@ -110,6 +113,8 @@ export class ActivePolicy {
       keyAlgorithms: rule.keyAlgorithms,
       attestation: rule.attestation,
       rotationDays: rule.rotationDays,
+      expiredReturnSeconds:
+        rule.expiredReturnDays === undefined ? undefined : rule.expiredReturnDays * 86_400,
     };
   }
 

@@ -13,6 +13,9 @@
  *     keyAlgorithms: [p256]      # the device key algorithms allowed (default: the profile's)
  *     attestation: required      # whether issuance needs attestation evidence (default: optional)
  *     rotationDays: 60           # how often the device's credential is to be rotated
+ *     expiredReturnDays: 30      # how long after its certificate expired a device may come back with
+ *                                # its IDevID alone (after that, only an operator's bootstrap token);
+ *                                # absent: any time
  * bindings:                      # roles for OIDC principals whose JWT names none: by sub, or by group
  *   - subject: alice@ops
  *     role: security-officer
@@ -53,6 +56,7 @@ export interface IssuanceRule {
   readonly keyAlgorithms?: readonly string[] | undefined;
   readonly attestation: "required" | "optional";
   readonly rotationDays?: number | undefined;
+  readonly expiredReturnDays?: number | undefined;
 }
 
 /** A role for an OIDC principal whose JWT carries no role claim: by its `sub`, or by one of its groups. */
@@ -112,6 +116,7 @@ const documentSchema = {
           },
           attestation: { enum: ["required", "optional"] },
           rotationDays: { type: "integer", minimum: 1, maximum: maxDays },
+          expiredReturnDays: { type: "integer", minimum: 0, maximum: maxDays },
         },
       },
     },

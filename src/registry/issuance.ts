@@ -23,6 +23,7 @@ import {
 } from "../policy/index.js";
 import { deviceRepository, type DeviceRow } from "../store/index.js";
 import { policyDeviceOf } from "./device-record.js";
+import { checkReturn, type EnrollingWith } from "./expired-return.js";
 import type { RegistryDeps } from "./registration.js";
 import { transitionBatch } from "./transition-batch.js";
 import type { Acting } from "./transitions.js";
@@ -70,6 +71,8 @@ export interface EnrollmentTerms {
    * (or rotating from this very certificate, whose pending successor the new one replaces).
    */
   readonly renewing?: string | undefined;
+  /** The credential the device authenticated with (a return after expiry is bounded by policy: expired-return.ts). */
+  readonly credential?: EnrollingWith | undefined;
 }
 
 /** A device's own request for its certificate (EST, the native enrollment API). */
@@ -104,6 +107,7 @@ async function issueForDevice(
   const kind = commands[commands.length - 1]!;
   policy.check(caller, "cert.issue", policyDeviceOf(row), kind, what);
   const rule = policy.issuance(caller, policyDeviceOf(row), kind, what);
+  await checkReturn(deps.database, row, rule, terms.credential, deps.clock.now());
   return deps.issue({
     ...asked,
     ...withinTerms(asked, rule, what),

@@ -5,6 +5,7 @@ import { authorize, listScope, scopeCovers, type Caller, type Permission } from 
 import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "../store/index.js";
 import { deviceOf, type Device } from "./device-record.js";
 import { confirmCredential } from "./credential-confirmation.js";
+import { hasErased, recordEraseReport, type EraseReport } from "./erase-reports.js";
 import { changeCertificateStatus, type StatusOptions } from "./certificate-status.js";
 import { expireLifecycleTimers } from "./lifecycle-timers.js";
 import type { StatusRequest } from "../ca/index.js";
@@ -128,6 +129,27 @@ export function createRegistry(deps: RegistryDeps) {
       const row = await deviceOfIdevid(deps, certificate, deps.clock.now());
       return { kind: "idevid" as const, device: deviceOf(row) };
     },
+
+    /**
+     * Who a device's report (its status, its erase report) comes from: a Keyfleet certificate of the
+     * device, good, on hold (a retiring device's are) or revoked with its device decommissioned,
+     * within its validity.
+     */
+    async deviceOfReportingCertificate(certificate: Uint8Array) {
+      const found = await deviceOfCertificate(deps, certificate, "report");
+      if (!found) {
+        throw new KeyfleetError("unauthorized", "the certificate is not one Keyfleet issued to a device", {
+          detail: { credential: "certificate", reason: "unknown" },
+        });
+      }
+      return { ...found, device: deviceOf(found.device) };
+    },
+
+    /** Records a decommissioning device's signed report that it erased its key (its finalize's evidence). */
+    reportErased: (report: EraseReport, caller: Caller) => recordEraseReport(deps, report, caller),
+
+    /** Whether the device has reported that it erased its key. */
+    hasErased: (deviceId: string) => hasErased(deps, deviceId),
 
     /** Device `id`'s hardware identity key (its IDevID's), for a device enrolling with evidence. */
     async hardwareKey(id: string, caller: Caller): Promise<Uint8Array> {

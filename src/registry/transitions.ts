@@ -28,6 +28,7 @@ import {
 } from "../store/index.js";
 import { authorize, type ActivePolicy, type Caller } from "../policy/index.js";
 import { deviceOf, lifecycleOf, policyDeviceOf, type Device } from "./device-record.js";
+import { erasureEvidence } from "./erase-reports.js";
 import { hardwareIdentities } from "./hardware-identity.js";
 import type { RegistryDeps } from "./registration.js";
 
@@ -134,7 +135,12 @@ export async function applyIn(
   }
   await checkNamedCertificate(tx, row.id, command);
   const now = deps.clock.now();
-  const outcome = decide(row, command, acting, options, now);
+  // A finalize carries the device's own report that it erased its key, when it sent one.
+  const evidence =
+    command.kind === "finalize"
+      ? [...(options.evidence ?? []), ...(await erasureEvidence(tx, row.id))]
+      : options.evidence;
+  const outcome = decide(row, command, acting, { ...options, evidence }, now);
   // Under the row lock the version cannot have moved; the compare-and-set says so if it did.
   if (!(await devices.setLifecycle(deviceId, row.version, outcome.next, now))) {
     throw new KeyfleetError("conflict", `device ${quoted(deviceId)} changed meanwhile; retry`);

@@ -342,6 +342,16 @@ export interface EnrollmentNoncesTable {
   used_at: Date | null;
 }
 
+/** A decommissioning device's signed report that it erased its key (migration 0023). */
+export interface EraseReportsTable {
+  id: string;
+  device_id: string;
+  serial: string;
+  signature: Uint8Array;
+  reported_at: Date;
+  audit_index: Bigint;
+}
+
 export interface Tables {
   keys: KeysTable;
   sealed_keys: SealedKeysTable;
@@ -371,6 +381,7 @@ export interface Tables {
   manufacturer_certificates: ManufacturerCertificatesTable;
   bootstrap_tokens: BootstrapTokensTable;
   enrollment_nonces: EnrollmentNoncesTable;
+  erase_reports: EraseReportsTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;
@@ -381,6 +392,7 @@ export type DeviceRow = Selectable<DevicesTable>;
 export type LifecycleEventRow = Selectable<LifecycleEventsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type BootstrapTokenRow = Selectable<BootstrapTokensTable>;
+export type EraseReportRow = Selectable<EraseReportsTable>;
 export type BulkJobRow = Selectable<BulkJobsTable>;
 export type ManufacturerRow = Selectable<ManufacturersTable>;
 export type ManufacturerCertificateRow = Selectable<ManufacturerCertificatesTable>;

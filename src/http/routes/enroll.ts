@@ -8,6 +8,10 @@
  *   registered IDevID key, or by the key of a certificate it presents — its current one, to renew
  *   when its key is in a token TLS cannot use) → certificate and chain. Without evidence, the
  *   request authenticates as EST does (client certificate or bootstrap token).
+ * - `POST /api/v1/enroll/status`: the device's signed status check (device-reports.ts): its state
+ *   and what it is to do ("erase" while it is being retired), even while its certificate is on hold.
+ * - `POST /api/v1/enroll/erased`: the device's signed report that it erased its key, kept as the
+ *   evidence of its finalize.
  * Refusals are problem+json and audit leaves.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -19,6 +23,7 @@ import {
   type BootstrapTokens,
   type Enrollment,
   type EvidencedCredential,
+  type SignedReport,
 } from "../../enrollment/index.js";
 import { derOrPem } from "../../pki/index.js";
 import { callerOf } from "../../policy/index.js";
@@ -96,6 +101,8 @@ export function enrollRoutes(http: FastifyInstance, services: EnrollServices, au
       const problem = problemOf(error, request.url.split("?")[0]);
       if (problem.status < 500) await recordRefusal(request, problem.code, problem.detail);
     });
+
+    reportRoutes(enroll, services);
 
     enroll.get<{ Querystring: { device?: string } }>(
       "/api/v1/enroll/nonce",
@@ -232,6 +239,106 @@ async function byEvidence(
   });
   await services.enrollment.confirmUse(evidenced.credential); // a signed use of a new certificate confirms it
   return evidenced;
+}
+
+interface ReportBody {
+  deviceId: string;
+  nonce: string;
+  certificate: string;
+  signature: string;
+}
+
+const reportBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["deviceId", "nonce", "certificate", "signature"],
+  properties: {
+    deviceId: deviceIdSchema,
+    nonce: { type: "string", minLength: 1, maxLength: 64 },
+    certificate: {
+      type: "string",
+      minLength: 1,
+      maxLength: 16_384,
+      description: "base64 DER: the device's Keyfleet certificate (good or on hold) whose key signed",
+    },
+    signature: {
+      type: "string",
+      minLength: 1,
+      maxLength: 2048,
+      description: 'base64, over the nonce\'s UTF-8 octets then the purpose\'s ("status" or "erased")',
+    },
+  },
+} as const;
+
+function signedReport(request: FastifyRequest<{ Body: ReportBody }>): SignedReport {
+  const body = request.body;
+  request.enrollingDevice = body.deviceId;
+  return {
+    deviceId: body.deviceId,
+    nonce: body.nonce,
+    certificate: new Uint8Array(Buffer.from(body.certificate, "base64")),
+    signature: new Uint8Array(Buffer.from(body.signature, "base64")),
+  };
+}
+
+/** The device's status check and erase report (issue 17 item 5), in the enrollment scope (its refusals audited). */
+function reportRoutes(enroll: FastifyInstance, services: EnrollServices): void {
+  enroll.post<{ Body: ReportBody }>(
+    "/api/v1/enroll/status",
+    {
+      schema: {
+        summary: "A device's signed status check: its state and what it is to do (erase, when retired)",
+        tags: ["enrollment"],
+        security: [],
+        body: reportBody,
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              deviceId: { type: "string" },
+              state: { type: "string" },
+              action: { type: "string", enum: ["none", "erase", "wait"] },
+              erased: { type: "boolean" },
+            },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const status = await services.enrollment.reports.status(signedReport(request));
+      return reply.header("cache-control", "no-store").send(status);
+    },
+  );
+
+  enroll.post<{ Body: ReportBody }>(
+    "/api/v1/enroll/erased",
+    {
+      schema: {
+        summary: "A decommissioning device's signed report that it erased its key",
+        tags: ["enrollment"],
+        security: [],
+        body: reportBody,
+        response: {
+          201: {
+            type: "object",
+            properties: {
+              report: { type: "string" },
+              reportedAt: { type: "string", format: "date-time" },
+              auditIndex: { type: "integer" },
+            },
+          },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const r = await services.enrollment.reports.erased(signedReport(request));
+      return reply
+        .code(201)
+        .send({ report: r.id, reportedAt: r.reportedAt.toISOString(), auditIndex: r.auditIndex });
+    },
+  );
 }
 
 function csrDer(text: string): Uint8Array {
