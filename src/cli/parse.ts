@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { KeyfleetError, deviceIdPattern, quoted } from "../domain/index.js";
+import { isoTimePattern } from "../domain/iso-time.js";
 
 /**
  * A whole number from `min` to `max`, in plain decimal digits: `0x10`, `1e3`, `1.5`, `+5`, `" 5"`
@@ -110,7 +111,7 @@ export function durationOption(flag: string, value: string): number {
 
 /** `--invalidity-date 2026-11-30T08:00:00Z`: an ISO 8601 date and time with its zone (or a date alone, UTC); returned as ISO. */
 export function dateOption(flag: string, value: string): string {
-  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value);
+  const iso = new RegExp(isoTimePattern).test(value);
   const date = new Date(value);
   if (!iso || Number.isNaN(date.getTime())) {
     throw new KeyfleetError(

@@ -1,6 +1,7 @@
 /** JSON Schemas shared by routes; they validate requests, shape responses and make the OpenAPI document. */
 import { requestIdPattern } from "../ca/index.js";
 import { operatorReasons } from "../domain/index.js";
+import { isoTimePattern } from "../domain/iso-time.js";
 import { profiles } from "../pki/index.js";
 import { deviceIdPattern } from "../registry/index.js";
 
@@ -107,8 +108,9 @@ export const revocationBodySchema = {
     reason: { type: "string", enum: [...operatorReasons] },
     invalidityDate: {
       type: "string",
-      format: "date-time",
-      description: "when the key is known or suspected to have been compromised (RFC 5280 §5.3.2)",
+      pattern: isoTimePattern,
+      description:
+        "when the key is known or suspected to have been compromised (RFC 5280 §5.3.2), ISO 8601 with its zone",
     },
     comment: { type: "string", maxLength: 500, description: "why, for the audit log and the event" },
   },
