@@ -8,6 +8,7 @@
 import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from "kysely";
 import { KeyfleetError } from "../domain/index.js";
 import type { CertificateStatus, PublishedCrlsTable, Tables } from "./schema.js";
+import { currentSnapshot, repeatableRead, unseenBy } from "./snapshots.js";
 
 export interface RevokedCertificateRow {
   readonly serial: string;
@@ -20,16 +21,13 @@ export interface RevokedCertificateRow {
 
 export type PublishedCrlRow = Selectable<PublishedCrlsTable>;
 
-/** The status changes of `issuerId` that `snapshot` did not see: written by transactions it counted in flight or after it. */
+/** The status changes of `issuerId` that `snapshot` did not see. */
 function unseen<Q extends SelectQueryBuilder<Tables, "status_changes", object>>(
   q: Q,
   issuerId: string,
   snapshot: string,
 ): Q {
-  return q
-    .where("issuer_id", "=", issuerId)
-    .where(sql<boolean>`xid >= pg_snapshot_xmin(${snapshot}::pg_snapshot)`)
-    .where(sql<boolean>`not pg_visible_in_snapshot(xid, ${snapshot}::pg_snapshot)`) as Q;
+  return unseenBy(q.where("issuer_id", "=", issuerId) as Q, snapshot);
 }
 
 const pageSize = 10_000;
@@ -88,13 +86,12 @@ export function crlRepository(db: Kysely<Tables>) {
 
     /** First in a transaction: its every read sees one snapshot (a CRL is one moment's truth). */
     async oneSnapshot(): Promise<void> {
-      await sql`set transaction isolation level repeatable read`.execute(db);
+      await repeatableRead(db);
     },
 
     /** The snapshot this transaction reads in (pg_snapshot, as text): what a CRL made in it saw. */
     async currentSnapshot(): Promise<string> {
-      const { rows } = await sql<{ s: string }>`select pg_current_snapshot()::text as s`.execute(db);
-      return rows[0]!.s;
+      return currentSnapshot(db);
     },
 
     /**

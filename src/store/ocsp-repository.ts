@@ -7,6 +7,7 @@
  */
 import { sql, type Kysely } from "kysely";
 import type { CertificateRow, CertificateStatus, Tables } from "./schema.js";
+import { currentSnapshot, repeatableRead, unseenBy } from "./snapshots.js";
 
 export interface CertificateStatusRow {
   readonly serial: string;
@@ -44,29 +45,25 @@ export function ocspRepository(db: Kysely<Tables>) {
       readonly changes: { readonly issuerId: string; readonly serial: string }[];
       readonly snapshot: string;
     }> {
-      const now = await sql<{ s: string }>`select pg_current_snapshot()::text as s`.execute(db);
-      const rows = await db
-        .selectFrom("status_changes")
-        .select(["issuer_id", "serial"])
-        .distinct()
-        .where(sql<boolean>`xid >= pg_snapshot_xmin(${snapshot}::pg_snapshot)`)
-        .where(sql<boolean>`not pg_visible_in_snapshot(xid, ${snapshot}::pg_snapshot)`)
-        .execute();
+      const now = await currentSnapshot(db);
+      const rows = await unseenBy(
+        db.selectFrom("status_changes").select(["issuer_id", "serial"]).distinct(),
+        snapshot,
+      ).execute();
       return {
         changes: rows.map((r) => ({ issuerId: r.issuer_id, serial: r.serial })),
-        snapshot: now.rows[0]!.s,
+        snapshot: now,
       };
     },
 
     /** First in a transaction: its every read sees one snapshot. */
     async oneSnapshot(): Promise<void> {
-      await sql`set transaction isolation level repeatable read`.execute(db);
+      await repeatableRead(db);
     },
 
     /** The snapshot of now (pg_snapshot, as text): where a follower starts. */
     async currentSnapshot(): Promise<string> {
-      const { rows } = await sql<{ s: string }>`select pg_current_snapshot()::text as s`.execute(db);
-      return rows[0]!.s;
+      return currentSnapshot(db);
     },
 
     /** The issuer's newest delegated responder certificate. */
