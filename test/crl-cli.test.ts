@@ -31,13 +31,13 @@ test("crl bundle before any publication is refused and writes nothing: a bundle 
   await expect(stat(file)).rejects.toThrow();
 });
 
-test("publishes a full CRL and a delta of each CA that openssl verifies, numbered 1 and 2, then 3 and 4", async () => {
+test("publishes a full CRL and a delta of each CA that openssl verifies, numbered 1 and 2, then both 3 (made together: RFC 5280 §5.2.3)", async () => {
   const chain = join(root, "chain.pem");
   await writeFile(chain, JSON.parse((await kf(["--json", "ca", "chain"])).stdout).pem);
   const cas = (JSON.parse((await kf(["--json", "ca", "list"])).stdout) as { id: string }[]).map((c) => c.id);
   for (const [fullNumber, deltaNumber] of [
     ["1", "2"],
-    ["3", "4"],
+    ["3", "3"],
   ]) {
     const res = await kf(["--json", "crl", "publish"]);
     expect(res.stderr).toBe("");
@@ -158,7 +158,8 @@ test("--all-issuers and crl bundle refusals are one line and sign nothing: with 
     "keyfleet: required option '--out <file>' not specified (malformed-request)\n",
   );
   await expect(stat(join(root, "b.pem"))).rejects.toThrow();
-  expect(await numbers()).toEqual(before.map((n) => n + 2n)); // a full and a delta each: none spent on a refusal
+  // A full CRL and its delta each, made together under one number: none spent on a refusal.
+  expect(await numbers()).toEqual(before.map((n) => n + 1n));
 });
 
 test("crl bundle writes the newest published full CRLs again, signing nothing: the same numbers, the same bytes", async () => {
@@ -176,4 +177,44 @@ test("crl bundle writes the newest published full CRLs again, signing nothing: t
     published.map((c) => c.number),
   );
   expect(await readFile(again, "utf8")).toBe(text);
+});
+
+test("ca crl-shards spreads the issuing CA over shards and publishes each; its refusals are one line and change nothing", async () => {
+  const cas = JSON.parse((await kf(["--json", "ca", "list"])).stdout) as { id: string; kind: string }[];
+  const issuing = cas.find((c) => c.kind === "intermediate")!.id;
+  const rootCa = cas.find((c) => c.kind === "root")!.id;
+  const refused = async (args: string[], stderr: RegExp) => {
+    const res = await kf(["ca", "crl-shards", ...args]);
+    expect(res).toMatchObject({ code: 1, stdout: "" });
+    expect(res.stderr).toMatch(stderr);
+  };
+  await refused(
+    [issuing, "0"],
+    /^keyfleet: <count> must be a whole number from 1 to 64, got "0" \(malformed-request\)\n$/,
+  );
+  await refused(
+    [issuing, "two"],
+    /^keyfleet: <count> must be a whole number from 1 to 64, got "two" \(malformed-request\)\n$/,
+  );
+  await refused([rootCa, "2"], /^keyfleet: CA "ca-[0-9a-f]+" is the root: .* \(malformed-request\)\n$/);
+  await refused(["ca-0000", "2"], /^keyfleet: no CA "ca-0000" \(not-found\)\n$/);
+
+  const done = await kf(["ca", "crl-shards", issuing, "3"]);
+  expect(done).toMatchObject({ code: 0, stderr: "" });
+  expect(done.stdout).toBe(`CA ${issuing}: 1 → 3 CRL shards; published 6 CRLs\n`);
+  const files = await readdir(join(root, "data", "crl"));
+  for (const name of [`${issuing}.crl`, `${issuing}-s1.crl`, `${issuing}-s2-delta.crl`])
+    expect(files).toContain(name);
+  await refused(
+    [issuing, "2"],
+    /^keyfleet: CA "ca-[0-9a-f]+" has 3 CRL shards, which its certificates name: the count only grows \(conflict\)\n$/,
+  );
+  expect((await kf(["ca", "crl-shards", issuing, "3"])).stdout).toBe(
+    `CA ${issuing} already has 3 CRL shards\n`,
+  );
+  const listed = JSON.parse((await kf(["--json", "ca", "list"])).stdout) as {
+    id: string;
+    crlShards: number;
+  }[];
+  expect(listed.find((c) => c.id === issuing)!.crlShards).toBe(3);
 });

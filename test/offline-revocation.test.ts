@@ -19,6 +19,7 @@ import { checkPeer } from "../src/agent/check-peer.js";
 import { refreshRevocation } from "../src/agent/revocation-cache.js";
 import { ensureInitialized } from "../src/first-run.js";
 import { startServers, type RunningServers } from "../src/http/index.js";
+import { fromPem, readCertificate, revocationPointers } from "../src/pki/index.js";
 import { systemCaller } from "../src/policy/index.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
@@ -228,6 +229,29 @@ forEachDatabase("an offline device's CRL and check-peer", (kind) => {
     });
     expect((await agent("check-peer", "--state", device.state, est.path("absent.pem"))).err[0]).toMatch(
       /cannot read .*absent.pem.* \(invalid-configuration\)$/,
+    );
+  });
+
+  test("a peer of another CRL shard is unknown, never good: the CRL kept does not cover it", async () => {
+    const device = await enrolled("shard-self"); // before the shards: shard 0, the unsharded CRL
+    const issuing = (await t.app.authority.cas()).find((c) => c.kind === "intermediate")!.id;
+    await t.app.authority.setCrlShards(issuing, 64, "test");
+    await t.app.crls.publishNow("test", issuing);
+    t.app.authority.reloadIssuer();
+    let peer = await enrolled("shard-peer-0");
+    const shardOf = async (file: string) =>
+      revocationPointers(readCertificate(fromPem(await readFile(file, "utf8"), "CERTIFICATE")[0]!)).crl.some(
+        (url) => /\/crl\/ca-[0-9a-f]+-s\d+\.crl$/.test(url),
+      );
+    for (let tries = 1; tries < 4 && !(await shardOf(peer.certificate)); tries++) {
+      peer = await enrolled(`shard-peer-${tries}`); // 1 in 64 land in shard 0, beside the device
+    }
+    expect(await shardOf(peer.certificate)).toBe(true);
+    expect((await agent("refresh", "--state", device.state)).code).toBe(0);
+    const verdict = await agent("check-peer", "--state", device.state, peer.certificate);
+    expect(verdict.code).not.toBe(0);
+    expect(verdict.out[0]).toMatch(
+      /^unknown: .*: the CRL kept covers http:\/\/\S+\/crl\/ca-[0-9a-f]+\.crl, not the peer's CRL http:\/\/\S+\/crl\/ca-[0-9a-f]+-s\d+\.crl$/,
     );
   });
 });

@@ -1,13 +1,14 @@
 /**
  * Checking a peer while offline (issue 17 item 6): the peer's certificate (and any chain it sent)
  * must validate to the CA bundle the device keeps (RFC 5280 §6, at the time given), and must not be
- * on the CRL the device kept of that issuer, which must itself be that issuer's, verified, and not
- * past its nextUpdate (§6.3.3: an expired CRL proves nothing). The verdict is one line; `good` is
+ * on the CRL the device kept of that issuer, which must itself be that issuer's, verified, not
+ * past its nextUpdate (§6.3.3: an expired CRL proves nothing), and of the peer's scope (the CRL
+ * shard its distribution point names, §5.2.5). The verdict is one line; `good` is
  * the only one that lets a peer in.
  */
 import { X509Certificate } from "node:crypto";
 import { KeyfleetError, quoted } from "../domain/index.js";
-import { fromPem, readCrl, serialKey } from "../pki/index.js";
+import { fromPem, readCertificate, readCrl, revocationPointers, serialKey } from "../pki/index.js";
 import { crlProblem, issuerOf } from "./revocation-cache.js";
 import { StateDirectory } from "./state-directory.js";
 
@@ -63,6 +64,14 @@ export async function checkPeer(
     return {
       verdict: "unknown",
       line: `unknown: ${who}: the CRL kept expired at ${crl.nextUpdate?.toISOString() ?? "(no nextUpdate)"}; refresh it while online`,
+    };
+  }
+  // A sharded CA's CRL covers the certificates naming it (its IDP): another shard's peer is not on it.
+  const pointers = revocationPointers(readCertificate(peer!)).crl;
+  if (crl.scope && !pointers.some((url) => crl.scope!.includes(url))) {
+    return {
+      verdict: "unknown",
+      line: `unknown: ${who}: the CRL kept covers ${crl.scope.join(", ")}, not the peer's CRL ${pointers.length ? pointers.join(", ") : "(it names none)"}`,
     };
   }
   const of = `CRL #${crl.number?.toString() ?? "?"} (next update ${crl.nextUpdate.toISOString()})`;

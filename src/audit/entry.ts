@@ -20,6 +20,7 @@ export const entryVersion = 1;
 
 export type AuditEventType =
   | "ca.created"
+  | "ca.crl-shards-changed"
   | "certificate.issued"
   | "token.created"
   | "token.revoked"
@@ -45,6 +46,7 @@ export type AuditEventType =
 
 const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "ca.created",
+  "ca.crl-shards-changed",
   "certificate.issued",
   "token.created",
   "token.revoked",

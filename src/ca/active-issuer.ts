@@ -1,13 +1,14 @@
 /**
- * The issuing CA that signs now, compiled once (issuer name, AKI, URL extensions precomputed; key
- * loaded once) and reused for every certificate until the hierarchy changes.
+ * The issuing CA that signs now, compiled once (issuer name, AKI, URL extensions of each CRL shard
+ * precomputed; key loaded once) and reused for every certificate until the hierarchy or its shard
+ * count changes (reset).
  */
 import type { KeyStore } from "../crypto/index.js";
 import { KeyfleetError } from "../domain/index.js";
 import { compileIssuer, type IssuerTemplate } from "../pki/index.js";
 import type { IssuerRepository, IssuerRow } from "../store/index.js";
 import { issuerSigner } from "./issuer-keys.js";
-import { issuerUrls } from "./urls.js";
+import { shardUrls } from "./urls.js";
 
 export interface ActiveIssuer {
   readonly id: string;
@@ -30,7 +31,7 @@ export function activeIssuerCache(
     const template = compileIssuer({
       certificate: row.certificate,
       signer,
-      urls: issuerUrls(base, row.id),
+      urls: shardUrls(base, row.id, row.crl_shards),
     });
     return { id: row.id, row, template };
   };

@@ -24,7 +24,7 @@ export interface Artefact {
 }
 
 /** `crl/<ca>.crl`, `crl/<ca>-delta.crl`, `ca/<ca>.cer`: the paths they are served at, and their files. */
-const namePattern = /^(crl\/ca-[0-9a-f]{1,64}(-delta)?\.crl|ca\/ca-[0-9a-f]{1,64}\.cer)$/;
+const namePattern = /^(crl\/ca-[0-9a-f]{1,64}(-s[1-9][0-9]?)?(-delta)?\.crl|ca\/ca-[0-9a-f]{1,64}\.cer)$/;
 
 export function artefactOf(
   bytes: Uint8Array,

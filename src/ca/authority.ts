@@ -1,8 +1,8 @@
 /** The authority's public face: initialize the hierarchy, issue, and read CAs and certificates. */
 import type { AuditLog } from "../audit/index.js";
 import type { KeyCustody, KeyStore } from "../crypto/index.js";
-import { KeyfleetError, checkPublicUrl, type Clock } from "../domain/index.js";
-import { serialFromHex, serialToHex, toPem } from "../pki/index.js";
+import { KeyfleetError, checkPublicUrl, quoted, type Clock } from "../domain/index.js";
+import { checkCrlShards, serialFromHex, serialToHex, toPem } from "../pki/index.js";
 import {
   certificateRepository,
   deviceRepository,
@@ -53,6 +53,8 @@ export interface CaSummary {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly state: "active" | "retired";
+  /** How many CRLs its certificates are spread over; `urls.crl` is shard 0's. */
+  readonly crlShards: number;
   readonly urls: { readonly caIssuers: string; readonly crl: string };
 }
 
@@ -100,6 +102,7 @@ export function createAuthority(deps: AuthorityDeps) {
       notBefore: row.not_before,
       notAfter: row.not_after,
       state: row.state,
+      crlShards: row.crl_shards,
       urls: { caIssuers: urls.caIssuers, crl: urls.crl },
     };
   };
@@ -204,6 +207,50 @@ export function createAuthority(deps: AuthorityDeps) {
     },
 
     publicUrlHistory: () => settings.history(publicUrlKey),
+
+    /**
+     * Spreads the certificates an issuing CA issues from now on over `shards` CRLs (crl-shard.ts);
+     * those issued keep the shard they name, so the count only grows. Takes effect here at once and
+     * on other servers at their next start; the caller publishes the new shards' CRLs before this
+     * process issues a certificate naming them (`keyfleet ca crl-shards` does both).
+     */
+    async setCrlShards(id: string, shards: number, actor: string): Promise<{ old: number; shards: number }> {
+      checkCrlShards(shards);
+      const old = await deps.database.transaction(async (tx) => {
+        const row = await issuerRepository(tx).lockedById(id);
+        if (!row) throw new KeyfleetError("not-found", `no CA ${quoted(id)}`);
+        if (row.kind === "root") {
+          throw new KeyfleetError(
+            "malformed-request",
+            `CA ${quoted(id)} is the root: its one CRL lists the CAs it issued, and is not sharded`,
+          );
+        }
+        if (shards < row.crl_shards) {
+          throw new KeyfleetError(
+            "conflict",
+            `CA ${quoted(id)} has ${row.crl_shards} CRL shards, which its certificates name: the count only grows`,
+          );
+        }
+        if (shards !== row.crl_shards) {
+          await issuerRepository(tx).setCrlShards(id, shards);
+          await deps.audit.append(tx, [
+            {
+              type: "ca.crl-shards-changed",
+              actor,
+              subject: `ca:${id}`,
+              details: { old: row.crl_shards, new: shards },
+            },
+          ]);
+        }
+        return row.crl_shards;
+      });
+      return { old, shards };
+    },
+
+    /** Compiles the issuing CA again at its next use (its CRL shards changed, and their CRLs are out). */
+    reloadIssuer(): void {
+      active.reset();
+    },
 
     async initialized(): Promise<boolean> {
       return (await issuers.current("intermediate")) !== undefined;

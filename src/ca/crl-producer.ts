@@ -1,12 +1,16 @@
 /**
- * A CRL for one issuer (RFC 5280 §5), made from the database. A full CRL holds the issuer's held
- * and revoked certificates that have not expired and points to its delta (Freshest CRL); a delta
- * CRL holds the certificates whose status changed where its base full CRL's snapshot did not see
- * it — revoked, on hold, or their hold lifted (removeFromCRL) — and names its base (Delta CRL
- * Indicator). Both stream their rows, in serial order, into the CRL writer (memory: the CRL's own
- * size), signed by the issuer's key in its store. The number and the rows are read in one
- * repeatable-read transaction, so a CRL is one moment's truth, a higher number never holds an older
- * one, and the snapshot it records is where the next delta starts.
+ * The CRLs of one scope (an issuer's shard, RFC 5280 §5), made from the database. A full CRL holds
+ * the scope's held and revoked certificates that have not expired and points to its delta
+ * (Freshest CRL); a delta CRL holds the certificates whose status changed where its base full
+ * CRL's snapshot did not see it — revoked, on hold, or their hold lifted (removeFromCRL) — and
+ * names its base (Delta CRL Indicator). Both stream their rows, in serial order, into the CRL
+ * writer (memory: the CRL's own size), signed by the issuer's key in its store.
+ *
+ * The number and the rows are read in one repeatable-read transaction, so a CRL is one moment's
+ * truth, a higher number never holds an older one, and the snapshot it records is where a later
+ * delta starts. A full CRL and a delta made together are read in that one snapshot and share one
+ * number (§5.2.3: issued at the same time, they MUST have the same CRL number and provide the same
+ * revocation information).
  */
 import type { KeyStore } from "../crypto/index.js";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
@@ -18,7 +22,7 @@ import {
   type RevokedCertificateRow,
 } from "../store/index.js";
 import { issuerSigner } from "./issuer-keys.js";
-import { issuerUrls } from "./urls.js";
+import { issuerUrls, type CrlKind, type CrlScope } from "./urls.js";
 
 export interface CrlProducerDeps {
   readonly database: Database;
@@ -27,15 +31,14 @@ export interface CrlProducerDeps {
   readonly clock: Clock;
 }
 
-export type CrlKind = "full" | "delta";
-
 export interface ProducedCrl {
   readonly issuerId: string;
+  readonly shard: number;
   readonly kind: CrlKind;
   readonly number: bigint;
   /** A delta's base: the number of the full CRL it updates. */
   readonly baseNumber: bigint | null;
-  /** The snapshot its rows were read in (pg_snapshot, as text): the next delta holds what it did not see. */
+  /** The snapshot its rows were read in (pg_snapshot, as text): a later delta holds what it did not see. */
   readonly snapshot: string;
   readonly thisUpdate: Date;
   readonly nextUpdate: Date;
@@ -56,70 +59,95 @@ export interface DeltaBase {
   readonly snapshot: string;
 }
 
-export async function produceCrl(
+/** What to make: a full CRL, a delta against `base`, or both (one snapshot, one number). */
+export interface CrlOrder {
+  readonly full: boolean;
+  readonly base?: DeltaBase | undefined;
+  /**
+   * When the last full CRL was made: certificates that expired since stay listed once more
+   * (RFC 5280 §3.3); none before it. Absent: from now.
+   */
+  readonly keptSince?: Date | undefined;
+}
+
+/** The CRLs `order` asks for, full before delta. */
+export async function produceCrls(
   deps: CrlProducerDeps,
-  issuerId: string,
+  scope: CrlScope,
   publicUrl: string,
-  options: {
-    /** Makes a delta CRL against this full CRL; a full CRL without. */
-    readonly base?: DeltaBase | undefined;
-    /**
-     * When the last full CRL was made: certificates that expired since stay listed once more
-     * (RFC 5280 §3.3); none before it. Absent: from now.
-     */
-    readonly keptSince?: Date | undefined;
-    /** About how many entries it will have (the last one's count): its buffer is sized once. */
-    readonly expectedEntries?: number | undefined;
-  } = {},
-): Promise<ProducedCrl> {
-  const { base } = options;
-  const issuer = await deps.issuers.byId(issuerId);
-  if (!issuer) throw new KeyfleetError("not-found", `no CA ${quoted(issuerId)}`);
+  order: CrlOrder,
+): Promise<ProducedCrl[]> {
+  const { base } = order;
+  if (!order.full && base === undefined) throw new KeyfleetError("internal", "a CRL order asks for no CRL");
+  const issuer = await deps.issuers.byId(scope.issuerId);
+  if (!issuer) throw new KeyfleetError("not-found", `no CA ${quoted(scope.issuerId)}`);
+  if (scope.shard >= issuer.crl_shards) {
+    throw new KeyfleetError("not-found", `CA ${quoted(issuer.id)} has no CRL shard ${scope.shard}`);
+  }
   const signer = await issuerSigner(deps.issuers, deps.keyStore, issuer);
   const template = compileIssuer({ certificate: issuer.certificate, signer });
   const thisUpdate = new Date(Math.floor(deps.clock.now().getTime() / 1000) * 1000);
-  const keptSince = options.keptSince && options.keptSince < thisUpdate ? options.keptSince : thisUpdate;
+  const keptSince = order.keptSince && order.keptSince < thisUpdate ? order.keptSince : thisUpdate;
   const read = await retried(() =>
     deps.database.transaction(async (tx) => {
       const rows = crlRepository(tx);
       await rows.oneSnapshot();
-      const number = await rows.nextNumber(issuerId); // the snapshot's first read: see nextNumber
+      const number = await rows.nextNumber(scope.issuerId); // the snapshot's first read: see nextNumber
       const snapshot = await rows.currentSnapshot();
-      const writer = new CrlWriter(Math.ceil((options.expectedEntries ?? 0) * 1.05));
-      const stream =
-        base === undefined
-          ? rows.notGood(issuerId, keptSince)
-          : rows.changedSince(issuerId, base.snapshot, keptSince);
-      for await (const row of stream) writer.add(entryOf(row, thisUpdate));
-      return { number, snapshot, writer };
+      let full: CrlWriter | undefined;
+      if (order.full) {
+        full = new CrlWriter(await rows.countNotGood(scope, keptSince));
+        for await (const row of rows.notGood(scope, keptSince)) full.add(entryOf(row, thisUpdate));
+      }
+      let delta: CrlWriter | undefined;
+      if (base !== undefined) {
+        delta = new CrlWriter();
+        for await (const row of rows.changedSince(scope, base.snapshot, keptSince)) {
+          delta.add(entryOf(row, thisUpdate));
+        }
+      }
+      return { number, snapshot, full, delta };
     }),
   );
-  const validity = base === undefined ? crlValiditySeconds : deltaCrlValiditySeconds;
-  const nextUpdate = new Date(thisUpdate.getTime() + validity * 1000);
-  const entries = read.writer.count;
-  const urls = issuerUrls(publicUrl, issuerId);
-  const der = await read.writer.finish({
+  const urls = issuerUrls(publicUrl, scope.issuerId, scope.shard);
+  const header = {
     issuerName: template.issuerName,
     keyIdentifier: template.keyIdentifier,
     signer,
     thisUpdate,
-    nextUpdate,
     crlNumber: read.number,
     distributionPoint: issuer.kind === "root" ? undefined : urls.crl,
     onlyUserCertificates: issuer.kind === "intermediate",
-    ...(base === undefined ? { deltaDistributionPoint: urls.deltaCrl } : { baseCrlNumber: base.number }),
-  });
-  return {
-    issuerId,
-    kind: base === undefined ? "full" : "delta",
+  };
+  const produced: ProducedCrl[] = [];
+  const made = (kind: CrlKind, writer: CrlWriter, validitySeconds: number) => ({
+    ...scope,
+    kind,
     number: read.number,
-    baseNumber: base?.number ?? null,
     snapshot: read.snapshot,
     thisUpdate,
-    nextUpdate,
-    entries,
-    der,
-  };
+    nextUpdate: new Date(thisUpdate.getTime() + validitySeconds * 1000),
+    entries: writer.count,
+  });
+  if (read.full) {
+    const crl = made("full", read.full, crlValiditySeconds);
+    const der = await read.full.finish({
+      ...header,
+      nextUpdate: crl.nextUpdate,
+      deltaDistributionPoint: urls.deltaCrl,
+    });
+    produced.push({ ...crl, baseNumber: null, der });
+  }
+  if (read.delta) {
+    const crl = made("delta", read.delta, deltaCrlValiditySeconds);
+    const der = await read.delta.finish({
+      ...header,
+      nextUpdate: crl.nextUpdate,
+      baseCrlNumber: base!.number,
+    });
+    produced.push({ ...crl, baseNumber: base!.number, der });
+  }
+  return produced;
 }
 
 /** `work`, again while a concurrent transaction made it fail to serialize (SQLSTATE 40001). */

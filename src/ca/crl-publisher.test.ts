@@ -10,6 +10,7 @@ const delta = { base_number: 7, this_update: t0, next_update: at(deltaCrlValidit
 const state = (s: Partial<PublishedState> = {}): PublishedState => ({
   full,
   delta,
+  base: { number: 7 },
   changedSinceFull: false,
   changedSinceDelta: false,
   ...s,
@@ -36,7 +37,12 @@ test("half a validity gone: the delta at half its own, the full CRL at half its 
   expect(due(state(), at(crlValiditySeconds / 2))).toEqual(["full", "delta"]);
 });
 
-test("a delta of another base (a full CRL published since) or none: a delta", () => {
+test("a delta of another base (the base moved on) or none: a delta", () => {
   expect(due(state({ delta: { ...delta, base_number: 6 } }), at(60))).toEqual(["delta"]);
   expect(due(state({ delta: undefined }), at(60))).toEqual(["delta"]);
+  expect(due(state({ base: undefined }), at(60))).toEqual(["delta"]);
+});
+
+test("a delta on the base, which is older than the newest full CRL: nothing due", () => {
+  expect(due(state({ full: { ...full, number: 9 }, base: { number: 7 } }), at(60))).toEqual([]);
 });

@@ -1,24 +1,30 @@
 /**
- * The CRL publisher (issue 17): each CA's full and delta CRLs, produced off the request path and
- * served from the artefact store, with the CA certificates. A publication is checked (its signature verifies under the CA's
- * key) before it replaces the one served, its file is in place before anything announces it, and
- * it is kept in the database (any node serves the newest, the next delta builds on it) with a
- * `crl.published` audit leaf and outbox event in one transaction.
+ * The CRL publisher (issue 17): each CRL scope's (each CA's, each of its shards') full and delta
+ * CRLs, produced off the request path and served from the artefact store, with the CA
+ * certificates. A publication is checked (its signature verifies under the CA's key) before it
+ * replaces the one served, its file is in place before anything announces it, and it is kept in
+ * the database (any node serves the newest, the next delta builds on it) with a `crl.published`
+ * audit leaf and outbox event in one transaction.
  *
  * When (`due`, pure): a full CRL when there is none or half its validity is gone, or when
  * revocations wait and the full CRL is older than `fullRefreshSeconds` (relying parties that read
  * only full CRLs — a broker's `crlfile` — learn of a revocation within that); a delta when there is
- * none for the current full CRL, when revocations wait, or when half its validity is gone. The
- * `crl-publisher` task asks every `crlPublisherSeconds`; `keyfleet crl publish` publishes at once.
+ * none on the scope's delta base, when revocations wait, or when half its validity is gone. A full
+ * CRL is made with a delta against the base in one snapshot, under one number (RFC 5280 §5.2.3).
+ * The delta base moves to a new full CRL once a day (`deltaBaseSeconds`), so a relying party that
+ * reads deltas fetches the full CRL about daily and a small delta in between, however often full
+ * CRLs are remade. The `crl-publisher` task asks every `crlPublisherSeconds`; `keyfleet crl
+ * publish` publishes at once.
  */
 import type { AuditLog } from "../audit/index.js";
 import { KeyfleetError, quoted } from "../domain/index.js";
 import type { Outbox } from "../events/index.js";
 import type { Logger } from "../logger.js";
 import { checkCrlSignature, readCertificate, readCrlHeader } from "../pki/index.js";
-import { crlRepository, type IssuerRow, type PublishedCrlRow } from "../store/index.js";
+import { crlRepository, type DeltaBaseRow, type IssuerRow, type PublishedCrlRow } from "../store/index.js";
 import { artefactOf, type Artefact, type ArtefactStore } from "./artefact-store.js";
-import { produceCrl, type CrlKind, type CrlProducerDeps, type ProducedCrl } from "./crl-producer.js";
+import { produceCrls, type CrlOrder, type CrlProducerDeps, type ProducedCrl } from "./crl-producer.js";
+import { crlPath, type CrlKind, type CrlScope } from "./urls.js";
 
 export interface CrlPublisherDeps extends CrlProducerDeps {
   readonly audit: AuditLog;
@@ -31,20 +37,23 @@ export interface CrlPublisherDeps extends CrlProducerDeps {
 export const crlPublisherSeconds = 10;
 /** A full CRL is remade, when revocations wait, once it is this old. */
 export const fullRefreshSeconds = 15 * 60;
+/** How long a full CRL stays the base of a scope's deltas. */
+export const deltaBaseSeconds = 24 * 3600;
 
-/** What an issuer's newest CRLs are, as `due` weighs them. */
+/** What a scope's newest CRLs are, as `due` weighs them. */
 export interface PublishedState {
   readonly full: Pick<PublishedCrlRow, "number" | "this_update" | "next_update"> | undefined;
   readonly delta: Pick<PublishedCrlRow, "base_number" | "this_update" | "next_update"> | undefined;
+  readonly base: Pick<DeltaBaseRow, "number"> | undefined;
   /** Whether a status changed that the full CRL's snapshot did not see. */
   readonly changedSinceFull: boolean;
   /** Whether a status changed that the delta's snapshot did not see. */
   readonly changedSinceDelta: boolean;
 }
 
-/** Which CRLs of an issuer are due now (a full one comes with its delta). */
+/** Which CRLs of a scope are due now (a full one comes with its delta). */
 export function due(state: PublishedState, now: Date): CrlKind[] {
-  const { full, delta } = state;
+  const { full, delta, base } = state;
   const halfGone = (row: { this_update: Date; next_update: Date }) =>
     now.getTime() >= (row.this_update.getTime() + row.next_update.getTime()) / 2;
   const age = (row: { this_update: Date }) => (now.getTime() - row.this_update.getTime()) / 1000;
@@ -53,7 +62,8 @@ export function due(state: PublishedState, now: Date): CrlKind[] {
   }
   if (
     !delta ||
-    Number(delta.base_number) !== Number(full.number) ||
+    !base ||
+    Number(delta.base_number) !== Number(base.number) ||
     state.changedSinceDelta ||
     halfGone(delta)
   ) {
@@ -62,77 +72,125 @@ export function due(state: PublishedState, now: Date): CrlKind[] {
   return [];
 }
 
-export const crlArtefactName = (issuerId: string, kind: CrlKind): string =>
-  `crl/${issuerId}${kind === "delta" ? "-delta" : ""}.crl`;
+/** The scopes of an issuer: one per CRL shard. */
+const scopesOf = (issuer: IssuerRow): CrlScope[] =>
+  Array.from({ length: issuer.crl_shards }, (_, shard) => ({ issuerId: issuer.id, shard }));
 
 export function crlPublisher(deps: CrlPublisherDeps) {
   const db = () => crlRepository(deps.database.db);
   let timer: NodeJS.Timeout | undefined;
 
   /**
-   * Produces one CRL of `issuer` and, unless a newer one of its kind was kept meanwhile (then
-   * undefined: nothing is served, written or announced), keeps it, serves it and writes its file,
-   * then announces it, all before its transaction commits.
+   * Publishes what `kinds` asks of one scope: a full CRL (with a delta against the delta base,
+   * when there is one), then a delta on the current base unless one was just made. Returns what
+   * was kept (a CRL beaten by a newer one of its kind is not).
    */
-  async function publishOne(
-    issuer: IssuerRow,
-    kind: CrlKind,
-    actor: string,
-  ): Promise<ProducedCrl | undefined> {
-    const full = await db().published(issuer.id, "full");
-    if (kind === "delta" && !full) {
-      throw new KeyfleetError("not-found", `CA ${quoted(issuer.id)} has no full CRL for a delta to build on`);
+  async function publishScope(scope: CrlScope, kinds: readonly CrlKind[], actor: string) {
+    const rows = db();
+    const url = await deps.publicUrl();
+    const kept: ProducedCrl[] = [];
+    if (kinds.includes("full")) {
+      const [full, base] = [await rows.published(scope, "full"), await rows.deltaBase(scope)];
+      const crls = await produceCrls(deps, scope, url, {
+        full: true,
+        base: base && { number: BigInt(base.number), snapshot: base.snapshot },
+        keptSince: full?.this_update,
+      });
+      const now = deps.clock.now().getTime();
+      const rolls = !base || now - base.this_update.getTime() >= deltaBaseSeconds * 1000;
+      kept.push(...(await keep(crls, actor, rolls)));
     }
-    const crl = await produceCrl(deps, issuer.id, await deps.publicUrl(), {
-      base: kind === "delta" ? { number: BigInt(full!.number), snapshot: full!.snapshot } : undefined,
-      keptSince: full?.this_update,
-      expectedEntries: kind === "full" ? (full?.entries ?? (await db().countNotGood(issuer.id))) : undefined,
-    });
-    const spki = readCertificate(issuer.certificate).subjectPublicKeyInfo;
-    if (checkCrlSignature(crl.der, spki) !== "good") {
-      throw new KeyfleetError(
-        "internal",
-        `CRL ${crl.number} of CA ${issuer.id} does not verify under its key; not published`,
-      );
-    }
-    const facts = {
-      issuerId: crl.issuerId,
-      kind: crl.kind,
-      number: crl.number.toString(),
-      baseNumber: crl.baseNumber?.toString() ?? null,
-      entries: crl.entries,
-      thisUpdate: crl.thisUpdate.toISOString(),
-      nextUpdate: crl.nextUpdate.toISOString(),
-    };
-    const kept = await deps.database.transaction(async (tx) => {
-      const row = {
-        issuer_id: crl.issuerId,
-        kind: crl.kind,
-        number: crl.number,
-        base_number: crl.baseNumber,
-        snapshot: crl.snapshot,
-        this_update: crl.thisUpdate,
-        next_update: crl.nextUpdate,
-        entries: crl.entries,
-        size: crl.der.length,
+    if (kinds.includes("delta") && !kept.some((crl) => crl.kind === "delta")) {
+      const [full, base] = [await rows.published(scope, "full"), await rows.deltaBase(scope)];
+      if (!full || !base) {
+        throw new KeyfleetError(
+          "not-found",
+          `CA ${quoted(scope.issuerId)} has no full CRL${scope.shard ? ` for shard ${scope.shard}` : ""} for a delta to build on`,
+        );
+      }
+      const order: CrlOrder = {
+        full: false,
+        base: { number: BigInt(base.number), snapshot: base.snapshot },
+        keptSince: full.this_update,
       };
-      if (!(await crlRepository(tx).keep(row, crl.der))) return false;
-      // Served and written under the row's lock, before the event exists: a consumer told of the
-      // CRL finds its file, and a later CRL, which waits for this lock, is always written after it.
-      await deps.artefacts.put(
-        crlArtefactName(issuer.id, kind),
-        artefactOf(crl.der, crl.thisUpdate, crl.nextUpdate, crl.number),
-      );
-      const subject = `ca:${crl.issuerId}`;
-      const [position] = await deps.audit.append(tx, [
-        { type: "crl.published", actor, subject, details: facts, time: crl.thisUpdate },
-      ]);
-      await deps.outbox.publish(tx, [
-        { position: position!, type: "crl.published", subject, payload: facts },
-      ]);
-      return true;
+      kept.push(...(await keep(await produceCrls(deps, scope, url, order), actor, false)));
+    }
+    return kept;
+  }
+
+  /**
+   * Keeps each CRL unless a newer one of its kind was kept meanwhile (then it is neither served,
+   * written nor announced), serves it and writes its file, then announces it, all in one
+   * transaction; the full CRL becomes the scope's delta base when `rollBase`.
+   */
+  async function keep(
+    crls: readonly ProducedCrl[],
+    actor: string,
+    rollBase: boolean,
+  ): Promise<ProducedCrl[]> {
+    const issuer = await deps.issuers.byId(crls[0]!.issuerId);
+    const spki = readCertificate(issuer!.certificate).subjectPublicKeyInfo;
+    for (const crl of crls) {
+      if (checkCrlSignature(crl.der, spki) !== "good") {
+        throw new KeyfleetError(
+          "internal",
+          `CRL ${crl.number} of CA ${crl.issuerId} does not verify under its key; not published`,
+        );
+      }
+    }
+    return deps.database.transaction(async (tx) => {
+      const rows = crlRepository(tx);
+      const kept: ProducedCrl[] = [];
+      for (const crl of crls) {
+        const row = {
+          issuer_id: crl.issuerId,
+          shard: crl.shard,
+          kind: crl.kind,
+          number: crl.number,
+          base_number: crl.baseNumber,
+          snapshot: crl.snapshot,
+          this_update: crl.thisUpdate,
+          next_update: crl.nextUpdate,
+          entries: crl.entries,
+          size: crl.der.length,
+        };
+        if (!(await rows.keep(row, crl.der))) continue;
+        if (crl.kind === "full" && rollBase) {
+          await rows.keepDeltaBase({
+            issuer_id: crl.issuerId,
+            shard: crl.shard,
+            number: crl.number,
+            snapshot: crl.snapshot,
+            this_update: crl.thisUpdate,
+          });
+        }
+        // Served and written under the row's lock, before the event exists: a consumer told of the
+        // CRL finds its file, and a later CRL, which waits for this lock, is always written after it.
+        await deps.artefacts.put(
+          crlPath(crl, crl.kind),
+          artefactOf(crl.der, crl.thisUpdate, crl.nextUpdate, crl.number),
+        );
+        const facts = {
+          issuerId: crl.issuerId,
+          shard: crl.shard,
+          kind: crl.kind,
+          number: crl.number.toString(),
+          baseNumber: crl.baseNumber?.toString() ?? null,
+          entries: crl.entries,
+          thisUpdate: crl.thisUpdate.toISOString(),
+          nextUpdate: crl.nextUpdate.toISOString(),
+        };
+        const subject = `ca:${crl.issuerId}`;
+        const [position] = await deps.audit.append(tx, [
+          { type: "crl.published", actor, subject, details: facts, time: crl.thisUpdate },
+        ]);
+        await deps.outbox.publish(tx, [
+          { position: position!, type: "crl.published", subject, payload: facts },
+        ]);
+        kept.push(crl);
+      }
+      return kept;
     });
-    return kept ? crl : undefined;
   }
 
   /** The CAs that may still have certificates in use: not expired, active or retired. */
@@ -160,14 +218,15 @@ export function crlPublisher(deps: CrlPublisherDeps) {
     }
     const rows = db();
     for (const p of await rows.publishedNumbers()) {
-      const name = crlArtefactName(p.issuer_id, p.kind);
+      const scope = { issuerId: p.issuer_id, shard: p.shard };
+      const name = crlPath(scope, p.kind);
       const served = deps.artefacts.get(name);
       if (served && served.number >= BigInt(p.number)) continue;
       // The row and its bytes from one snapshot: a newer CRL kept meanwhile replaces both.
       const kept = await deps.database.transaction(async (tx) => {
         const snapshot = crlRepository(tx);
         await snapshot.oneSnapshot();
-        const row = await snapshot.published(p.issuer_id, p.kind);
+        const row = await snapshot.published(scope, p.kind);
         return row && { row, der: await snapshot.bytes(row) };
       });
       if (kept) {
@@ -179,24 +238,21 @@ export function crlPublisher(deps: CrlPublisherDeps) {
 
   return {
     /**
-     * Publishes CRLs now (`keyfleet crl publish`): a full CRL and its delta of every living CA, or
-     * of `issuerId` only; returns them, full before delta.
+     * Publishes CRLs now (`keyfleet crl publish`): a full CRL and its delta of every scope of
+     * every living CA, or of `issuerId` only; returns them, each scope's full before its delta.
      */
     async publishNow(actor: string, issuerId?: string): Promise<ProducedCrl[]> {
       const issuers = issuerId === undefined ? await livingIssuers() : [await issuerOf(issuerId)];
       const published: ProducedCrl[] = [];
-      for (const issuer of issuers) {
-        for (const kind of ["full", "delta"] as const) {
-          const crl = await publishOne(issuer, kind, actor);
-          if (crl) published.push(crl);
-        }
+      for (const scope of issuers.flatMap(scopesOf)) {
+        published.push(...(await publishScope(scope, ["full", "delta"], actor)));
       }
       return published;
     },
 
     /**
-     * The newest published full CRL of every living CA, as the database keeps them (what a
-     * broker's CRL bundle holds); refused while one of them has none yet.
+     * The newest published full CRL of every scope of every living CA, as the database keeps them
+     * (what a broker's CRL bundle holds); refused while one of them has none yet.
      */
     async newestFull(): Promise<{ row: PublishedCrlRow; der: Uint8Array }[]> {
       const issuers = await livingIssuers();
@@ -205,12 +261,12 @@ export function crlPublisher(deps: CrlPublisherDeps) {
         const snapshot = crlRepository(tx);
         await snapshot.oneSnapshot();
         const kept = [];
-        for (const issuer of issuers) {
-          const row = await snapshot.published(issuer.id, "full");
+        for (const scope of issuers.flatMap(scopesOf)) {
+          const row = await snapshot.published(scope, "full");
           if (!row) {
             throw new KeyfleetError(
               "not-found",
-              `CA ${quoted(issuer.id)} has published no CRL yet: run \`keyfleet crl publish\``,
+              `CA ${quoted(scope.issuerId)} has published no CRL${scope.shard ? ` for shard ${scope.shard}` : ""} yet: run \`keyfleet crl publish\``,
             );
           }
           kept.push({ row, der: await snapshot.bytes(row) });
@@ -220,27 +276,26 @@ export function crlPublisher(deps: CrlPublisherDeps) {
     },
 
     /**
-     * The `crl-publisher` task: every living CA's CRLs that are due. A CA that fails (its key
-     * store unreachable) does not hold up the others; the first failure is thrown at the end.
+     * The `crl-publisher` task: every living CA's CRLs that are due. A scope that fails (its CA's
+     * key store unreachable) does not hold up the others; the first failure is thrown at the end.
      */
     async publishDue(): Promise<ProducedCrl[]> {
       const published: ProducedCrl[] = [];
       let failure: unknown;
-      for (const issuer of await livingIssuers()) {
+      for (const scope of (await livingIssuers()).flatMap(scopesOf)) {
         try {
           const rows = db();
-          const full = await rows.published(issuer.id, "full");
-          const delta = await rows.published(issuer.id, "delta");
+          const full = await rows.published(scope, "full");
+          const delta = await rows.published(scope, "delta");
           const state: PublishedState = {
             full,
             delta,
-            changedSinceFull: full !== undefined && (await rows.changedAfter(issuer.id, full.snapshot)),
-            changedSinceDelta: delta !== undefined && (await rows.changedAfter(issuer.id, delta.snapshot)),
+            base: await rows.deltaBase(scope),
+            changedSinceFull: full !== undefined && (await rows.changedAfter(scope, full.snapshot)),
+            changedSinceDelta: delta !== undefined && (await rows.changedAfter(scope, delta.snapshot)),
           };
-          for (const kind of due(state, deps.clock.now())) {
-            const crl = await publishOne(issuer, kind, "system");
-            if (crl) published.push(crl);
-          }
+          const kinds = due(state, deps.clock.now());
+          if (kinds.length > 0) published.push(...(await publishScope(scope, kinds, "system")));
         } catch (e) {
           failure ??= e;
         }

@@ -14,26 +14,15 @@ export {
 } from "./issuance.js";
 export type { BatchWriter, RecordBatch } from "./record-batch.js";
 export type { InitOptions } from "./hierarchy.js";
-export { issuerUrls } from "./urls.js";
+export { crlPath, issuerUrls, type CrlKind, type CrlScope } from "./urls.js";
 export { keyCustody, keyGraceSeconds, type KeyCustodyDeps } from "./key-custody.js";
 export { inlineCsrReader, type CsrReader } from "./csr-reader.js";
 export { workerCsrReader } from "./worker-csr-reader.js";
 export { certificateJson, type CertificateJson } from "./certificate.js";
 export { checkDeviceSerial, idevidDer, namesKeyfleetUrn } from "./device-identity.js";
 export { applyCredentialEffect, type CredentialChange, type CredentialEffect } from "./credential-effects.js";
-export {
-  crlValiditySeconds,
-  deltaCrlValiditySeconds,
-  type CrlKind,
-  type ProducedCrl,
-} from "./crl-producer.js";
-export {
-  crlArtefactName,
-  crlPublisher,
-  crlPublisherSeconds,
-  fullRefreshSeconds,
-  type CrlPublisher,
-} from "./crl-publisher.js";
+export { crlValiditySeconds, deltaCrlValiditySeconds, type ProducedCrl } from "./crl-producer.js";
+export { crlPublisher, crlPublisherSeconds, fullRefreshSeconds, type CrlPublisher } from "./crl-publisher.js";
 export { ArtefactStore, type Artefact } from "./artefact-store.js";
 export { changeStatus, type RevocationDeps, type StatusOrder, type StatusOutcome } from "./revocation.js";
 export type { StatusRequest } from "./revocation-rules.js";

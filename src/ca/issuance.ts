@@ -7,6 +7,7 @@ import type { AuditEvent, AuditLog } from "../audit/index.js";
 import { KeyfleetError, quoted, type Clock } from "../domain/index.js";
 import {
   checkCsr,
+  crlShardOf,
   derOrPem,
   formatName,
   formatSan,
@@ -266,6 +267,7 @@ export class Issuance {
       request_digest: order.request?.digest ?? null,
       not_before: notBefore,
       not_after: notAfter,
+      crl_shard: crlShardOf(serial, issuer.template.urlExtensions.length),
     } satisfies NewCertificate;
     const outcome = await this.#commits.submit({ row, actor: order.actor, recordWith: order.recordWith });
     if (outcome.inserted) return certificateOf({ ...row, sans, status: "good" });

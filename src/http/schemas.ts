@@ -128,6 +128,7 @@ export const caSchema = {
     notBefore: { type: "string", format: "date-time" },
     notAfter: { type: "string", format: "date-time" },
     state: { type: "string" },
+    crlShards: { type: "integer" },
     urls: { type: "object", properties: { caIssuers: { type: "string" }, crl: { type: "string" } } },
   },
 } as const;

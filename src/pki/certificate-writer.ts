@@ -25,6 +25,7 @@ import {
   subjectAltName,
   subjectKeyIdentifier,
 } from "./extensions.js";
+import { crlShardOf } from "./crl-shard.js";
 import type { IssuerTemplate } from "./issuer-template.js";
 import { encodeName, type DistinguishedName } from "./name.js";
 import { checkNames, type Profile } from "./profiles.js";
@@ -131,7 +132,9 @@ function tbsCertificate(
     ...san,
     subjectKeyIdentifier(keyIdentifier(subjectKey)),
     issuer.authorityKeyIdentifierExtension,
-    issuer.urlExtensions,
+    ...(issuer.urlExtensions.length === 0
+      ? []
+      : [issuer.urlExtensions[crlShardOf(order.serial, issuer.urlExtensions.length)]!]),
     parts.tail,
   );
   return sequence(

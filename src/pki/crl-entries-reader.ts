@@ -23,6 +23,7 @@ import {
 } from "./der-reader.js";
 import { revocationReasons, type RevocationReason } from "./crl-writer.js";
 import { oid } from "./oids.js";
+import { distributionPointUris } from "./revocation-pointers.js";
 
 export interface CrlEntryRead {
   readonly revokedAt: Date;
@@ -37,6 +38,11 @@ export interface ReadCrl {
   readonly number: bigint | undefined;
   /** Set on a delta CRL (§5.2.4): the CRL Number of the full CRL it completes. */
   readonly deltaOf: bigint | undefined;
+  /**
+   * Its scope, the URIs its Issuing Distribution Point names (§5.2.5): it covers the certificates
+   * whose CRL distribution point is one of them. Undefined without an IDP: all the issuer's.
+   */
+  readonly scope: readonly string[] | undefined;
   /** The entries by serial, hex in capitals without leading zeros (as openssl prints it). */
   readonly entries: ReadonlyMap<string, CrlEntryRead>;
 }
@@ -86,6 +92,7 @@ export function readCrl(der: Uint8Array): ReadCrl {
   }
   let number: bigint | undefined;
   let deltaOf: bigint | undefined;
+  let scope: string[] | undefined;
   if (fields[i]?.tag === 0xa0) {
     const [list, ...more] = children(fields[i++]!, what);
     if (!list || more.length) throw malformed(what, "crlExtensions has the wrong shape");
@@ -94,6 +101,11 @@ export function readCrl(der: Uint8Array): ReadCrl {
     if (numbered) number = bigIntOf(readOnly(numbered.value, tag.integer, what), `${what} CRL Number`);
     const delta = extensions.get(oid.deltaCRLIndicator);
     if (delta) deltaOf = bigIntOf(readOnly(delta.value, tag.integer, what), `${what} delta CRL indicator`);
+    const idp = extensions.get(oid.issuingDistributionPoint);
+    if (idp) {
+      const point = children(readOnly(idp.value, tag.sequence, what), what).find((f) => f.tag === 0xa0);
+      scope = distributionPointUris(point);
+    }
   }
   if (i !== fields.length) throw malformed(what, "TBSCertList has unexpected fields");
   return {
@@ -103,6 +115,7 @@ export function readCrl(der: Uint8Array): ReadCrl {
     nextUpdate,
     number,
     deltaOf,
+    scope,
     entries,
   };
 }

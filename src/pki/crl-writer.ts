@@ -81,6 +81,9 @@ export interface CrlHeader {
 
 /** Room kept before the first entry for the header: Name, times, lengths; an issuer Name is far smaller. */
 const HEADER_ROOM = 8192;
+/** Room for one entry with a reasonCode and a 16-octet serial (52 octets), and for what follows the last. */
+const ENTRY_ROOM = 53;
+const TAIL_ROOM = 2048;
 /** §5.2.3: CRL numbers are at most 20 octets. */
 const MAX_CRL_NUMBER = (1n << 159n) - 1n;
 
@@ -116,9 +119,16 @@ export class CrlWriter {
   #end = HEADER_ROOM;
   #count = 0;
 
-  /** `expectedEntries` sizes the buffer once for a CRL of about that many entries. */
+  readonly #expected: number;
+
+  /**
+   * `expectedEntries` (a count of the rows to come) sizes the buffer once: room for that many
+   * entries with a reason code, and where they run longer (invalidity dates), one growth sized by
+   * the entries still to come.
+   */
   constructor(expectedEntries = 0) {
-    this.#buffer = new Uint8Array(HEADER_ROOM + 1024 + Math.max(0, expectedEntries) * 48);
+    this.#expected = Math.max(0, expectedEntries);
+    this.#buffer = new Uint8Array(HEADER_ROOM + TAIL_ROOM + this.#expected * ENTRY_ROOM);
   }
 
   get count(): number {
@@ -188,7 +198,14 @@ export class CrlWriter {
 
   #append(bytes: Uint8Array): void {
     if (this.#end + bytes.length > this.#buffer.length) {
-      const grown = new Uint8Array(Math.max(this.#end + bytes.length, Math.ceil(this.#buffer.length * 1.5)));
+      // Past the count: half again. Short of it: as much again as the entries so far took, per entry to come.
+      const left = this.#expected - this.#count;
+      const perEntry = this.#count > 0 ? (this.#end - HEADER_ROOM) / this.#count : ENTRY_ROOM;
+      const wanted =
+        left > 0
+          ? this.#end + Math.ceil(left * perEntry * 1.05) + TAIL_ROOM
+          : Math.ceil(this.#buffer.length * 1.5);
+      const grown = new Uint8Array(Math.max(this.#end + bytes.length + TAIL_ROOM, wanted));
       grown.set(this.#buffer.subarray(0, this.#end));
       this.#buffer = grown;
     }

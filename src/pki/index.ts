@@ -59,6 +59,7 @@ export {
   type CrlHeader,
   type RevocationReason,
 } from "./crl-writer.js";
+export { checkCrlShards, crlShardOf, maxCrlShards } from "./crl-shard.js";
 export { readOcspRequest, type CertId, type CertIdHash, type OcspRequest } from "./ocsp-request.js";
 export {
   compileResponder,

@@ -54,9 +54,13 @@ export interface IssuerTemplate {
   readonly pathLength: number | undefined;
   /** Made by compileSelfIssuer: writes exactly one certificate, its own (subject = issuer, same key). */
   readonly selfSigned: boolean;
-  /** Precomputed DER: the AKI extension, and CRL DP + AIA (empty without URLs). */
+  /** Precomputed DER: the AKI extension. */
   readonly authorityKeyIdentifierExtension: Uint8Array;
-  readonly urlExtensions: Uint8Array;
+  /**
+   * Precomputed DER: CRL DP + AIA, one per CRL shard (crl-shard.ts: a certificate gets its
+   * serial's); none without URLs.
+   */
+  readonly urlExtensions: readonly Uint8Array[];
 }
 
 function invalid(message: string, cause?: unknown): KeyfleetError {
@@ -71,13 +75,16 @@ function checkSigner(signer: Signer): Uint8Array {
   return spki.key;
 }
 
-function urlExtensions(urls: RevocationUrls | undefined): Uint8Array {
-  if (!urls) return new Uint8Array(0);
-  for (const [name, url] of Object.entries(urls)) {
-    if (sanSyntaxProblem({ type: "uri", value: url }))
-      throw invalid(`the ${name} URL "${url}" is not an absolute ASCII URI`);
-  }
-  return concat([crlDistributionPoints(urls.crl), authorityInfoAccess(urls.ocsp, urls.caIssuers)]);
+function urlExtensions(urls: RevocationUrls | readonly RevocationUrls[] | undefined): Uint8Array[] {
+  if (!urls) return [];
+  const shards: readonly RevocationUrls[] = "crl" in urls ? [urls] : urls;
+  return shards.map((shard) => {
+    for (const [name, url] of Object.entries(shard) as [string, string][]) {
+      if (sanSyntaxProblem({ type: "uri", value: url }))
+        throw invalid(`the ${name} URL "${url}" is not an absolute ASCII URI`);
+    }
+    return concat([crlDistributionPoints(shard.crl), authorityInfoAccess(shard.ocsp, shard.caIssuers)]);
+  });
 }
 
 /** What an issuer needs from its certificate; subject and SPKI raw, to be copied byte for byte. */
@@ -164,11 +171,14 @@ function caExtensions(extensions: ReadonlyMap<string, Extension>): {
   return { ...(keyId ? { keyId } : {}), pathLength: constraints.pathLength };
 }
 
-/** An issuer from its own certificate and its signer; checks they hold the same key. */
+/**
+ * An issuer from its own certificate and its signer; checks they hold the same key. `urls`: where
+ * its certificates' relying parties look, one set per CRL shard (a single set: one shard).
+ */
 export function compileIssuer(input: {
   certificate: Uint8Array;
   signer: Signer;
-  urls?: RevocationUrls;
+  urls?: RevocationUrls | readonly RevocationUrls[];
 }): IssuerTemplate {
   let fields: CaCertificate;
   let ca: { keyId?: Uint8Array; pathLength: number | undefined };
@@ -223,6 +233,6 @@ export function compileSelfIssuer(input: {
     pathLength: undefined,
     selfSigned: true,
     authorityKeyIdentifierExtension: authorityKeyIdentifier(id),
-    urlExtensions: new Uint8Array(0),
+    urlExtensions: [],
   };
 }

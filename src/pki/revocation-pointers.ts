@@ -21,6 +21,20 @@ const uriTag = 0x86;
 const uri = (t: Tlv): string | undefined =>
   t.tag === uriTag ? readString({ ...t, tag: tag.ia5String }, what) : undefined;
 
+/**
+ * The URIs of a DistributionPointName's fullName ([0] GeneralNames): a CRL distribution point's in
+ * a certificate, or a CRL's own scope in its Issuing Distribution Point (§5.2.5).
+ */
+export function distributionPointUris(point: Tlv | undefined): string[] {
+  const fullName = point && children(point, what).find((f) => f.tag === 0xa0);
+  const uris: string[] = [];
+  for (const general of fullName ? children(fullName, what) : []) {
+    const found = uri(general);
+    if (found !== undefined) uris.push(found);
+  }
+  return uris;
+}
+
 export function revocationPointers(certificate: Pick<ReadCertificate, "extensions">): RevocationPointers {
   const crl: string[] = [];
   const ocsp: string[] = [];
@@ -29,11 +43,7 @@ export function revocationPointers(certificate: Pick<ReadCertificate, "extension
     for (const point of children(readOnly(cdp.value, tag.sequence, what), what)) {
       // DistributionPoint ::= SEQUENCE { distributionPoint [0] DistributionPointName OPTIONAL, … }
       const name = children(expect(point, tag.sequence, what), what).find((f) => f.tag === 0xa0);
-      const fullName = name && children(name, what).find((f) => f.tag === 0xa0);
-      for (const general of fullName ? children(fullName, what) : []) {
-        const found = uri(general);
-        if (found !== undefined) crl.push(found);
-      }
+      crl.push(...distributionPointUris(name));
     }
   }
   const aia = certificate.extensions.get(oid.authorityInfoAccess);

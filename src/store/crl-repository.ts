@@ -1,13 +1,14 @@
 /**
- * What CRLs are made of and where they are kept: the issuer's next CRL Number; its revoked and
- * held certificates (a full CRL), or those whose status changed where a given snapshot did not
- * see it (a delta CRL), streamed in serial order a page at a time (keyset), so a
- * CRL of a million entries never holds a million rows; and each issuer's newest published full and
- * delta CRL (migration 0021), which every node serves and the next delta builds on.
+ * What CRLs are made of and where they are kept: the issuer's next CRL Number; a CRL scope's (an
+ * issuer's shard's) revoked and held certificates (a full CRL), or those whose status changed
+ * where a given snapshot did not see it (a delta CRL), streamed in serial order a page at a time
+ * (keyset), so a CRL of a million entries never holds a million rows; each scope's newest
+ * published full and delta CRL (migrations 0021, 0026), which every node serves; and each scope's
+ * delta base, the full CRL its deltas are made against.
  */
 import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from "kysely";
 import { KeyfleetError } from "../domain/index.js";
-import type { CertificateStatus, PublishedCrlsTable, Tables } from "./schema.js";
+import type { CertificateStatus, CrlDeltaBasesTable, PublishedCrlsTable, Tables } from "./schema.js";
 import { currentSnapshot, repeatableRead, unseenBy } from "./snapshots.js";
 
 export interface RevokedCertificateRow {
@@ -20,14 +21,31 @@ export interface RevokedCertificateRow {
 }
 
 export type PublishedCrlRow = Selectable<PublishedCrlsTable>;
+export type DeltaBaseRow = Selectable<CrlDeltaBasesTable>;
 
-/** The status changes of `issuerId` that `snapshot` did not see. */
+/** One CRL scope: an issuer's shard (0 when it has one). */
+export interface CrlScopeKey {
+  readonly issuerId: string;
+  readonly shard: number;
+}
+
+/** The status changes of the scope's certificates that `snapshot` did not see. */
 function unseen<Q extends SelectQueryBuilder<Tables, "status_changes", object>>(
   q: Q,
-  issuerId: string,
+  scope: CrlScopeKey,
   snapshot: string,
 ): Q {
-  return unseenBy(q.where("issuer_id", "=", issuerId) as Q, snapshot);
+  const inScope = q.where("status_changes.issuer_id", "=", scope.issuerId).where((eb) =>
+    eb.exists(
+      eb
+        .selectFrom("certificates")
+        .select(sql`1`.as("one"))
+        .whereRef("certificates.issuer_id", "=", "status_changes.issuer_id")
+        .whereRef("certificates.serial", "=", "status_changes.serial")
+        .where("certificates.crl_shard", "=", scope.shard),
+    ),
+  ) as Q;
+  return unseenBy(inScope, snapshot);
 }
 
 const pageSize = 10_000;
@@ -95,16 +113,17 @@ export function crlRepository(db: Kysely<Tables>) {
     },
 
     /**
-     * The issuer's certificates on hold or revoked, by serial (a full CRL): those expired before
+     * The scope's certificates on hold or revoked, by serial (a full CRL): those expired before
      * `keptSince` are left out (RFC 5280 §3.3: an entry stays until one scheduled CRL after the
      * certificate expired has listed it).
      */
-    notGood(issuerId: string, keptSince: Date): AsyncGenerator<RevokedCertificateRow> {
+    notGood(scope: CrlScopeKey, keptSince: Date): AsyncGenerator<RevokedCertificateRow> {
       return bySerial((after) =>
         db
           .selectFrom("certificates")
           .select(columns)
-          .where("issuer_id", "=", issuerId)
+          .where("issuer_id", "=", scope.issuerId)
+          .where("crl_shard", "=", scope.shard)
           .where("status", "<>", "good")
           .where("serial", ">", after)
           .where("not_after", ">", keptSince)
@@ -114,32 +133,42 @@ export function crlRepository(db: Kysely<Tables>) {
       );
     },
 
-    /** How many of the issuer's certificates are on hold or revoked (a first CRL's size, to size its buffer). */
-    async countNotGood(issuerId: string): Promise<number> {
+    /** How many of the scope's certificates are on hold or revoked (a full CRL's size, to size its buffer). */
+    async countNotGood(scope: CrlScopeKey, keptSince: Date): Promise<number> {
       const row = await db
         .selectFrom("certificates")
         .select((eb) => eb.fn.countAll<string>().as("n"))
-        .where("issuer_id", "=", issuerId)
+        .where("issuer_id", "=", scope.issuerId)
+        .where("crl_shard", "=", scope.shard)
         .where("status", "<>", "good")
+        .where("not_after", ">", keptSince)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
 
     /**
-     * The issuer's certificates whose status changed where `snapshot` did not see it (a delta CRL
+     * The scope's certificates whose status changed where `snapshot` did not see it (a delta CRL
      * against the full CRL read in that snapshot), as they are now, by serial: good ones are holds
      * lifted since. Expired before `keptSince`: left out, as in the full CRL.
      */
-    changedSince(issuerId: string, snapshot: string, keptSince: Date): AsyncGenerator<RevokedCertificateRow> {
+    changedSince(
+      scope: CrlScopeKey,
+      snapshot: string,
+      keptSince: Date,
+    ): AsyncGenerator<RevokedCertificateRow> {
       return bySerial((after) =>
         db
           .selectFrom("certificates")
           .select(columns)
-          .where("issuer_id", "=", issuerId)
+          .where("issuer_id", "=", scope.issuerId)
+          .where("crl_shard", "=", scope.shard)
           .where("serial", ">", after)
           .where("not_after", ">", keptSince)
           .where("serial", "in", (eb) =>
-            unseen(eb.selectFrom("status_changes").select("serial"), issuerId, snapshot),
+            unseenBy(
+              eb.selectFrom("status_changes").select("serial").where("issuer_id", "=", scope.issuerId),
+              snapshot,
+            ),
           )
           .orderBy("serial")
           .limit(pageSize)
@@ -147,33 +176,62 @@ export function crlRepository(db: Kysely<Tables>) {
       );
     },
 
-    /** Whether the issuer has a status change `snapshot` did not see (a CRL read in it is behind). */
-    async changedAfter(issuerId: string, snapshot: string): Promise<boolean> {
-      const row = await unseen(db.selectFrom("status_changes").select("seq"), issuerId, snapshot)
+    /** Whether the scope has a status change `snapshot` did not see (a CRL read in it is behind). */
+    async changedAfter(scope: CrlScopeKey, snapshot: string): Promise<boolean> {
+      const row = await unseen(db.selectFrom("status_changes").select("status_changes.seq"), scope, snapshot)
         .limit(1)
         .executeTakeFirst();
       return row !== undefined;
     },
 
-    /** The issuer's newest published CRL of `kind`. */
-    async published(issuerId: string, kind: "full" | "delta"): Promise<PublishedCrlRow | undefined> {
+    /** The scope's newest published CRL of `kind`. */
+    async published(scope: CrlScopeKey, kind: "full" | "delta"): Promise<PublishedCrlRow | undefined> {
       return db
         .selectFrom("published_crls")
         .selectAll()
-        .where("issuer_id", "=", issuerId)
+        .where("issuer_id", "=", scope.issuerId)
+        .where("shard", "=", scope.shard)
         .where("kind", "=", kind)
         .executeTakeFirst();
     },
 
-    /** Every issuer's newest CRLs, without their bytes: what a node compares its own with. */
+    /** Every scope's newest CRLs, without their bytes: what a node compares its own with. */
     async publishedNumbers(): Promise<
-      { issuer_id: string; kind: "full" | "delta"; number: string | number | bigint }[]
+      { issuer_id: string; shard: number; kind: "full" | "delta"; number: string | number | bigint }[]
     > {
-      return db.selectFrom("published_crls").select(["issuer_id", "kind", "number"]).execute();
+      return db.selectFrom("published_crls").select(["issuer_id", "shard", "kind", "number"]).execute();
+    },
+
+    /** The scope's delta base: the full CRL its deltas are made against. */
+    async deltaBase(scope: CrlScopeKey): Promise<DeltaBaseRow | undefined> {
+      return db
+        .selectFrom("crl_delta_bases")
+        .selectAll()
+        .where("issuer_id", "=", scope.issuerId)
+        .where("shard", "=", scope.shard)
+        .executeTakeFirst();
+    },
+
+    /** Makes `base` the scope's delta base, unless a newer one is there already. */
+    async keepDeltaBase(base: DeltaBaseRow): Promise<void> {
+      await db
+        .insertInto("crl_delta_bases")
+        .values({ ...base, number: Number(base.number) })
+        .onConflict((oc) =>
+          oc
+            .columns(["issuer_id", "shard"])
+            .doUpdateSet((eb) => ({
+              number: eb.ref("excluded.number"),
+              snapshot: eb.ref("excluded.snapshot"),
+              this_update: eb.ref("excluded.this_update"),
+            }))
+            .where("crl_delta_bases.number", "<", (eb) => eb.ref("excluded.number")),
+        )
+        .execute();
     },
 
     /**
-     * Keeps `crl` (its bytes `der`) as the issuer's newest of its kind, unless a newer one is there
+     * Keeps `crl` (its bytes `der`) as the scope's newest of its kind, unless a newer one is there
      * already; false then. Inside a transaction: the row and its parts change together.
      */
     async keep(crl: PublishedCrlRow, der: Uint8Array): Promise<boolean> {
@@ -186,7 +244,7 @@ export function crlRepository(db: Kysely<Tables>) {
         })
         .onConflict((oc) =>
           oc
-            .columns(["issuer_id", "kind"])
+            .columns(["issuer_id", "shard", "kind"])
             .doUpdateSet((eb) => ({
               number: eb.ref("excluded.number"),
               base_number: eb.ref("excluded.base_number"),
@@ -201,7 +259,7 @@ export function crlRepository(db: Kysely<Tables>) {
         .returning("number")
         .executeTakeFirst();
       if (!kept) return false;
-      const key = { issuer_id: crl.issuer_id, kind: crl.kind, number: Number(crl.number) };
+      const key = { issuer_id: crl.issuer_id, shard: crl.shard, kind: crl.kind, number: Number(crl.number) };
       for (let part = 0; part * partSize < der.length; part++) {
         const bytes = der.subarray(part * partSize, (part + 1) * partSize);
         await db
@@ -212,6 +270,7 @@ export function crlRepository(db: Kysely<Tables>) {
       await db
         .deleteFrom("published_crl_parts")
         .where("issuer_id", "=", crl.issuer_id)
+        .where("shard", "=", crl.shard)
         .where("kind", "=", crl.kind)
         .where("number", "<>", Number(crl.number))
         .execute();
@@ -219,7 +278,9 @@ export function crlRepository(db: Kysely<Tables>) {
     },
 
     /** The bytes of a kept CRL, read a part at a time into one buffer of its size. */
-    async bytes(crl: Pick<PublishedCrlRow, "issuer_id" | "kind" | "number" | "size">): Promise<Uint8Array> {
+    async bytes(
+      crl: Pick<PublishedCrlRow, "issuer_id" | "shard" | "kind" | "number" | "size">,
+    ): Promise<Uint8Array> {
       const der = new Uint8Array(crl.size);
       let at = 0;
       for (let part = 0; at < crl.size; part++) {
@@ -227,6 +288,7 @@ export function crlRepository(db: Kysely<Tables>) {
           .selectFrom("published_crl_parts")
           .select("bytes")
           .where("issuer_id", "=", crl.issuer_id)
+          .where("shard", "=", crl.shard)
           .where("kind", "=", crl.kind)
           .where("number", "=", Number(crl.number))
           .where("part", "=", part)

@@ -17,7 +17,13 @@ export {
   type CertificateQuery,
   type DeviceStatusChange,
 } from "./certificate-repository.js";
-export { crlRepository, type PublishedCrlRow, type RevokedCertificateRow } from "./crl-repository.js";
+export {
+  crlRepository,
+  type CrlScopeKey,
+  type DeltaBaseRow,
+  type PublishedCrlRow,
+  type RevokedCertificateRow,
+} from "./crl-repository.js";
 export { revocationRepository, type NewStatusChange } from "./revocation-repository.js";
 export { ocspRepository, type CertificateStatusRow, type OcspRepository } from "./ocsp-repository.js";
 export { lifecycleEventRepository, type LifecycleEventRepository } from "./lifecycle-event-repository.js";

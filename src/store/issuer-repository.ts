@@ -28,6 +28,15 @@ export function issuerRepository(db: Kysely<Tables>) {
     async anyIn(tx: Kysely<Tables>): Promise<boolean> {
       return (await tx.selectFrom("issuers").select("id").limit(1).executeTakeFirst()) !== undefined;
     },
+    /** The issuer, locked until the transaction `db` is ends (for a change of its row). */
+    async lockedById(id: string): Promise<IssuerRow | undefined> {
+      return db.selectFrom("issuers").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+    },
+
+    async setCrlShards(id: string, shards: number): Promise<void> {
+      await db.updateTable("issuers").set({ crl_shards: shards }).where("id", "=", id).execute();
+    },
+
     async list(): Promise<IssuerRow[]> {
       return db.selectFrom("issuers").selectAll().orderBy("created_at").orderBy("id").execute();
     },

@@ -46,6 +46,8 @@ export interface IssuersTable {
   not_before: Date;
   not_after: Date;
   state: Generated<"active" | "retired">;
+  /** How many CRL shards its certificates are spread over (migration 0026; only grows). */
+  crl_shards: Generated<number>;
   created_at: CreatedAt;
 }
 
@@ -194,6 +196,8 @@ export interface CertificatesTable {
   revocation_reason: string | null;
   /** When the key is known or suspected to have been compromised (RFC 5280 §5.3.2); set only with a revocation. */
   invalidity_date: Date | null;
+  /** The CRL shard its CRL distribution point names (migration 0026; 0 for an unsharded issuer). */
+  crl_shard: Generated<number>;
   created_at: CreatedAt;
 }
 
@@ -222,6 +226,8 @@ export interface StatusChangesTable {
 
 export interface PublishedCrlsTable {
   issuer_id: string;
+  /** The issuer's CRL shard (0 when it has one). */
+  shard: number;
   kind: "full" | "delta";
   number: Bigint;
   /** A delta's base: the number of the full CRL it adds to. */
@@ -237,10 +243,20 @@ export interface PublishedCrlsTable {
 
 export interface PublishedCrlPartsTable {
   issuer_id: string;
+  shard: number;
   kind: "full" | "delta";
   number: Bigint;
   part: number;
   bytes: Uint8Array;
+}
+
+/** A CRL scope's delta base (migration 0026): the full CRL its deltas are made against. */
+export interface CrlDeltaBasesTable {
+  issuer_id: string;
+  shard: number;
+  number: Bigint;
+  snapshot: string;
+  this_update: Date;
 }
 
 export interface AuditLeavesTable {
@@ -367,6 +383,7 @@ export interface Tables {
   status_changes: StatusChangesTable;
   published_crls: PublishedCrlsTable;
   published_crl_parts: PublishedCrlPartsTable;
+  crl_delta_bases: CrlDeltaBasesTable;
   audit_nodes: AuditNodesTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;

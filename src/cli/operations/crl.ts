@@ -6,7 +6,7 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { crlArtefactName, crlBundle, readCrlBundle } from "../../ca/index.js";
+import { crlBundle, crlPath, readCrlBundle } from "../../ca/index.js";
 import { replaceFile } from "../../data-directory.js";
 import { KeyfleetError } from "../../domain/index.js";
 import { operation } from "./operation.js";
@@ -20,13 +20,14 @@ export const crlOperations = {
     run: async (app, input: { ca?: string | undefined }, context) =>
       (await app.crls.publishNow(context.actor, input.ca)).map((crl) => ({
         issuerId: crl.issuerId,
+        shard: crl.shard,
         kind: crl.kind,
         number: crl.number.toString(),
         entries: crl.entries,
         thisUpdate: crl.thisUpdate.toISOString(),
         nextUpdate: crl.nextUpdate.toISOString(),
         /** Its file's name, under the data directory (and under --out). */
-        name: crlArtefactName(crl.issuerId, crl.kind),
+        name: crlPath(crl, crl.kind),
         der: Buffer.from(crl.der).toString("base64"),
       })),
   }),
@@ -46,6 +47,7 @@ export const crlOperations = {
       await replaceFile(input.file, crlBundle(ders), 0o644, (bytes) => readCrlBundle(bytes.toString(), ders));
       return crls.map(({ row }) => ({
         issuerId: row.issuer_id,
+        shard: row.shard,
         number: String(row.number),
         entries: row.entries,
         thisUpdate: row.this_update.toISOString(),

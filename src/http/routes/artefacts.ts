@@ -44,10 +44,12 @@ export function artefactRoutes(
   });
 
   http.get<{ Params: { file: string } }>("/crl/:file", { schema: fileParams }, async (request, reply) => {
-    const m = /^(ca-[0-9a-f]{1,64})(-delta)?\.crl$/.exec(request.params.file);
-    const served = m ? services.crls.served(`crl/${request.params.file}`) : undefined;
+    // The artefact store knows the names it serves (crlPath: a shard's, a delta's); nothing else is found.
+    const served = services.crls.served(`crl/${request.params.file}`);
     if (!served) throw new KeyfleetError("not-found", `no CRL published at ${request.url}`);
-    const republishedWithin = m![2] ? crlPublisherSeconds : fullRefreshSeconds;
+    const republishedWithin = request.params.file.endsWith("-delta.crl")
+      ? crlPublisherSeconds
+      : fullRefreshSeconds;
     return sendArtefact(request, reply, served, clock.now(), republishedWithin, "application/pkix-crl");
   });
 }
