@@ -252,6 +252,38 @@ describe("CRL writer", () => {
     expect(await verify("good.pem", ["big.pem"])).toMatch(/good\.pem: OK$/);
   });
 
+  test("the same TBSCertList whatever the estimate: none, exact, short of entries that run longer, too many", async () => {
+    const entries: CrlEntry[] = Array.from({ length: 300 }, (_, i) => ({
+      serial: Uint8Array.of(
+        0x20,
+        0x11,
+        0x22,
+        0x33,
+        0x44,
+        0x55,
+        0x66,
+        0x77,
+        0x88,
+        0x99,
+        0xaa,
+        i >> 8,
+        i & 0xff,
+      ),
+      revokedAt: hours(-1),
+      reason: "keyCompromise",
+      invalidSince: i % 2 ? hours(-2) : undefined, // longer than the estimate per entry
+    }));
+    const written = await Promise.all(
+      [0, entries.length, 100, 10_000].map(async (expected) => {
+        const writer = new CrlWriter(expected);
+        for (const e of entries) writer.add(e);
+        const crl = AsnConvert.parse(await writer.finish(header()), CertificateList);
+        return Buffer.from(AsnConvert.serialize(crl.tbsCertList)); // the signature differs (ECDSA)
+      }),
+    );
+    for (const tbs of written.slice(1)) expect(tbs.equals(written[0]!)).toBe(true);
+  });
+
   test("bad headers are refused: nextUpdate not after thisUpdate, a delta not above its base, a CRL number past 20 octets", async () => {
     await expect(write([], { nextUpdate: now })).rejects.toThrow(/nextUpdate must be after its thisUpdate/);
     await expect(write([], { baseCrlNumber: 7n })).rejects.toThrow(/above its base CRL's/);
