@@ -241,33 +241,56 @@ describe.each(["pglite", "postgres"] as const)("the delta base [%s]", (kind) => 
     expect(delta!.entries).toBe(1);
     expect(summary(await published())).toEqual([]); // the delta on the base is current: nothing due
 
-    // A day after the base: the next full CRL becomes the base, and the next delta builds on it.
+    // A day after the base: the next full CRL becomes the base, and the next delta builds on it; the
+    // delta on the old base expired (an hour's validity) long ago, so the new one comes at once.
     clock.advance(deltaBaseSeconds - crlValiditySeconds / 2);
-    expect(summary(await published())).toEqual(["full 5", "delta 5 on 1"]);
+    const [fifth, sixth] = await published();
+    expect(summary([fifth!, sixth!])).toEqual(["full 5", "delta 6 on 5"]);
+    expect(sixth!.entries).toBe(0);
+    expect(summary(await published())).toEqual([]);
+
+    // Where the base moves while the delta on the old one is still valid, the next round makes the new one.
+    clock.advance(deltaBaseSeconds - 600);
+    expect(summary(await published())).toEqual(["full 7", "delta 7 on 5"]); // half the full CRL's validity
+    clock.advance(600);
+    const late = await issue(t, "base-test-late");
+    await dir.write("late.pem", late.pem);
+    await t.app.devices.changeCertificateStatus(
+      late.serial,
+      { action: "revoke", reason: "superseded" },
+      systemCaller,
+    );
+    expect(summary(await published())).toEqual(["delta 8 on 5"]);
+    clock.advance(900); // revocations wait and the full CRL is a quarter hour old; the base, a day
+    expect(summary(await published())).toEqual(["full 9"]);
     const [onNewBase] = await published();
-    expect(summary([onNewBase!])).toEqual(["delta 6 on 5"]);
+    expect(summary([onNewBase!])).toEqual(["delta 10 on 9"]);
     expect(onNewBase!.entries).toBe(0);
+
     const fullNow = await t.app.crls.newestFull();
     await dir.write(
       "full.crl.pem",
       toPem("X509 CRL", fullNow.find((c) => c.row.issuer_id === issuingId)!.der),
     );
     await dir.write("delta.crl.pem", toPem("X509 CRL", onNewBase!.der));
-    const result = await openssl([
-      "verify",
-      "-crl_check",
-      "-use_deltas",
-      "-extended_crl",
-      "-attime",
-      String(Math.floor(clock.now().getTime() / 1000)),
-      "-CAfile",
-      dir.file("chain.pem"),
-      "-CRLfile",
-      dir.file("full.crl.pem"),
-      "-CRLfile",
-      dir.file("delta.crl.pem"),
-      dir.file("cert.pem"),
-    ]).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: `${e.stdout} ${e.stderr}` }));
+    const verified = (cert: string) =>
+      openssl([
+        "verify",
+        "-crl_check",
+        "-use_deltas",
+        "-extended_crl",
+        "-attime",
+        String(Math.floor(clock.now().getTime() / 1000)),
+        "-CAfile",
+        dir.file("chain.pem"),
+        "-CRLfile",
+        dir.file("full.crl.pem"),
+        "-CRLfile",
+        dir.file("delta.crl.pem"),
+        dir.file(cert),
+      ]).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: `${e.stdout} ${e.stderr}` }));
+    expect((await verified("late.pem")).stdout).toMatch(/certificate revoked/);
+    const result = await verified("cert.pem");
     expect(result.stdout).toMatch(/certificate revoked/);
   });
 });

@@ -1,7 +1,14 @@
 /** When CRLs are due (crl-publisher.ts `due`): every rule, at its edge. */
 import { expect, test } from "vitest";
 import { crlValiditySeconds, deltaCrlValiditySeconds } from "./crl-producer.js";
-import { due, fullRefreshSeconds, type PublishedState } from "./crl-publisher.js";
+import {
+  deltaBaseMaxChanges,
+  deltaBaseSeconds,
+  due,
+  fullRefreshSeconds,
+  movesBase,
+  type PublishedState,
+} from "./crl-publisher.js";
 
 const t0 = new Date("2026-12-01T00:00:00Z");
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -45,4 +52,13 @@ test("a delta of another base (the base moved on) or none: a delta", () => {
 
 test("a delta on the base, which is older than the newest full CRL: nothing due", () => {
   expect(due(state({ full: { ...full, number: 9 }, base: { number: 7 } }), at(60))).toEqual([]);
+});
+
+test("the delta base moves to the next full CRL when there is none, after a day, or once its delta would be large", () => {
+  const base = { this_update: t0 };
+  expect(movesBase(undefined, undefined, t0)).toBe(true);
+  expect(movesBase(base, 0, at(deltaBaseSeconds - 1))).toBe(false);
+  expect(movesBase(base, 0, at(deltaBaseSeconds))).toBe(true);
+  expect(movesBase(base, deltaBaseMaxChanges, at(60))).toBe(false);
+  expect(movesBase(base, deltaBaseMaxChanges + 1, at(60))).toBe(true);
 });

@@ -39,6 +39,8 @@ export const crlPublisherSeconds = 10;
 export const fullRefreshSeconds = 15 * 60;
 /** How long a full CRL stays the base of a scope's deltas. */
 export const deltaBaseSeconds = 24 * 3600;
+/** A base behind by more status changes than this is moved to the next full CRL: a delta is to stay small. */
+export const deltaBaseMaxChanges = 10_000;
 
 /** What a scope's newest CRLs are, as `due` weighs them. */
 export interface PublishedState {
@@ -72,6 +74,22 @@ export function due(state: PublishedState, now: Date): CrlKind[] {
   return [];
 }
 
+/**
+ * Whether a full CRL made now becomes the scope's delta base (pure): when there is none, when the
+ * base is a day old, or when more status changes than `deltaBaseMaxChanges` wait since it (a
+ * delta as large as a full CRL saves a relying party nothing). The delta made with it is then the
+ * next one, on the new base.
+ */
+export function movesBase(
+  base: Pick<DeltaBaseRow, "this_update"> | undefined,
+  changesSinceBase: number | undefined,
+  now: Date,
+): boolean {
+  if (!base) return true;
+  if (now.getTime() - base.this_update.getTime() >= deltaBaseSeconds * 1000) return true;
+  return (changesSinceBase ?? 0) > deltaBaseMaxChanges;
+}
+
 /** The scopes of an issuer: one per CRL shard. */
 const scopesOf = (issuer: IssuerRow): CrlScope[] =>
   Array.from({ length: issuer.crl_shards }, (_, shard) => ({ issuerId: issuer.id, shard }));
@@ -91,16 +109,26 @@ export function crlPublisher(deps: CrlPublisherDeps) {
     const kept: ProducedCrl[] = [];
     if (kinds.includes("full")) {
       const [full, base] = [await rows.published(scope, "full"), await rows.deltaBase(scope)];
+      const rolls = movesBase(
+        base,
+        base && (await rows.changesAfter(scope, base.snapshot, deltaBaseMaxChanges + 1)),
+        deps.clock.now(),
+      );
       const crls = await produceCrls(deps, scope, url, {
         full: true,
-        base: base && { number: BigInt(base.number), snapshot: base.snapshot },
+        base: rolls || !base ? undefined : { number: BigInt(base.number), snapshot: base.snapshot },
         keptSince: full?.this_update,
       });
-      const now = deps.clock.now().getTime();
-      const rolls = !base || now - base.this_update.getTime() >= deltaBaseSeconds * 1000;
       kept.push(...(await keep(crls, actor, rolls)));
     }
-    if (kinds.includes("delta") && !kept.some((crl) => crl.kind === "delta")) {
+    // A delta on the current base, unless one came with the full CRL. Where the full CRL moved the
+    // base and a delta on the old one is published (valid until its nextUpdate), the next round
+    // makes it (due): a delta made a moment after a full CRL would not be one issued with it.
+    const deltaKept = kept.some((crl) => crl.kind === "delta");
+    const moved = kept.some((crl) => crl.kind === "full") && !deltaKept;
+    const servedDelta = moved ? await rows.published(scope, "delta") : undefined;
+    const waits = servedDelta !== undefined && servedDelta.next_update > deps.clock.now();
+    if (kinds.includes("delta") && !deltaKept && !waits) {
       const [full, base] = [await rows.published(scope, "full"), await rows.deltaBase(scope)];
       if (!full || !base) {
         throw new KeyfleetError(
@@ -291,8 +319,8 @@ export function crlPublisher(deps: CrlPublisherDeps) {
             full,
             delta,
             base: await rows.deltaBase(scope),
-            changedSinceFull: full !== undefined && (await rows.changedAfter(scope, full.snapshot)),
-            changedSinceDelta: delta !== undefined && (await rows.changedAfter(scope, delta.snapshot)),
+            changedSinceFull: full !== undefined && (await rows.changesAfter(scope, full.snapshot, 1)) > 0,
+            changedSinceDelta: delta !== undefined && (await rows.changesAfter(scope, delta.snapshot, 1)) > 0,
           };
           const kinds = due(state, deps.clock.now());
           if (kinds.length > 0) published.push(...(await publishScope(scope, kinds, "system")));

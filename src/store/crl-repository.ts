@@ -176,12 +176,20 @@ export function crlRepository(db: Kysely<Tables>) {
       );
     },
 
-    /** Whether the scope has a status change `snapshot` did not see (a CRL read in it is behind). */
-    async changedAfter(scope: CrlScopeKey, snapshot: string): Promise<boolean> {
-      const row = await unseen(db.selectFrom("status_changes").select("status_changes.seq"), scope, snapshot)
-        .limit(1)
-        .executeTakeFirst();
-      return row !== undefined;
+    /**
+     * How many of the scope's status changes `snapshot` did not see (a CRL read in it is behind by
+     * so many), counted up to `atMost`.
+     */
+    async changesAfter(scope: CrlScopeKey, snapshot: string, atMost: number): Promise<number> {
+      const row = await db
+        .selectFrom(
+          unseen(db.selectFrom("status_changes").select("status_changes.seq"), scope, snapshot)
+            .limit(atMost)
+            .as("unseen"),
+        )
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
 
     /** The scope's newest published CRL of `kind`. */
