@@ -113,4 +113,51 @@ forEachDatabase("API tokens", (kind) => {
     expect(await tokens.count()).toBe(1);
     await expect(tokens.authenticate(created.token)).resolves.toMatchObject({ role: "auditor" });
   });
+
+  test("a revocation elsewhere (another node, or the database itself) holds here within a second, by the epoch", async () => {
+    const created = await tokens.create({ role: "operator" });
+    const other = await tokens.create({ role: "auditor" });
+    // Another node: its own service and cache on the same database.
+    const node = tokenService(t.database, clock, auditLog({ database: t.database, clock }));
+    await expect(node.authenticate(created.token)).resolves.toMatchObject({ role: "operator" });
+    await expect(node.authenticate(other.token)).resolves.toMatchObject({ role: "auditor" });
+    await tokens.revoke(created.id);
+    await expect(tokens.authenticate(created.token)).rejects.toMatchObject({
+      message: "the bearer token was revoked",
+    }); // here, at once
+    // The other node trusts what it verified until its epoch is a second old, then sees the revocation.
+    await expect(node.authenticate(created.token)).resolves.toMatchObject({ role: "operator" });
+    clock.advance(1);
+    await expect(node.authenticate(created.token)).rejects.toMatchObject({
+      code: "unauthorized",
+      message: "the bearer token was revoked",
+    });
+    await expect(node.authenticate(other.token)).resolves.toMatchObject({ role: "auditor" });
+    // Straight in the database, as a restore or an operator's SQL would: the same.
+    await t.database.db
+      .updateTable("api_tokens")
+      .set({ revoked_at: clock.now() })
+      .where("id", "=", other.id)
+      .execute();
+    clock.advance(1);
+    await expect(node.authenticate(other.token)).rejects.toMatchObject({
+      message: "the bearer token was revoked",
+    });
+  });
+
+  test("a cached token is refused once it expires, and rotation evicts the old secret at once", async () => {
+    const created = await tokens.create({ role: "auditor", ttlSeconds: 60 });
+    await tokens.authenticate(created.token);
+    clock.advance(60);
+    await expect(tokens.authenticate(created.token)).rejects.toMatchObject({
+      message: "the bearer token has expired",
+    });
+    const rotating = await tokens.create({ role: "operator" });
+    await tokens.authenticate(rotating.token);
+    const successor = await tokens.rotate(rotating.id);
+    await expect(tokens.authenticate(rotating.token)).rejects.toMatchObject({
+      message: "the bearer token was revoked",
+    });
+    await expect(tokens.authenticate(successor.token)).resolves.toMatchObject({ role: "operator" });
+  });
 });

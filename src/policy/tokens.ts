@@ -1,7 +1,9 @@
 /**
  * API tokens: `kf_` and 32 random bytes (base64url). Only the SHA-256 of a token is stored, so it
  * is shown once, at creation, and never again: not in logs, not in the database. Every token has a
- * lifetime unless "never" is asked for on purpose; revocation holds from the next request on.
+ * lifetime unless "never" is asked for on purpose. A verified token is kept in memory
+ * (token-cache.ts), so a request costs no lookup: a revocation holds from the next request on the
+ * node that made it, and within a second on the others.
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import type { AuditEvent, AuditLog } from "../audit/index.js";
@@ -10,6 +12,7 @@ import { holdLock, tokenRepository, type ApiTokenRow, type Database } from "../s
 import type { Principal, TokenPrincipal } from "./principal.js";
 import { parseRole, type Role } from "./roles.js";
 import { checkScopes, isScoped, type Scopes } from "./scopes.js";
+import { TokenCache } from "./token-cache.js";
 
 /** A token as it may be shown: everything but the secret (which is not kept). */
 export interface TokenView {
@@ -145,7 +148,12 @@ function checkTokenId(id: string): void {
   }
 }
 
-export function tokenService(database: Database, clock: Clock, audit: AuditLog) {
+export function tokenService(
+  database: Database,
+  clock: Clock,
+  audit: AuditLog,
+  cache: TokenCache = new TokenCache(),
+) {
   const tokens = tokenRepository(database.db);
 
   const created = (t: CreatedToken, actor: string): AuditEvent => ({
@@ -225,13 +233,15 @@ export function tokenService(database: Database, clock: Clock, audit: AuditLog) 
     },
 
     async revoke(id: string, actor = "system"): Promise<TokenView> {
-      return database.transaction(async (tx) => {
+      const view = await database.transaction(async (tx) => {
         const repository = tokenRepository(tx);
         const row = await live(repository, id);
         await repository.revoke(row.id, clock.now());
         await audit.append(tx, [revoked(row.id, actor, null)]);
         return viewOf((await repository.byId(row.id))!, clock.now());
       });
+      cache.evict(id);
+      return view;
     },
 
     /**
@@ -242,7 +252,7 @@ export function tokenService(database: Database, clock: Clock, audit: AuditLog) 
       id: string,
       options: { ttlSeconds?: number | null | undefined; actor?: string | undefined } = {},
     ): Promise<CreatedToken> {
-      return database.transaction(async (tx) => {
+      const successor = await database.transaction(async (tx) => {
         const repository = tokenRepository(tx);
         const old = await live(repository, id);
         const lifetime =
@@ -260,26 +270,48 @@ export function tokenService(database: Database, clock: Clock, audit: AuditLog) 
         await audit.append(tx, [created(successor, actor), revoked(old.id, actor, successor.id)]);
         return successor;
       });
+      cache.evict(id);
+      return successor;
     },
 
     async authenticate(token: string): Promise<TokenPrincipal> {
       if (!token.startsWith(PREFIX))
         throw new KeyfleetError("unauthorized", "the bearer token is not a Keyfleet token");
       const hash = hashSecret(token);
+      const key = hash.toString("base64");
+      const now = clock.now();
+      // The epoch is read before any row: a revocation committed after it changes it (token-cache.ts).
+      if (cache.epochDue(now)) cache.observeEpoch(await tokens.revokedCount(), now);
+      const cached = cache.get(key, now);
+      if (cached) {
+        if (!cached.lastUsedAt || now.getTime() - cached.lastUsedAt.getTime() >= lastUseResolutionMs) {
+          await tokens.touch(cached.principal.tokenId, now);
+          cached.lastUsedAt = now;
+        }
+        return cached.principal;
+      }
       const row = await tokens.bySecretHash(hash);
       // The lookup is by hash; comparing again in constant time costs nothing and keeps it honest.
       if (!row || !timingSafeEqual(Buffer.from(row.secret_hash), hash)) {
         throw new KeyfleetError("unauthorized", "unknown bearer token");
       }
-      const now = clock.now();
       if (row.revoked_at) throw new KeyfleetError("unauthorized", "the bearer token was revoked");
       if (row.expires_at && row.expires_at.getTime() <= now.getTime()) {
         throw new KeyfleetError("unauthorized", "the bearer token has expired");
       }
-      if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= lastUseResolutionMs) {
+      let lastUsedAt = row.last_used_at;
+      if (!lastUsedAt || now.getTime() - lastUsedAt.getTime() >= lastUseResolutionMs) {
         await tokens.touch(row.id, now);
+        lastUsedAt = now;
       }
-      return { kind: "token", tokenId: row.id, role: parseRole(row.role), scopes: scopesOf(row) };
+      const principal: TokenPrincipal = {
+        kind: "token",
+        tokenId: row.id,
+        role: parseRole(row.role),
+        scopes: scopesOf(row),
+      };
+      cache.set(key, { principal, expiresAt: row.expires_at, lastUsedAt });
+      return principal;
     },
 
     count: () => tokens.count(),

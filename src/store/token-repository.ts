@@ -47,6 +47,15 @@ export function tokenRepository(db: Kysely<Tables>) {
     async touch(id: string, at: Date): Promise<void> {
       await db.updateTable("api_tokens").set({ last_used_at: at }).where("id", "=", id).execute();
     },
+    /** How many tokens have ever been revoked: only grows (tokens are never deleted), so it is an epoch. */
+    async revokedCount(): Promise<number> {
+      const row = await db
+        .selectFrom("api_tokens")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .where("revoked_at", "is not", null)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
     async count(): Promise<number> {
       const row = await db
         .selectFrom("api_tokens")
