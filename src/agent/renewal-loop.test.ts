@@ -1,7 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, renewalTime } from "../domain/index.js";
 import { renewalLoop, type RenewalLoopEvent } from "./renewal-loop.js";
-import { renewalTime } from "./renewal-time.js";
 
 /** A fake clock that sleeping advances: the loop runs weeks of time in a moment. */
 function harness(outcomes: ("ok" | "down" | "refused")[]) {

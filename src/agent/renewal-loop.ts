@@ -1,5 +1,5 @@
 /**
- * Renewal by itself: sleep until the renewal time of the current certificate (renewal-time.ts),
+ * Renewal by itself: sleep until the renewal time of the current certificate (domain/renewal-time.ts),
  * renew, and start over with the new one. While the server is unreachable (or answers "try later")
  * the loop backs off exponentially with jitter (retry.ts), honouring a Retry-After when the server
  * sent one; other failures (a refused credential, a broken configuration) are reported and retried
