@@ -91,15 +91,18 @@ export function deviceReports(deps: {
   }
 
   return {
-    /** The device's state and what it is to do; spends the nonce. */
-    async status(report: SignedReport): Promise<DeviceStatus> {
+    /**
+     * The device's state and what it is to do; spends the nonce. An agent that does not say it
+     * knows `rotate` (one from before it) is told `none` instead, and renews at its own time.
+     */
+    async status(report: SignedReport, knows: { readonly rotate: boolean }): Promise<DeviceStatus> {
       const { device } = await verified(report, "status");
       await deps.nonces.spendAlone(device.id, report.nonce);
       const schedule = renewing.has(device.state)
         ? await deps.registry.rotationSchedule(device.id, readCertificate(report.certificate))
         : undefined;
       const due = schedule !== undefined && schedule.renewAt.getTime() <= deps.clock.now().getTime();
-      const action = actionFor(device.state, due);
+      const action = actionFor(device.state, due && knows.rotate);
       const erased = action === "erase" && (await deps.registry.hasErased(device.id));
       return { deviceId: device.id, state: device.state, action, erased, renewAt: schedule?.renewAt };
     },

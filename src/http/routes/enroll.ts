@@ -284,7 +284,7 @@ function signedReport(request: FastifyRequest<{ Body: ReportBody }>): SignedRepo
 
 /** The device's status check and erase report (issue 17 item 5), in the enrollment scope (its refusals audited). */
 function reportRoutes(enroll: FastifyInstance, services: EnrollServices): void {
-  enroll.post<{ Body: ReportBody }>(
+  enroll.post<{ Body: ReportBody; Querystring: { actions?: string } }>(
     "/api/v1/enroll/status",
     {
       schema: {
@@ -293,6 +293,17 @@ function reportRoutes(enroll: FastifyInstance, services: EnrollServices): void {
         tags: ["enrollment"],
         security: [],
         body: reportBody,
+        querystring: {
+          type: "object",
+          properties: {
+            actions: {
+              type: "string",
+              pattern: "^[a-z-]{1,32}(,[a-z-]{1,32}){0,15}$",
+              description:
+                "the actions beyond none, erase and wait the agent knows, comma-separated (`rotate`); an agent that names none is never told to rotate",
+            },
+          },
+        },
         response: {
           200: {
             type: "object",
@@ -314,7 +325,8 @@ function reportRoutes(enroll: FastifyInstance, services: EnrollServices): void {
       },
     },
     async (request, reply) => {
-      const { renewAt, ...status } = await services.enrollment.reports.status(signedReport(request));
+      const knows = { rotate: (request.query.actions ?? "").split(",").includes("rotate") };
+      const { renewAt, ...status } = await services.enrollment.reports.status(signedReport(request), knows);
       return reply
         .header("cache-control", "no-store")
         .send(renewAt === undefined ? status : { ...status, renewAt: renewAt.toISOString() });
