@@ -2,10 +2,10 @@
  * Bulk jobs: one lifecycle command applied to every device matching a filter, as a job stored in
  * the database; or `rotate`, which marks each active device due for rotation (rotation-requests.ts),
  * at a rate that spreads their due times (rotation-pacing.ts). A dry run counts and shows a sample;
- * a job past its cap is refused. Devices are
- * taken in id order, a page per transaction that writes each device's item row with its transition,
- * so a job killed mid-run is resumed by any node (the job row is claimed with `for update skip
- * locked`) and never applies its command twice to one device.
+ * a job past its cap is refused. Devices are taken in id order, a page per transaction that writes
+ * each device's item row with its transition (or request), so a job killed mid-run is resumed by
+ * any node (the job row is claimed with `for update skip locked`) and never applies its command
+ * twice to one device.
  */
 import { randomUUID } from "node:crypto";
 import { KeyfleetError, isKeyfleetError, quoted } from "../domain/index.js";
