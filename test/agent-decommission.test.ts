@@ -87,7 +87,12 @@ forEachDatabase("decommission on the device", (kind) => {
     expect(await readdir(join(state, "keys"))).toHaveLength(1);
     const calm = await agent("check-in", "--state", state, "--json");
     expect(calm, calm.err.join("\n")).toMatchObject({ code: 0, err: [] });
-    expect(JSON.parse(calm.out[0]!)).toEqual({ state: "active", action: "none", erased: false });
+    expect(JSON.parse(calm.out[0]!)).toEqual({
+      state: "active",
+      action: "none",
+      erased: false,
+      renewAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
     expect(await readdir(join(state, "keys"))).toHaveLength(1);
 
     await t.app.devices.apply(id, { kind: "retire" }, systemCaller);

@@ -14,7 +14,7 @@ import { checkPeer } from "./check-peer.js";
 import { checkIn, erase, type CheckIn, type EraseOutcome } from "./erase.js";
 import { refreshRevocation, type RefreshReport } from "./revocation-cache.js";
 import type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
-import { renewalLoop } from "./renewal-loop.js";
+import { runAgent } from "./run.js";
 import { renew, status } from "./renew.js";
 import type { KeyStoreSettings } from "./state-directory.js";
 
@@ -30,9 +30,11 @@ const usage = `usage: keyfleet-agent <command> [options]
   renew    renew now with a new key [--token T | --token-file F | --idevid-cert F --idevid-key K:
            re-authenticate instead of using the current certificate, as after it expired]
   status   the current certificate: subject, serial, notAfter, renewal time
-  run      renew by itself at the renewal time, backing off while the server is unreachable;
-           checks in with the server on the way, and erases when told to
-  check-in ask the server what the device is to do; erase its keys when it is being retired
+  run      renew by itself at the renewal time (or the server's, when sooner; at once when told to
+           rotate), backing off while the server is unreachable; checks in with the server on the
+           way, and erases when told to
+  check-in ask the server what the device is to do and when its certificate is due; erase its
+           keys when it is being retired
   erase    erase the device's keys now (and report it to the server): the agent is done for good
   refresh  fetch the issuer's CRL and the certificate's OCSP response now, verify and keep them
   check-peer PEER.pem
@@ -147,6 +149,7 @@ function printCheckIn(io: AgentIo, c: CheckIn, json: boolean): void {
   }
   io.out(`state:     ${c.state}`);
   io.out(`action:    ${c.action}`);
+  if (c.renewAt) io.out(`renewAt:   ${c.renewAt.toISOString()} (the server's time for this certificate)`);
   if (c.erase) printErase(io, c.erase, false);
 }
 
@@ -246,16 +249,7 @@ async function runForever(stateDir: string, io: AgentIo): Promise<void> {
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
   try {
-    await renewalLoop({
-      renewAt: async () => (await status(stateDir)).renewAt,
-      renew: async () => void (await renew(stateDir)),
-      checkIn: async () => {
-        const refreshed = await refreshRevocation(stateDir);
-        if (refreshed.crl.status !== "fresh" || refreshed.ocsp.status !== "fresh") {
-          io.out(JSON.stringify({ event: "refreshed", at: new Date(), ...refreshed }));
-        }
-        return (await checkIn(stateDir)).erase === undefined;
-      },
+    await runAgent(stateDir, (line) => io.out(line), {
       now: () => new Date(),
       sleep: (ms) =>
         new Promise<void>((resolve) => {
@@ -263,7 +257,6 @@ async function runForever(stateDir: string, io: AgentIo): Promise<void> {
           wake = () => (clearTimeout(timer), resolve());
         }),
       random: Math.random,
-      report: (e) => io.out(JSON.stringify(e)),
       stopped: () => stop,
     });
   } finally {

@@ -6,7 +6,7 @@
  * made for an enrollment that fails is destroyed: a device keeps no orphan keys.
  */
 import type { KeyAlgorithmId } from "../crypto/index.js";
-import { KeyfleetError, quoted } from "../domain/index.js";
+import { KeyfleetError, checkRenewalFraction, defaultRenewalFraction, quoted } from "../domain/index.js";
 import { writeCsr } from "../pki/index.js";
 import { sender, type BootstrapCredential } from "./bootstrap-credential.js";
 import { keyRefToJson } from "./device-key-store.js";
@@ -14,7 +14,6 @@ import { EstClient } from "./est-client.js";
 import { confirmInUse } from "./confirm-in-use.js";
 import { certificateStatus, checkIssuedFor, type InstalledCertificate } from "./issued-certificate.js";
 import { openDeviceKeyStore } from "./open-key-store.js";
-import { checkRenewalFraction, defaultRenewalFraction } from "./renewal-time.js";
 import { StateDirectory, type KeyStoreSettings } from "./state-directory.js";
 
 export interface EnrollOptions {

@@ -17,9 +17,15 @@ export { enroll, type EnrollOptions } from "./enroll.js";
 export { checkIn, erase, type CheckIn, type EraseOutcome } from "./erase.js";
 export { renew, status } from "./renew.js";
 export type { CertificateStatus, InstalledCertificate } from "./issued-certificate.js";
-export { renewalTime, defaultRenewalFraction, type Validity } from "./renewal-time.js";
+export { renewalTime, defaultRenewalFraction, type Validity } from "../domain/index.js";
 export { backoffDelay, retryAfterMs } from "./retry.js";
-export { renewalLoop, type RenewalLoopDeps, type RenewalLoopEvent } from "./renewal-loop.js";
+export {
+  renewalLoop,
+  type CheckInAnswer,
+  type RenewalLoopDeps,
+  type RenewalLoopEvent,
+} from "./renewal-loop.js";
+export { runAgent, type RunControls } from "./run.js";
 export { StateDirectory, type AgentState, type KeyStoreSettings } from "./state-directory.js";
 export { main } from "./cli.js";
 export {

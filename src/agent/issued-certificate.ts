@@ -5,8 +5,7 @@
  * shows of it.
  */
 import { X509Certificate } from "node:crypto";
-import { KeyfleetError } from "../domain/index.js";
-import { renewalTime } from "./renewal-time.js";
+import { KeyfleetError, renewalTime } from "../domain/index.js";
 
 export interface CertificateStatus {
   readonly subject: string;

@@ -13,9 +13,10 @@
  *                         "evidence": {"type": "signature", "certificates": [base64 DER…], "signature": base64}}
  *                                            → 200 {"serial", "deviceId", "notAfter",
  *                                                   "certificate": PEM, "chain": [PEM, issuing CA first]}
- *   POST /api/v1/enroll/status | /api/v1/enroll/erased
+ *   POST /api/v1/enroll/status?actions=rotate | /api/v1/enroll/erased
  *        {"deviceId", "nonce", "certificate": base64 DER, "signature": base64 over nonce ‖ "status"|"erased"}
- *                                            → 200 {"deviceId", "state", "action": "none"|"erase"|"wait", "erased"}
+ *                                            → 200 {"deviceId", "state", "action": "none"|"erase"|"wait"|"rotate",
+ *                                                   "erased", "renewAt"?: ISO time (absent from older servers)}
  *                                              | 201 {"report", "reportedAt", "auditIndex"}
  */
 import { createHash } from "node:crypto";
@@ -51,12 +52,16 @@ export interface SignedReport {
   readonly signature: Uint8Array;
 }
 
+const actions = ["none", "erase", "wait", "rotate"] as const;
+
 export interface ServerDeviceStatus {
   readonly state: string;
-  /** "erase": the device is being retired; "wait": suspended; "none": carry on. */
-  readonly action: "none" | "erase" | "wait";
+  /** "erase": the device is being retired; "wait": suspended; "rotate": renew now; "none": carry on. */
+  readonly action: (typeof actions)[number];
   /** Whether the server holds the device's erase report already. */
   readonly erased: boolean;
+  /** When the server holds the current certificate due; absent where it says nothing of it. */
+  readonly renewAt?: Date;
 }
 
 /** What a report signs: the nonce's UTF-8 octets, then the purpose's. */
@@ -110,11 +115,21 @@ export class NativeEnrollmentClient {
   async status(report: SignedReport): Promise<ServerDeviceStatus> {
     const res = await this.#report("status", report);
     if (res.status !== 200) throw serverRefusal(res, "asking the device's status", this.#now());
-    const answer = this.#json(res, "the status answer") as Partial<ServerDeviceStatus>;
-    if (typeof answer.state !== "string" || !["none", "erase", "wait"].includes(String(answer.action))) {
+    const answer = this.#json(res, "the status answer") as Record<string, unknown>;
+    const action = actions.find((a) => a === answer.action);
+    if (typeof answer.state !== "string" || action === undefined) {
       throw new KeyfleetError("malformed-request", "the status answer names no state and action");
     }
-    return { state: answer.state, action: answer.action!, erased: answer.erased === true };
+    const renewAt = typeof answer.renewAt === "string" ? new Date(answer.renewAt) : undefined;
+    if (renewAt !== undefined && Number.isNaN(renewAt.getTime())) {
+      throw new KeyfleetError("malformed-request", "the status answer's renewAt is not a time");
+    }
+    return {
+      state: answer.state,
+      action,
+      erased: answer.erased === true,
+      ...(renewAt === undefined ? {} : { renewAt }),
+    };
   }
 
   /** Sends the report, signed over nonce ‖ "erased" before the key was destroyed. */
@@ -130,7 +145,10 @@ export class NativeEnrollmentClient {
       certificate: b64(r.certificate),
       signature: b64(r.signature),
     });
-    return this.#exchange(new URL(`/api/v1/enroll/${purpose}`, this.options.server), "POST", body);
+    const url = new URL(`/api/v1/enroll/${purpose}`, this.options.server);
+    // The actions this agent knows beyond none, erase and wait: a server never tells it one it does not.
+    if (purpose === "status") url.searchParams.set("actions", "rotate");
+    return this.#exchange(url, "POST", body);
   }
 
   #json(res: HttpsResponse, what: string): unknown {

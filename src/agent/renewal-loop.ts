@@ -1,6 +1,8 @@
 /**
- * Renewal by itself: sleep until the renewal time of the current certificate (renewal-time.ts),
- * renew, and start over with the new one. While the server is unreachable (or answers "try later")
+ * Renewal by itself: sleep until the renewal time of the current certificate (domain/renewal-time.ts),
+ * or the server's time for it when that is sooner (its check-in answer's `renewAt`; at once when it
+ * says `rotate`), renew, and start over with the new one. A server that says nothing of it (an
+ * older one) leaves the agent's own time. While the server is unreachable (or answers "try later")
  * the loop backs off exponentially with jitter (retry.ts), honouring a Retry-After when the server
  * sent one; other failures (a refused credential, a broken configuration) are reported and retried
  * at the back-off's cap, since a device should not give up on its identity, nor hammer a server
@@ -30,19 +32,34 @@ export interface RenewalLoopDeps {
   readonly report: (event: RenewalLoopEvent) => void;
   readonly stopped: () => boolean;
   readonly backoff?: BackoffOptions;
-  /** Asks the server what to do (erasing if told to): false when the device is done for good. */
-  readonly checkIn?: () => Promise<boolean>;
+  /** Asks the server what to do (erasing if told to), and when the current certificate is due. */
+  readonly checkIn?: () => Promise<CheckInAnswer>;
   /** How often to check in while waiting (default an hour). */
   readonly checkInEveryMs?: number;
 }
 
-/** A failed check-in is reported and the loop goes on: the device keeps its identity while offline. */
-async function checkedIn(deps: RenewalLoopDeps): Promise<boolean> {
-  if (!deps.checkIn) return true;
+/** What a check-in tells the loop. */
+export interface CheckInAnswer {
+  /** The device erased its keys: it is retired, and the loop ends. */
+  readonly retired: boolean;
+  /** When the server holds the current certificate due; undefined: it says nothing of it. */
+  readonly renewAt?: Date | undefined;
+  /** The server says to rotate now. */
+  readonly rotate?: boolean | undefined;
+}
+
+/**
+ * "retired", or what the server said of the due time (a Date, or undefined for nothing). A failed
+ * check-in is reported and the loop goes on ("failed": the device keeps its identity while offline,
+ * and what the server said before).
+ */
+async function checkedIn(deps: RenewalLoopDeps): Promise<"retired" | "failed" | Date | undefined> {
+  if (!deps.checkIn) return undefined;
   try {
-    if (await deps.checkIn()) return true;
+    const answer = await deps.checkIn();
+    if (!answer.retired) return answer.rotate ? deps.now() : answer.renewAt;
     deps.report({ event: "done", at: deps.now(), message: "the device erased its keys: it is retired" });
-    return false;
+    return "retired";
   } catch (e) {
     deps.report({
       event: "check-in-failed",
@@ -50,7 +67,7 @@ async function checkedIn(deps: RenewalLoopDeps): Promise<boolean> {
       code: isKeyfleetError(e) ? e.code : "internal",
       message: e instanceof Error ? e.message : String(e),
     });
-    return true;
+    return "failed";
   }
 }
 
@@ -60,19 +77,32 @@ const MAX_SLEEP = 24 * 3600_000;
 export async function renewalLoop(deps: RenewalLoopDeps): Promise<void> {
   let failures = 0;
   const every = deps.checkInEveryMs ?? 3600_000;
+  // The server's due time for the current certificate, from its latest answer.
+  let told: Date | undefined;
+  /** False once the device is retired. */
+  const checkIn = async (): Promise<boolean> => {
+    const answer = await checkedIn(deps);
+    if (answer === "retired") return false;
+    if (answer !== "failed") told = answer;
+    return true;
+  };
   while (!deps.stopped()) {
-    if (!(await checkedIn(deps))) return;
-    const due = await deps.renewAt();
-    if (due.getTime() > deps.now().getTime()) {
-      deps.report({ event: "waiting", at: deps.now(), until: due });
-      while (!deps.stopped() && due.getTime() > deps.now().getTime()) {
-        await deps.sleep(Math.min(MAX_SLEEP, every, due.getTime() - deps.now().getTime()));
-        if (!deps.stopped() && !(await checkedIn(deps))) return;
+    if (!(await checkIn())) return;
+    const own = (await deps.renewAt()).getTime();
+    const due = () => Math.min(own, told?.getTime() ?? own);
+    let waitingUntil: number | undefined;
+    while (!deps.stopped() && due() > deps.now().getTime()) {
+      if (waitingUntil !== due()) {
+        waitingUntil = due();
+        deps.report({ event: "waiting", at: deps.now(), until: new Date(waitingUntil) });
       }
-      if (deps.stopped()) return;
+      await deps.sleep(Math.min(MAX_SLEEP, every, due() - deps.now().getTime()));
+      if (!deps.stopped() && !(await checkIn())) return;
     }
+    if (deps.stopped()) return;
     try {
       await deps.renew();
+      told = undefined; // it was about the certificate just replaced
       failures = 0;
       deps.report({ event: "renewed", at: deps.now() });
     } catch (e) {

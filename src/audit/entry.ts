@@ -35,6 +35,8 @@ export type AuditEventType =
   | "enrollment.refused"
   /** A decommissioning device's signed report that it erased its key (registry/erase-reports.ts). */
   | "device.erase-reported"
+  /** An operator's request that a device rotate its credential (a bulk rotate job; registry/rotation-requests.ts). */
+  | "device.rotation-requested"
   /** A key generated but never established (its CA or log was not recorded), destroyed in its store. */
   | "key.destroyed"
   /** A certificate revoked, put on hold, or its hold lifted, by an operator (a device's transitions say theirs). */
@@ -60,6 +62,7 @@ const eventTypes: ReadonlySet<string> = new Set<AuditEventType>([
   "bootstrap-token.created",
   "enrollment.refused",
   "device.erase-reported",
+  "device.rotation-requested",
   "key.destroyed",
   "certificate.revoked",
   "certificate.held",

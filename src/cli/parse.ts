@@ -121,3 +121,18 @@ export function dateOption(flag: string, value: string): string {
   }
   return date.toISOString();
 }
+
+/**
+ * `--rate N/s` or `N/min`: devices per second or per minute. The syntax only; the registry bounds
+ * the number (rotation-pacing.ts), for the API and the CLI alike.
+ */
+export function rateOption(value: string): { devices: number; per: "second" | "minute" } {
+  const m = /^([0-9]{1,15})\/(s|min)$/.exec(value);
+  if (!m) {
+    throw new KeyfleetError(
+      "malformed-request",
+      `--rate is devices per second or per minute, as N/s or N/min (e.g. 10/s), got ${quoted(value)}`,
+    );
+  }
+  return { devices: Number(m[1]), per: m[2] === "s" ? "second" : "minute" };
+}

@@ -35,3 +35,10 @@ export {
 } from "./device-state.js";
 export { percentile } from "./percentile.js";
 export { operatorReasons, parseReason, type OperatorReason } from "./revocation-reason.js";
+export {
+  checkRenewalFraction,
+  defaultRenewalFraction,
+  renewalTime,
+  rotationDueAt,
+  type Validity,
+} from "./renewal-time.js";

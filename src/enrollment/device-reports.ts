@@ -6,9 +6,11 @@
  * it is to erase. A signature, not a TLS client certificate, because a key in a secure element
  * cannot authenticate node's TLS (src/agent/est-client.ts), and it works the same for every device.
  * The nonce is spent by the report (the erase report spends it in its own transaction), so a
- * replayed report is refused; every refusal is an audit leaf (the route's refusal recorder).
+ * replayed report is refused; every refusal is an audit leaf (the route's refusal recorder). The
+ * status answer also says when the device's credential is due (the policy's cadence, or an
+ * operator's rotation request: registry/rotation-requests.ts), and `rotate` once it is.
  */
-import { KeyfleetError, quoted, type DeviceState } from "../domain/index.js";
+import { KeyfleetError, quoted, type Clock, type DeviceState } from "../domain/index.js";
 import { readCertificate } from "../pki/index.js";
 import { deviceCaller } from "../policy/index.js";
 import type { Registry } from "../registry/index.js";
@@ -30,8 +32,11 @@ export interface SignedReport {
   readonly signature: Uint8Array;
 }
 
-/** What a device is to do now: nothing, erase its key store (it is being retired), or wait (suspended). */
-export type DeviceAction = "none" | "erase" | "wait";
+/**
+ * What a device is to do now: nothing, erase its key store (it is being retired), wait
+ * (suspended), or rotate its credential (it is due).
+ */
+export type DeviceAction = "none" | "erase" | "wait" | "rotate";
 
 export interface DeviceStatus {
   readonly deviceId: string;
@@ -39,21 +44,33 @@ export interface DeviceStatus {
   readonly action: DeviceAction;
   /** Whether the server holds the device's erase report already. */
   readonly erased: boolean;
+  /** When the credential it reported with is due for renewal; absent where its state renews nothing. */
+  readonly renewAt?: Date | undefined;
 }
 
-export function actionFor(state: DeviceState): DeviceAction {
+/** The states in which a device renews its credential (active, or rotating again from its predecessor). */
+const renewing: ReadonlySet<DeviceState> = new Set<DeviceState>(["active", "rotating"]);
+
+/** What a device in `state` is to do; `due`: its credential is due for rotation now. */
+export function actionFor(state: DeviceState, due = false): DeviceAction {
   switch (state) {
     case "decommissioning":
     case "decommissioned":
       return "erase";
     case "suspended":
       return "wait";
+    case "active":
+      return due ? "rotate" : "none";
     default:
       return "none";
   }
 }
 
-export function deviceReports(deps: { readonly registry: Registry; readonly nonces: EnrollmentNonces }) {
+export function deviceReports(deps: {
+  readonly registry: Registry;
+  readonly nonces: EnrollmentNonces;
+  readonly clock: Clock;
+}) {
   async function verified(report: SignedReport, purpose: ReportPurpose) {
     const found = await deps.registry.deviceOfReportingCertificate(report.certificate);
     if (found.device.id !== report.deviceId) {
@@ -74,13 +91,20 @@ export function deviceReports(deps: { readonly registry: Registry; readonly nonc
   }
 
   return {
-    /** The device's state and what it is to do; spends the nonce. */
-    async status(report: SignedReport): Promise<DeviceStatus> {
+    /**
+     * The device's state and what it is to do; spends the nonce. An agent that does not say it
+     * knows `rotate` (one from before it) is told `none` instead, and renews at its own time.
+     */
+    async status(report: SignedReport, knows: { readonly rotate: boolean }): Promise<DeviceStatus> {
       const { device } = await verified(report, "status");
       await deps.nonces.spendAlone(device.id, report.nonce);
-      const action = actionFor(device.state);
+      const schedule = renewing.has(device.state)
+        ? await deps.registry.rotationSchedule(device.id, readCertificate(report.certificate))
+        : undefined;
+      const due = schedule !== undefined && schedule.renewAt.getTime() <= deps.clock.now().getTime();
+      const action = actionFor(device.state, due && knows.rotate);
       const erased = action === "erase" && (await deps.registry.hasErased(device.id));
-      return { deviceId: device.id, state: device.state, action, erased };
+      return { deviceId: device.id, state: device.state, action, erased, renewAt: schedule?.renewAt };
     },
 
     /** Records the device's erase report (decommissioning devices only), spending its nonce with it. */

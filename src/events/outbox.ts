@@ -12,6 +12,7 @@ import { outboxRepository, type Database, type OutboxRow, type Tx } from "../sto
 export const eventTypes = [
   "device.registered",
   "device.transitioned",
+  "device.rotation-requested",
   "certificate.revoked",
   "certificate.held",
   "certificate.released",

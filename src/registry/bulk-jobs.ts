@@ -1,9 +1,11 @@
 /**
  * Bulk jobs: one lifecycle command applied to every device matching a filter, as a job stored in
- * the database. A dry run counts and shows a sample; a job past its cap is refused. Devices are
- * taken in id order, a page per transaction that writes each device's item row with its transition,
- * so a job killed mid-run is resumed by any node (the job row is claimed with `for update skip
- * locked`) and never applies its command twice to one device.
+ * the database; or `rotate`, which marks each active device due for rotation (rotation-requests.ts),
+ * at a rate that spreads their due times (rotation-pacing.ts). A dry run counts and shows a sample;
+ * a job past its cap is refused. Devices are taken in id order, a page per transaction that writes
+ * each device's item row with its transition (or request), so a job killed mid-run is resumed by
+ * any node (the job row is claimed with `for update skip locked`) and never applies its command
+ * twice to one device.
  */
 import { randomUUID } from "node:crypto";
 import { KeyfleetError, isKeyfleetError, quoted } from "../domain/index.js";
@@ -12,16 +14,24 @@ import { bulkJobRepository, deviceRepository, type BulkJobRow, type DeviceQuery 
 import { checkDeviceQuery } from "./device-query.js";
 import { deviceOf, type Device } from "./device-record.js";
 import type { RegistryDeps } from "./registration.js";
+import { requestRotationIn } from "./rotation-requests.js";
+import { checkJobRate, pacer, type JobRate } from "./rotation-pacing.js";
 import { applyIn, operatorCommands, type Acting, type OperatorCommand } from "./transitions.js";
+
+/** What a job does to each device: a lifecycle command, or `rotate` (a request that it rotate). */
+export const jobCommands = [...operatorCommands, "rotate"] as const;
+export type JobCommand = (typeof jobCommands)[number];
 
 /** The filter of a job: a device query without paging or scope (the caller's scope is added). */
 export type JobFilter = Omit<DeviceQuery, "after" | "limit" | "scope" | "certificateExpiringBefore">;
 
 export interface BulkJob {
   readonly id: string;
-  readonly command: OperatorCommand;
+  readonly command: JobCommand;
   readonly filter: JobFilter;
   readonly reason: string | null;
+  /** A rotate job's rate; null: every device due at once. */
+  readonly rate: JobRate | null;
   readonly state: "running" | "done";
   /** Devices matching when the job was made. */
   readonly total: number;
@@ -49,16 +59,20 @@ export function bulkJobs(deps: RegistryDeps) {
   const devices = deviceRepository(deps.database.db);
 
   async function start(
-    command: OperatorCommand,
+    command: JobCommand,
     filter: JobFilter,
     caller: Caller,
-    options: { dryRun?: boolean; cap?: number; reason?: string } = {},
+    options: { dryRun?: boolean; cap?: number; reason?: string; rate?: JobRate | undefined } = {},
   ): Promise<BulkJob | DryRun> {
     authorize(caller, "device.lifecycle");
-    if (!(operatorCommands as readonly string[]).includes(command)) {
+    if (!(jobCommands as readonly string[]).includes(command)) {
+      throw new KeyfleetError("malformed-request", `a job's command is one of ${jobCommands.join(", ")}`);
+    }
+    const rate = options.rate === undefined ? null : checkJobRate(options.rate);
+    if (rate !== null && command !== "rotate") {
       throw new KeyfleetError(
         "malformed-request",
-        `a job's command is one of ${operatorCommands.join(", ")}`,
+        `a rate spreads the due times of a rotate job; a ${command} job applies at once`,
       );
     }
     checkDeviceQuery(filter);
@@ -84,6 +98,8 @@ export function bulkJobs(deps: RegistryDeps) {
       filter: JSON.stringify(filter),
       reason: options.reason ?? null,
       total: count,
+      rate_devices: rate?.devices ?? null,
+      rate_per: rate?.per ?? null,
       created_by: caller.actor,
       caller: JSON.stringify({ actor: caller.actor, role: caller.role, scopes: caller.scopes }),
     });
@@ -126,18 +142,25 @@ export function bulkJobs(deps: RegistryDeps) {
     const acting: Acting = { caller, policy: await deps.policies.current(), permission: "device.lifecycle" };
     return deps.database.transaction(async (tx) => {
       const repo = bulkJobRepository(tx);
-      if (!(await repo.claim(job.id))) return false;
+      const claimed = await repo.claim(job.id);
+      if (!claimed) return false;
       // The page's devices first, in id order, then (per transition) the audit head: the order a
       // single transition takes them in, so the two never wait on each other in a cycle.
       await deviceRepository(tx).lockAll(deviceIds);
       const now = deps.clock.now();
       const counts = { applied: 0, refused: 0 };
+      const pace = pacer(rateOf(claimed), { from: claimed.paced_from, paced: claimed.paced }, now);
       for (const deviceId of deviceIds) {
         if (!(await repo.addItem({ job_id: job.id, device_id: deviceId, outcome: "applied", at: now })))
           continue;
         try {
-          const command = { kind: job.command as OperatorCommand };
-          await applyIn(deps, tx, deviceId, command, acting, { reason: job.reason ?? undefined });
+          const reason = job.reason ?? undefined;
+          if (job.command === "rotate") {
+            // A due time is taken only by a device marked: a refused one leaves no gap in the pace.
+            await requestRotationIn(deps, tx, deviceId, acting, { jobId: job.id, reason, due: pace.next });
+          } else {
+            await applyIn(deps, tx, deviceId, { kind: job.command as OperatorCommand }, acting, { reason });
+          }
           counts.applied++;
         } catch (e) {
           // A refusal is decided before anything is written; any other failure ends the page.
@@ -146,7 +169,7 @@ export function bulkJobs(deps: RegistryDeps) {
           counts.refused++;
         }
       }
-      await repo.progress(job.id, counts, deviceIds[deviceIds.length - 1]!, now);
+      await repo.progress(job.id, counts, deviceIds[deviceIds.length - 1]!, now, pace.pacing());
       return true;
     });
   }
@@ -194,12 +217,19 @@ function callerOfJob(row: BulkJobRow): Caller {
   return { actor: row.caller.actor, role: parseRole(row.caller.role), scopes: row.caller.scopes };
 }
 
+function rateOf(row: BulkJobRow): JobRate | null {
+  return row.rate_devices === null || row.rate_per === null
+    ? null
+    : { devices: row.rate_devices, per: row.rate_per };
+}
+
 function jobOf(row: BulkJobRow): BulkJob {
   return {
     id: row.id,
-    command: row.command as OperatorCommand,
+    command: row.command as JobCommand,
     filter: row.filter as JobFilter,
     reason: row.reason,
+    rate: rateOf(row),
     state: row.state,
     total: row.total,
     applied: row.applied,

@@ -21,12 +21,16 @@ export {
   type LifecycleEvent,
   type TransitionResult,
 } from "./transitions.js";
+export { maxRateDevices, rateUnits, type JobRate, type RateUnit } from "./rotation-pacing.js";
+export type { RotationSchedule } from "./rotation-requests.js";
 export {
   bulkJobJson,
   bulkJobs,
   defaultJobCap,
+  jobCommands,
   maxJobCap,
   type BulkJob,
+  type JobCommand,
   type BulkJobs,
   type DryRun,
   type JobFilter,

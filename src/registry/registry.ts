@@ -1,5 +1,5 @@
 /** The registry's public face: register, read and list devices; apply lifecycle commands; read history. */
-import { KeyfleetError, quoted, type Command, type EvidenceRef } from "../domain/index.js";
+import { KeyfleetError, quoted, type Command, type EvidenceRef, type Validity } from "../domain/index.js";
 import { checkDeviceQuery } from "./device-query.js";
 import { authorize, listScope, scopeCovers, type Caller, type Permission } from "../policy/index.js";
 import { deviceRepository, lifecycleEventRepository, type DeviceQuery } from "../store/index.js";
@@ -8,6 +8,7 @@ import { confirmCredential } from "./credential-confirmation.js";
 import { hasErased, recordEraseReport, type EraseReport } from "./erase-reports.js";
 import { changeCertificateStatus, type StatusOptions } from "./certificate-status.js";
 import { expireLifecycleTimers } from "./lifecycle-timers.js";
+import { rotationSchedule } from "./rotation-requests.js";
 import type { StatusRequest } from "../ca/index.js";
 import { listGroups } from "./groups.js";
 import { deviceOfIdevid, hardwareKeyOf } from "./idevid-trust.js";
@@ -147,6 +148,12 @@ export function createRegistry(deps: RegistryDeps) {
 
     /** Records a decommissioning device's signed report that it erased its key (its finalize's evidence). */
     reportErased: (report: EraseReport, caller: Caller) => recordEraseReport(deps, report, caller),
+
+    /**
+     * When the device is due to renew its current certificate (`validity`): the policy's cadence,
+     * or an operator's rotation request when sooner (its check-in is told; rotation-requests.ts).
+     */
+    rotationSchedule: (deviceId: string, validity: Validity) => rotationSchedule(deps, deviceId, validity),
 
     /** Whether the device has reported that it erased its key. */
     hasErased: (deviceId: string) => hasErased(deps, deviceId),

@@ -21,6 +21,7 @@ import {
   certificateRepository,
   deviceRepository,
   lifecycleEventRepository,
+  rotationRequestRepository,
   tombstoneRepository,
   type DeviceRow,
   type LifecycleEventRow,
@@ -159,7 +160,7 @@ export async function applyIn(
 }
 
 /** The caller's roles and scope, then the policy's forbids, for `command` on the locked `row`. */
-export function checkActing(acting: Acting, row: DeviceRow, command: Command): void {
+export function checkActing(acting: Acting, row: DeviceRow, command: Pick<Command, "kind">): void {
   const { caller, policy, permission } = acting;
   authorize(caller, permission, { attributes: row, deviceId: row.id, what: `device ${quoted(row.id)}` });
   policy.check(
@@ -238,7 +239,8 @@ export interface DecidedTransition {
 
 /**
  * The lifecycle event rows, their audit leaves and their outbox events, for any number of
- * transitions in one statement each (the audit leaves in the order given).
+ * transitions in one statement each (the audit leaves in the order given). A rotation's commit
+ * also satisfies an operator's request that the device rotate (rotation-requests.ts): it is cleared.
  */
 export async function recordTransitions(
   deps: RegistryDeps,
@@ -302,6 +304,9 @@ export async function recordTransitions(
       subject: `device:${d.deviceId}`,
       payload: { ...facts[i]!, at: d.record.at.toISOString() },
     })),
+  );
+  await rotationRequestRepository(tx).clear(
+    transitions.filter((d) => d.record.command === "commit").map((d) => d.deviceId),
   );
   const byId = new Map(inserted.map((r) => [r.id, r]));
   return facts.map((f) => lifecycleEventOf(byId.get(f.event)!));

@@ -62,12 +62,13 @@ export function bulkJobRepository(db: Kysely<Tables>) {
         .where("device_id", "=", deviceId)
         .execute();
     },
-    /** Adds a page's outcomes to the job's counters and moves its cursor past the page. */
+    /** Adds a page's outcomes to the job's counters, moves its cursor past the page, keeps its pacing. */
     async progress(
       id: string,
       counts: { applied: number; refused: number },
       cursor: string,
       at: Date,
+      pacing: { from: Date | null; paced: number },
     ): Promise<void> {
       await db
         .updateTable("bulk_jobs")
@@ -76,6 +77,8 @@ export function bulkJobRepository(db: Kysely<Tables>) {
           refused: eb("refused", "+", counts.refused),
           cursor,
           updated_at: at,
+          paced_from: pacing.from,
+          paced: pacing.paced,
         }))
         .where("id", "=", id)
         .execute();

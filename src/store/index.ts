@@ -62,6 +62,7 @@ export {
   type SpentReason,
 } from "./enrollment-repository.js";
 export { eraseReportRepository } from "./erase-report-repository.js";
+export { rotationRequestRepository } from "./rotation-request-repository.js";
 export { taskRepository, type TaskRepository } from "./task-repository.js";
 export { tokenRepository, type TokenRepository, type TokenPage } from "./token-repository.js";
 export { settingsRepository, type SettingsRepository, type SettingChange } from "./settings-repository.js";

@@ -134,6 +134,12 @@ export interface BulkJobsTable {
   created_at: CreatedAt;
   updated_at: Generated<Date>;
   seq: Int8;
+  /** A rotate job's rate (migration 0025): so many devices per second or minute; null: all due at once. */
+  rate_devices: number | null;
+  rate_per: "second" | "minute" | null;
+  /** Where the job's pacing stands: the start of its current window, and the devices spread over it. */
+  paced_from: Date | null;
+  paced: Generated<number>;
 }
 
 export interface BulkJobItemsTable {
@@ -368,6 +374,18 @@ export interface EraseReportsTable {
   audit_index: Bigint;
 }
 
+/** An operator's request that a device rotate its credential (migration 0025); its commit deletes it. */
+export interface RotationRequestsTable {
+  device_id: string;
+  job_id: string | null;
+  requested_by: string;
+  reason: string | null;
+  requested_at: Date;
+  /** When the device is due to rotate (a rate-limited job spreads these). */
+  renew_at: Date;
+  audit_index: Bigint;
+}
+
 export interface Tables {
   keys: KeysTable;
   sealed_keys: SealedKeysTable;
@@ -399,9 +417,11 @@ export interface Tables {
   bootstrap_tokens: BootstrapTokensTable;
   enrollment_nonces: EnrollmentNoncesTable;
   erase_reports: EraseReportsTable;
+  rotation_requests: RotationRequestsTable;
 }
 
 export type CertificateRow = Selectable<CertificatesTable>;
+export type RotationRequestRow = Selectable<RotationRequestsTable>;
 export type NewCertificate = Insertable<CertificatesTable>;
 export type IssuerRow = Selectable<IssuersTable>;
 export type KeyRow = Selectable<KeysTable>;

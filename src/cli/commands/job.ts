@@ -3,9 +3,9 @@ import { KeyfleetCommand } from "../program.js";
 import { deviceFilterOf, withDeviceFilters, type DeviceFilterFlags } from "../device-filters.js";
 import { execute, executeSession, globals } from "../execute.js";
 import { print, type CliIo } from "../io.js";
-import { integerOption, limitOption, sequenceCursorOption } from "../parse.js";
+import { integerOption, limitOption, rateOption, sequenceCursorOption } from "../parse.js";
 import type { OutputOf } from "../operations/index.js";
-import type { OperatorCommand } from "../../registry/index.js";
+import type { JobCommand } from "../../registry/index.js";
 
 type JobJson = OutputOf<"job.step">;
 
@@ -16,11 +16,13 @@ const commands = [
   "retire",
   "cancel",
   "finalize",
-] as const satisfies readonly OperatorCommand[];
+  "rotate",
+] as const satisfies readonly JobCommand[];
 
 function jobLine(j: JobJson): string {
   const done = j.applied + j.refused;
-  return `${j.id}  ${j.command.padEnd(8)} ${j.state.padEnd(7)} ${done}/${j.total} (${j.applied} applied, ${j.refused} refused)  by ${j.createdBy}`;
+  const rate = j.rate === null ? "" : `  at ${j.rate.devices}/${j.rate.per === "second" ? "s" : "min"}`;
+  return `${j.id}  ${j.command.padEnd(8)} ${j.state.padEnd(7)} ${done}/${j.total} (${j.applied} applied, ${j.refused} refused)${rate}  by ${j.createdBy}`;
 }
 
 /** Works a job step by step to its end, drawing its progress on a terminal; a kill leaves it resumable. */
@@ -46,17 +48,20 @@ async function runToEnd(command: Command, io: CliIo, id: string): Promise<JobJso
 
 export function jobCommand(io: CliIo): Command {
   const job = new KeyfleetCommand("job").description(
-    "bulk jobs: a lifecycle command for every device matching a filter",
+    "bulk jobs: a lifecycle command, or a rotation request, for every device matching a filter",
   );
   withDeviceFilters(
     job
       .command("start")
       .argument("<command>", commands.join(" | "))
-      .description("apply the command to every device the filters match (stored; resumable after a crash)"),
+      .description(
+        "apply the command to every device the filters match (stored; resumable after a crash); rotate marks each active device due for rotation, its agent told at its next check-in",
+      ),
   )
     .option("--reason <text>", "why, kept in every device's history and the audit log")
     .option("--cap <n>", "refuse if more devices than this match (default 10000)")
     .option("--dry-run", "count the devices and show a sample; change nothing")
+    .option("--rate <n/s|n/min>", "rotate: spread the devices' due times, so many per second or minute")
     .action(
       async (
         name: string,
@@ -64,6 +69,7 @@ export function jobCommand(io: CliIo): Command {
           reason?: string;
           cap?: string;
           dryRun?: boolean;
+          rate?: string;
         },
         command: Command,
       ) => {
@@ -73,6 +79,7 @@ export function jobCommand(io: CliIo): Command {
           dryRun: o.dryRun,
           cap: o.cap === undefined ? undefined : integerOption("--cap", o.cap, 1, Number.MAX_SAFE_INTEGER),
           reason: o.reason,
+          rate: o.rate === undefined ? undefined : rateOption(o.rate),
         });
         if (started.dryRun) {
           print(io, globals(command).json, started, () =>

@@ -4,8 +4,9 @@ import {
   bulkJobJson,
   deviceAttributeRules,
   deviceJson,
+  type JobCommand,
   type JobFilter,
-  type OperatorCommand,
+  type JobRate,
 } from "../../registry/index.js";
 import { operation } from "./operation.js";
 
@@ -14,7 +15,7 @@ export const jobOperations = {
     run: async (
       app,
       input: {
-        command: OperatorCommand;
+        command: JobCommand;
         /** As `device list` takes it: label as key=value. */
         filter: Omit<JobFilter, "label" | "state"> & {
           label?: string | undefined;
@@ -23,6 +24,7 @@ export const jobOperations = {
         dryRun?: boolean | undefined;
         cap?: number | undefined;
         reason?: string | undefined;
+        rate?: JobRate | undefined;
       },
       context,
     ) => {

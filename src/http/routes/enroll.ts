@@ -9,7 +9,8 @@
  *   when its key is in a token TLS cannot use) → certificate and chain. Without evidence, the
  *   request authenticates as EST does (client certificate or bootstrap token).
  * - `POST /api/v1/enroll/status`: the device's signed status check (device-reports.ts): its state
- *   and what it is to do ("erase" while it is being retired), even while its certificate is on hold.
+ *   and what it is to do ("erase" while it is being retired, "rotate" once its credential is due),
+ *   with when its credential is due (`renewAt`), even while its certificate is on hold.
  * - `POST /api/v1/enroll/erased`: the device's signed report that it erased its key, kept as the
  *   evidence of its finalize.
  * Refusals are problem+json and audit leaves.
@@ -283,22 +284,40 @@ function signedReport(request: FastifyRequest<{ Body: ReportBody }>): SignedRepo
 
 /** The device's status check and erase report (issue 17 item 5), in the enrollment scope (its refusals audited). */
 function reportRoutes(enroll: FastifyInstance, services: EnrollServices): void {
-  enroll.post<{ Body: ReportBody }>(
+  enroll.post<{ Body: ReportBody; Querystring: { actions?: string } }>(
     "/api/v1/enroll/status",
     {
       schema: {
-        summary: "A device's signed status check: its state and what it is to do (erase, when retired)",
+        summary:
+          "A device's signed status check: its state, what it is to do (erase when retired, rotate when due) and when its credential is due",
         tags: ["enrollment"],
         security: [],
         body: reportBody,
+        querystring: {
+          type: "object",
+          properties: {
+            actions: {
+              type: "string",
+              pattern: "^[a-z-]{1,32}(,[a-z-]{1,32}){0,15}$",
+              description:
+                "the actions beyond none, erase and wait the agent knows, comma-separated (`rotate`); an agent that names none is never told to rotate",
+            },
+          },
+        },
         response: {
           200: {
             type: "object",
             properties: {
               deviceId: { type: "string" },
               state: { type: "string" },
-              action: { type: "string", enum: ["none", "erase", "wait"] },
+              action: { type: "string", enum: ["none", "erase", "wait", "rotate"] },
               erased: { type: "boolean" },
+              renewAt: {
+                type: "string",
+                format: "date-time",
+                description:
+                  "when the credential the device reported with is due for renewal (the policy's cadence, or an operator's rotation request); absent where its state renews nothing",
+              },
             },
           },
           ...problemResponses,
@@ -306,8 +325,11 @@ function reportRoutes(enroll: FastifyInstance, services: EnrollServices): void {
       },
     },
     async (request, reply) => {
-      const status = await services.enrollment.reports.status(signedReport(request));
-      return reply.header("cache-control", "no-store").send(status);
+      const knows = { rotate: (request.query.actions ?? "").split(",").includes("rotate") };
+      const { renewAt, ...status } = await services.enrollment.reports.status(signedReport(request), knows);
+      return reply
+        .header("cache-control", "no-store")
+        .send(renewAt === undefined ? status : { ...status, renewAt: renewAt.toISOString() });
     },
   );
 

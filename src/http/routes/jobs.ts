@@ -1,6 +1,7 @@
 /**
- * The admin API for bulk jobs: start one (or a dry run) for every device a filter matches, read
- * their progress. A started job is worked by the server's background task, on whichever node
+ * The admin API for bulk jobs: start one (or a dry run) for every device a filter matches — a
+ * lifecycle command, or `rotate` (each active device marked due for rotation, spread at `rate`) —
+ * read their progress. A started job is worked by the server's background task, on whichever node
  * claims it; `GET /api/v1/jobs/{id}` follows it.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -9,23 +10,38 @@ import {
   bulkJobJson,
   deviceAttributeRules,
   deviceJson,
+  jobCommands,
   maxJobCap,
-  operatorCommands,
+  maxRateDevices,
+  rateUnits,
   type BulkJobs,
+  type JobCommand,
   type JobFilter,
-  type OperatorCommand,
+  type JobRate,
 } from "../../registry/index.js";
 import type { Authorize } from "../auth.js";
 import { problemResponses } from "../schemas.js";
 import { deviceFilterProperties, deviceSchema } from "./device-schemas.js";
 
+const rateSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["devices", "per"],
+  description: "a rotate job's pace: its devices' due times spread at so many per second or minute",
+  properties: {
+    devices: { type: "integer", minimum: 1, maximum: maxRateDevices },
+    per: { type: "string", enum: rateUnits },
+  },
+} as const;
+
 const jobSchema = {
   type: "object",
   properties: {
     id: { type: "string" },
-    command: { type: "string", enum: operatorCommands },
+    command: { type: "string", enum: jobCommands },
     filter: { type: "object", additionalProperties: true },
     reason: { type: ["string", "null"] },
+    rate: { anyOf: [rateSchema, { type: "null" }] },
     state: { type: "string", enum: ["running", "done"] },
     total: { type: "integer" },
     applied: { type: "integer" },
@@ -48,11 +64,12 @@ const jobSchema = {
 } as const;
 
 interface StartBody {
-  command: OperatorCommand;
+  command: JobCommand;
   filter?: Omit<JobFilter, "label"> & { label?: string };
   cap?: number;
   dryRun?: boolean;
   reason?: string;
+  rate?: JobRate;
 }
 
 const caller = (request: FastifyRequest) => callerOf(request.principal!);
@@ -63,18 +80,20 @@ export function jobRoutes(http: FastifyInstance, jobs: BulkJobs, authorize: Auth
     {
       onRequest: authorize("device.lifecycle"),
       schema: {
-        summary: "Start a bulk job (or a dry run): a lifecycle command for every device the filter matches",
+        summary:
+          "Start a bulk job (or a dry run): a lifecycle command, or a rotation request (rotate), for every device the filter matches",
         tags: ["jobs"],
         body: {
           type: "object",
           additionalProperties: false,
           required: ["command"],
           properties: {
-            command: { type: "string", enum: operatorCommands },
+            command: { type: "string", enum: jobCommands },
             filter: { type: "object", additionalProperties: false, properties: deviceFilterProperties },
             cap: { type: "integer", minimum: 1, maximum: maxJobCap },
             dryRun: { type: "boolean" },
             reason: { type: "string", minLength: 1, maxLength: 500 },
+            rate: rateSchema,
           },
         },
         response: {
