@@ -10,23 +10,15 @@ import { createPrivateKey, sign } from "node:crypto";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { main } from "../src/agent/index.js";
 import { openPkcs11KeyStore } from "../src/crypto/index.js";
-import { ensureInitialized } from "../src/first-run.js";
-import { startServers, type RunningServers } from "../src/http/index.js";
+import type { RunningServers } from "../src/http/index.js";
 import { fromPem } from "../src/pki/index.js";
 import { systemCaller } from "../src/policy/index.js";
-import { testApp, type TestApp } from "./support/app.js";
+import type { TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
-import { estWorkspace, run, type EstWorkspace } from "./support/est.js";
+import { run, type EstWorkspace } from "./support/est.js";
 import { softHsmToken } from "./support/softhsm.js";
-
-async function agent(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
+import { agent, enrollmentServer, type EnrollmentServer } from "./support/enrollment-server.js";
 
 forEachDatabase("decommission on the device", (kind) => {
   let t: TestApp;
@@ -49,17 +41,13 @@ forEachDatabase("decommission on the device", (kind) => {
       .filter((e) => e.type === type);
   const reports = async (deviceId: string) =>
     t.db.database.db.selectFrom("erase_reports").selectAll().where("device_id", "=", deviceId).execute();
-
+  let server: EnrollmentServer;
   beforeAll(async () => {
-    t = await testApp(kind, { config: { httpsPort: 0, httpPort: 0 } });
-    await ensureInitialized(t.app, { algorithm: "p256" });
-    servers = await startServers(t.app);
-    est = await estWorkspace((await t.app.authority.chain()).pem);
+    server = await enrollmentServer(kind);
+    ({ t, servers, est } = server);
   });
   afterAll(async () => {
-    await servers?.close();
-    await est?.dispose();
-    await t?.dispose();
+    await server?.dispose();
   });
 
   /** A device enrolled by the agent (file key store unless `flags` say otherwise), active. */

@@ -9,24 +9,16 @@ import { createHash } from "node:crypto";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { main } from "../src/agent/index.js";
 import { openPkcs11KeyStore } from "../src/crypto/index.js";
 import { toPem } from "../src/pki/index.js";
-import { ensureInitialized } from "../src/first-run.js";
-import { startServers, type RunningServers } from "../src/http/index.js";
+import type { RunningServers } from "../src/http/index.js";
 import { systemCaller } from "../src/policy/index.js";
-import { testApp, type TestApp } from "./support/app.js";
+import type { TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
-import { estWorkspace, run, type EstWorkspace } from "./support/est.js";
+import { run, type EstWorkspace } from "./support/est.js";
 import { registeredManufacturer } from "./support/idevid.js";
 import { softHsmToken, type SoftHsmToken } from "./support/softhsm.js";
-
-async function agent(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
+import { agent, enrollmentServer, type EnrollmentServer } from "./support/enrollment-server.js";
 
 /** Every table's rows as text, for a scan for key material. */
 async function databaseText(t: TestApp): Promise<string> {
@@ -57,20 +49,16 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
   let servers: RunningServers;
   let est: EstWorkspace;
   let token: SoftHsmToken;
-
+  let server: EnrollmentServer;
   beforeAll(async () => {
-    t = await testApp(kind, { config: { httpsPort: 0, httpPort: 0 } });
-    await ensureInitialized(t.app, { algorithm: "p256" });
-    servers = await startServers(t.app);
-    est = await estWorkspace((await t.app.authority.chain()).pem);
+    server = await enrollmentServer(kind);
+    ({ t, servers, est } = server);
     token = await softHsmToken();
     await writeFile(est.path("pin"), `${token.pin}\n`);
   });
   afterAll(async () => {
-    await servers?.close();
     await token?.dispose();
-    await est?.dispose();
-    await t?.dispose();
+    await server?.dispose();
   });
 
   const state = async (id: string) => (await t.app.devices.get(id, systemCaller)).state;

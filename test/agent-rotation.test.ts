@@ -10,39 +10,28 @@ import { X509Certificate, createPrivateKey, sign } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { main, runAgent } from "../src/agent/index.js";
+import { runAgent } from "../src/agent/index.js";
 import { renewalTime } from "../src/domain/index.js";
-import { ensureInitialized } from "../src/first-run.js";
-import { startServers, type RunningServers } from "../src/http/index.js";
+import type { RunningServers } from "../src/http/index.js";
 import { fromPem } from "../src/pki/index.js";
 import { systemCaller } from "../src/policy/index.js";
 import type { BulkJob } from "../src/registry/index.js";
-import { testApp, type TestApp } from "./support/app.js";
+import type { TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
-import { estWorkspace, type EstWorkspace } from "./support/est.js";
-
-async function agent(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
+import type { EstWorkspace } from "./support/est.js";
+import { agent, enrollmentServer, type EnrollmentServer } from "./support/enrollment-server.js";
 
 forEachDatabase("rotation told at check-in", (kind) => {
   let t: TestApp;
   let servers: RunningServers;
   let est: EstWorkspace;
-
+  let server: EnrollmentServer;
   beforeAll(async () => {
-    t = await testApp(kind, { config: { httpsPort: 0, httpPort: 0 } });
-    await ensureInitialized(t.app, { algorithm: "p256" });
-    servers = await startServers(t.app);
-    est = await estWorkspace((await t.app.authority.chain()).pem);
+    server = await enrollmentServer(kind);
+    ({ t, servers, est } = server);
   });
   afterAll(async () => {
-    await servers?.close();
-    await est?.dispose();
-    await t?.dispose();
+    await server?.dispose();
   });
 
   /**

@@ -7,14 +7,14 @@
 import { createHash, sign } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureInitialized } from "../src/first-run.js";
-import { startServers, type RunningServers } from "../src/http/index.js";
+import type { RunningServers } from "../src/http/index.js";
 import { testCertificate, testKeyPair, type TestKeyPair } from "../src/pki/test-certificate.js";
 import { systemCaller } from "../src/policy/index.js";
-import { testApp, type TestApp } from "./support/app.js";
+import type { TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
-import { estWorkspace, type EstWorkspace } from "./support/est.js";
+import type { EstWorkspace } from "./support/est.js";
 import { registeredManufacturer } from "./support/idevid.js";
+import { enrollmentServer, type EnrollmentServer } from "./support/enrollment-server.js";
 
 forEachDatabase("native enrollment API", (kind) => {
   let t: TestApp;
@@ -34,17 +34,13 @@ forEachDatabase("native enrollment API", (kind) => {
     (await t.db.database.db.selectFrom("audit_leaves").select("entry").execute())
       .map((r) => JSON.parse(r.entry) as { type: string; details: Record<string, unknown> })
       .filter((e) => e.type === type);
-
+  let server: EnrollmentServer;
   beforeAll(async () => {
-    t = await testApp(kind, { config: { httpsPort: 0, httpPort: 0 } });
-    await ensureInitialized(t.app, { algorithm: "p256" });
-    servers = await startServers(t.app);
-    est = await estWorkspace((await t.app.authority.chain()).pem);
+    server = await enrollmentServer(kind);
+    ({ t, servers, est } = server);
   });
   afterAll(async () => {
-    await servers?.close();
-    await est?.dispose();
-    await t?.dispose();
+    await server?.dispose();
   });
 
   const deviceWithIdevid = async (serial: string, maker: string) => {

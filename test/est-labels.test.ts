@@ -5,12 +5,12 @@
  * so the bootstrap token still enrolls the device afterwards.
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureInitialized } from "../src/first-run.js";
-import { startServers, type RunningServers } from "../src/http/index.js";
+import type { RunningServers } from "../src/http/index.js";
 import { systemCaller } from "../src/policy/index.js";
-import { testApp, type TestApp } from "./support/app.js";
+import type { TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
-import { estWorkspace, type EstWorkspace } from "./support/est.js";
+import type { EstWorkspace } from "./support/est.js";
+import { enrollmentServer, type EnrollmentServer } from "./support/enrollment-server.js";
 
 forEachDatabase("EST labels", (kind) => {
   let t: TestApp;
@@ -40,17 +40,13 @@ forEachDatabase("EST labels", (kind) => {
     await est.csr(serial, `/CN=${serial}`);
     return { id, user: `${id}:${token}` };
   };
-
+  let server: EnrollmentServer;
   beforeAll(async () => {
-    t = await testApp(kind, { config: { httpsPort: 0, httpPort: 0 } });
-    await ensureInitialized(t.app, { algorithm: "p256" });
-    servers = await startServers(t.app);
-    est = await estWorkspace((await t.app.authority.chain()).pem);
+    server = await enrollmentServer(kind);
+    ({ t, servers, est } = server);
   });
   afterAll(async () => {
-    await servers.close();
-    await est.dispose();
-    await t.dispose();
+    await server?.dispose();
   });
 
   test("the device's tenant as label enrolls it with its default profile", async () => {

@@ -9,43 +9,32 @@ import { X509Certificate } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { main, renew } from "../src/agent/index.js";
+import { renew } from "../src/agent/index.js";
 import { fixedClock } from "../src/domain/index.js";
-import { ensureInitialized } from "../src/first-run.js";
-import { startServers, type RunningServers } from "../src/http/index.js";
+import type { RunningServers } from "../src/http/index.js";
 import { testCertificate, testKeyPair } from "../src/pki/test-certificate.js";
 import { toPem } from "../src/pki/index.js";
 import { systemCaller } from "../src/policy/index.js";
-import { testApp, type TestApp } from "./support/app.js";
+import type { TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
-import { estWorkspace, type EstWorkspace } from "./support/est.js";
+import type { EstWorkspace } from "./support/est.js";
 import { registeredManufacturer } from "./support/idevid.js";
+import { agent, enrollmentServer, type EnrollmentServer } from "./support/enrollment-server.js";
 
 const DAY = 86_400;
-
-async function agent(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
 
 forEachDatabase("a device back after its certificate expired", (kind) => {
   const clock = fixedClock(new Date().toISOString());
   let t: TestApp;
   let servers: RunningServers;
   let est: EstWorkspace;
-
+  let server: EnrollmentServer;
   beforeAll(async () => {
-    t = await testApp(kind, { clock, config: { httpsPort: 0, httpPort: 0 } });
-    await ensureInitialized(t.app, { algorithm: "p256" });
-    servers = await startServers(t.app);
-    est = await estWorkspace((await t.app.authority.chain()).pem);
+    server = await enrollmentServer(kind, { clock });
+    ({ t, servers, est } = server);
   });
   afterAll(async () => {
-    await servers?.close();
-    await est?.dispose();
-    await t?.dispose();
+    await server?.dispose();
   });
 
   const state = async (id: string) => (await t.app.devices.get(id, systemCaller)).state;
