@@ -18,6 +18,7 @@ import { KeyfleetError, isKeyfleetError, type ErrorCode } from "../domain/index.
 import { bearerAuthenticator } from "../policy/index.js";
 import { authorizer, refusalRecorder } from "./auth.js";
 import { createMetrics, instrument, metricsRoute, type Metrics } from "./metrics.js";
+import { ocspFastPath } from "./ocsp-fast-path.js";
 import { problemOf } from "./problem.js";
 import {
   installTransportRefusals,
@@ -60,6 +61,16 @@ export async function buildHttpApp(
   metrics: Metrics = createMetrics(),
 ): Promise<FastifyInstance> {
   const { https, ...rest } = options;
+  // The public surface answers cached OCSP requests before Fastify (ocsp-fast-path.ts).
+  const fastPath =
+    surface === "public" && !https
+      ? ocspFastPath(app.ocsp, app.clock, metrics, transportServerOptions)
+      : undefined;
+  const server = https
+    ? { https: { ...https, ...transportServerOptions } }
+    : fastPath
+      ? { serverFactory: fastPath.serverFactory }
+      : { http: transportServerOptions };
   const http: FastifyInstance = Fastify({
     loggerInstance: app.logger.child({ surface }),
     bodyLimit: 1024 * 1024,
@@ -72,7 +83,7 @@ export async function buildHttpApp(
       void sendProblem(http, request, reply, error);
     },
     ...transportFastifyOptions((): FastifyInstance => http),
-    ...(https ? { https: { ...https, ...transportServerOptions } } : { http: transportServerOptions }),
+    ...server,
     ...rest,
   } as FastifyServerOptions);
   installValidation(http);
@@ -80,6 +91,7 @@ export async function buildHttpApp(
   installProblemHandlers(http);
   installTransportRefusals(http);
   instrument(http, metrics, surface);
+  fastPath?.attach(http);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(
     http,
