@@ -36,6 +36,8 @@ export interface OcspBenchOptions {
   readonly concurrency: number;
   /** Rounds of (ceiling, keyfleet, openssl), back to back, so a change in the machine's load hits all three. */
   readonly rounds: number;
+  /** Load generator processes, sharing the connections and requests between them. */
+  readonly clientProcesses: number;
 }
 
 export interface OcspBenchRun {
@@ -101,15 +103,16 @@ export async function runOcspBench(options: OcspBenchOptions): Promise<OcspBench
       const rounds: OcspBenchRound[] = [];
       try {
         const job = { concurrency: options.concurrency, requests, total: options.requests };
+        const clients = options.clientProcesses;
         for (let round = 0; round < options.rounds; round++) {
           const load = loadavg()[0]!;
           const runs: OcspBenchRun[] = [];
-          runs.push(summary(ceiling, await inChild({ ...job, url: idle.url, warmup: 16 })));
+          runs.push(summary(ceiling, await inChildren({ ...job, url: idle.url, warmup: 16 }, clients)));
           // The first warm-up asks for every certificate once: each answer is then pre-signed and cached.
           const warmup = round === 0 ? requests.length : 16;
-          runs.push(summary(keyfleet, await inChild({ ...job, url: servers.httpUrl, warmup })));
+          runs.push(summary(keyfleet, await inChildren({ ...job, url: servers.httpUrl, warmup }, clients)));
           const openssl = `http://127.0.0.1:${port}`;
-          runs.push(summary(opensslName, await inChild({ ...job, url: openssl, warmup: 16 })));
+          runs.push(summary(opensslName, await inChildren({ ...job, url: openssl, warmup: 16 }, clients)));
           rounds.push({ load, runs });
         }
       } finally {
@@ -267,17 +270,57 @@ function freePort(): Promise<number> {
   });
 }
 
-function inChild(job: OcspClientJob): Promise<OcspClientResult> {
+/**
+ * The job run by `processes` load generators at once (each with its share of the connections and
+ * requests), their timed runs started together once all have warmed up; one result for them all.
+ */
+async function inChildren(job: OcspClientJob, processes: number): Promise<OcspClientResult> {
+  const shares = Array.from({ length: processes }, (_, i) => ({
+    ...job,
+    concurrency: Math.floor(job.concurrency / processes) + (i < job.concurrency % processes ? 1 : 0),
+    total: Math.floor(job.total / processes) + (i < job.total % processes ? 1 : 0),
+  }));
+  const children = shares.map((share) => loadGenerator(share));
+  try {
+    await Promise.all(children.map((c) => c.ready));
+    for (const c of children) c.go();
+    const results = await Promise.all(children.map((c) => c.result));
+    return {
+      answered: results.reduce((n, r) => n + r.answered, 0),
+      failures: results.reduce((n, r) => n + r.failures, 0),
+      firstFailure: results.find((r) => r.firstFailure)?.firstFailure,
+      seconds: Math.max(...results.map((r) => r.seconds)),
+      latenciesMs: results.flatMap((r) => r.latenciesMs).sort((a, b) => a - b),
+    };
+  } finally {
+    for (const c of children) c.kill();
+  }
+}
+
+function loadGenerator(job: OcspClientJob) {
   const child = fork(fileURLToPath(new URL("./ocsp-client.ts", import.meta.url)), [], {
     execArgv: ["--import", "tsx"],
   });
-  return new Promise((resolve, reject) => {
-    child.once("message", (m: { result?: OcspClientResult; error?: string }) =>
-      m.result ? resolve(m.result) : reject(new Error(`the OCSP load generator failed: ${m.error}`)),
-    );
+  type Message = { ready?: true; result?: OcspClientResult; error?: string };
+  const failed = new Promise<never>((_, reject) => {
+    child.on("message", (m: Message) => {
+      if (m.error) reject(new Error(`the OCSP load generator failed: ${m.error}`));
+    });
     child.once("exit", (code) => reject(new Error(`the OCSP load generator exited with ${code}`)));
-    child.send(job);
   });
+  failed.catch(() => {}); // seen through `ready` or `result`
+  const next = (field: "ready" | "result") =>
+    Promise.race([
+      new Promise<Message>((resolve) => child.on("message", (m: Message) => m[field] && resolve(m))),
+      failed,
+    ]);
+  child.send(job);
+  return {
+    ready: next("ready"),
+    result: next("result").then((m) => m.result!),
+    go: () => child.send("go"),
+    kill: () => child.exitCode === null && child.kill(),
+  };
 }
 
 function summary(responder: string, r: OcspClientResult): OcspBenchRun {
@@ -301,7 +344,7 @@ const median = (xs: readonly number[]): number => {
 export function formatOcspBench(report: OcspBenchReport): string {
   const { options, rounds } = report;
   const lines = [
-    `OCSP, cached responses: ${options.requests} requests per run over ${options.certificates} certificates, concurrency ${options.concurrency} (one load generator process, one connection per request in flight, no pipelining); keyfleet: one process; ${rounds.length} rounds`,
+    `OCSP, cached responses: ${options.requests} requests per run over ${options.certificates} certificates, concurrency ${options.concurrency} (${options.clientProcesses} load generator process(es), one connection per request in flight, no pipelining); keyfleet: one process; ${rounds.length} rounds`,
   ];
   const ratios: number[] = [];
   for (const [i, round] of rounds.entries()) {

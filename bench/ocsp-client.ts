@@ -166,7 +166,8 @@ class Connection {
   }
 }
 
-export async function runOcspClients(job: OcspClientJob): Promise<OcspClientResult> {
+/** Connects and warms up (`job.warmup` requests, one at a time); `run` then sends `job.total` with `job.concurrency` in flight. */
+export async function prepareOcspClients(job: OcspClientJob): Promise<{ run(): Promise<OcspClientResult> }> {
   const url = new URL(job.url);
   const posts = job.requests.map((r) => postOf(url, Buffer.from(r, "base64")));
   const connections = Array.from({ length: job.concurrency }, () => new Connection(url));
@@ -174,36 +175,47 @@ export async function runOcspClients(job: OcspClientJob): Promise<OcspClientResu
     const failed = await connections[i % connections.length]!.ask(posts[i % posts.length]!);
     if (failed) throw new Error(`warm-up request failed: ${failed}`);
   }
-  const latencies: number[] = [];
-  let failures = 0;
-  let firstFailure: string | undefined;
-  let next = 0;
-  const start = performance.now();
-  const client = async (connection: Connection) => {
-    while (next < job.total) {
-      const post = posts[next++ % posts.length]!;
-      const t0 = performance.now();
-      const failed = await connection.ask(post);
-      if (failed === undefined) latencies.push(performance.now() - t0);
-      else {
-        failures++;
-        firstFailure ??= failed;
-      }
-    }
+  return {
+    async run() {
+      const latencies: number[] = [];
+      let failures = 0;
+      let firstFailure: string | undefined;
+      let next = 0;
+      const start = performance.now();
+      const client = async (connection: Connection) => {
+        while (next < job.total) {
+          const post = posts[next++ % posts.length]!;
+          const t0 = performance.now();
+          const failed = await connection.ask(post);
+          if (failed === undefined) latencies.push(performance.now() - t0);
+          else {
+            failures++;
+            firstFailure ??= failed;
+          }
+        }
+      };
+      await Promise.all(connections.map(client));
+      const seconds = (performance.now() - start) / 1000;
+      for (const c of connections) c.close();
+      latencies.sort((a, b) => a - b);
+      return { answered: latencies.length, failures, firstFailure, seconds, latenciesMs: latencies };
+    },
   };
-  await Promise.all(connections.map(client));
-  const seconds = (performance.now() - start) / 1000;
-  for (const c of connections) c.close();
-  latencies.sort((a, b) => a - b);
-  return { answered: latencies.length, failures, firstFailure, seconds, latenciesMs: latencies };
 }
 
-// Forked by ocsp-bench.ts: one job in, one result out, then exit.
+/**
+ * Forked by ocsp-bench.ts: a job in; "ready" out once warmed up; on "go", the timed run, its
+ * result out, then exit. Several such processes start their timed runs together.
+ */
 if (process.send) {
+  const fail = (e: unknown) =>
+    process.send!({ error: String((e as Error).stack ?? e) }, () => process.exit(1));
   process.once("message", (job: OcspClientJob) => {
-    runOcspClients(job).then(
-      (result) => process.send!({ result }, () => process.exit(0)),
-      (e: unknown) => process.send!({ error: String((e as Error).stack ?? e) }, () => process.exit(1)),
-    );
+    prepareOcspClients(job).then((clients) => {
+      process.once("message", () =>
+        clients.run().then((result) => process.send!({ result }, () => process.exit(0)), fail),
+      );
+      process.send!({ ready: true });
+    }, fail);
   });
 }

@@ -11,7 +11,8 @@
  * default "100000,1000000"; "0" skips), BENCH_REVOKE_SAMPLES (revocations timed, default 200),
  * BENCH_OCSP_REQUESTS (cached OCSP requests per responder and round, default 50000; 0 skips),
  * BENCH_OCSP_CERTIFICATES (default 1000), BENCH_OCSP_CONCURRENCY (default 16), BENCH_OCSP_ROUNDS
- * (rounds of do-nothing server, Keyfleet and openssl back to back, default 3), TEST_DATABASE_URL
+ * (rounds of do-nothing server, Keyfleet and openssl back to back, default 3), BENCH_OCSP_CLIENTS
+ * (load generator processes, default 1), TEST_DATABASE_URL
  * (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
@@ -95,6 +96,7 @@ if (ocspRequests > 0) {
         certificates: Number(process.env.BENCH_OCSP_CERTIFICATES ?? 1000),
         concurrency: Number(process.env.BENCH_OCSP_CONCURRENCY ?? 16),
         rounds: Number(process.env.BENCH_OCSP_ROUNDS ?? 3),
+        clientProcesses: Number(process.env.BENCH_OCSP_CLIENTS ?? 1),
       }),
     ),
   );
