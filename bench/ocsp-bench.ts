@@ -338,7 +338,9 @@ function summary(responder: string, r: OcspClientResult): OcspBenchRun {
 
 const median = (xs: readonly number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  if (sorted.length === 0) return NaN;
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
 };
 
 export function formatOcspBench(report: OcspBenchReport): string {
