@@ -14,10 +14,10 @@
  * given back to it whole at preParsing. Each answer is counted in the request histogram as the
  * route would count it (/metrics).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
-import type { FastifyInstance, FastifyServerFactory } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { OcspResponder } from "../ca/index.js";
 import type { Clock } from "../domain/index.js";
 import type { Metrics } from "./metrics.js";
@@ -33,19 +33,18 @@ import {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export interface OcspFastPath {
-  /** A Fastify `serverFactory`: a node:http server whose requests pass the fast path first. */
-  readonly serverFactory: FastifyServerFactory;
-  /** Hands bodies read here to Fastify, and stops taking requests once the server closes. */
-  attach(http: FastifyInstance): void;
-}
-
-export function ocspFastPath(
+/**
+ * Puts the fast path in front of Fastify on its node:http server: Fastify's own `request` listener
+ * is kept, and called for whatever the fast path does not answer. (Fastify's `serverFactory`
+ * would do it too, but Fastify then binds only the first address of `localhost`, not both.)
+ * Bodies read here are handed back to Fastify; once the server closes, everything is Fastify's.
+ */
+export function installOcspFastPath(
+  http: FastifyInstance,
   responder: OcspResponder,
   clock: Clock,
   metrics: Metrics,
-  serverOptions: object,
-): OcspFastPath {
+): void {
   const bodies = new WeakMap<IncomingMessage, Buffer>();
   const count = {
     post: metrics.requests.labels("POST", "/ocsp", "200", "public"),
@@ -96,24 +95,21 @@ export function ocspFastPath(
     fastify(req, res);
   }
 
-  return {
-    serverFactory: (fastify, options) => {
-      const server = createServer(serverOptions, (req, res) => handle(req, res, fastify));
-      applyFastifyServerOptions(server, options);
-      return server;
-    },
-    attach(http) {
-      http.addHook("preParsing", async (request) => {
-        const body = bodies.get(request.raw);
-        if (!body) return undefined;
-        bodies.delete(request.raw);
-        return Readable.from([body], { objectMode: false });
-      });
-      http.addHook("preClose", async () => {
-        closing = true; // Fastify answers what arrives now (transport-refusals.ts)
-      });
-    },
-  };
+  const server: Server = http.server;
+  const listeners = server.listeners("request");
+  if (listeners.length !== 1) throw new Error("the OCSP fast path expects Fastify's one request listener");
+  const fastify = listeners[0] as Handler;
+  server.removeListener("request", fastify);
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => handle(req, res, fastify));
+  http.addHook("preParsing", async (request) => {
+    const body = bodies.get(request.raw);
+    if (!body) return undefined;
+    bodies.delete(request.raw);
+    return Readable.from([body], { objectMode: false });
+  });
+  http.addHook("preClose", async () => {
+    closing = true; // Fastify answers what arrives now (transport-refusals.ts)
+  });
 }
 
 /** A POST the fast path may read: an OCSP request with a Content-Length within the route's limit. */
@@ -130,16 +126,4 @@ function takesBody(req: IncomingMessage): boolean {
 function send(res: ServerResponse, headers: Record<string, string>, der: Uint8Array): void {
   res.writeHead(200, { ...headers, "content-length": String(der.byteLength) });
   res.end(der);
-}
-
-/**
- * What Fastify does to a server it makes itself (fastify/lib/server.js), which a server from a
- * `serverFactory` does not get.
- */
-function applyFastifyServerOptions(server: Server, options: Record<string, unknown>): void {
-  server.keepAliveTimeout = options.keepAliveTimeout as number;
-  server.requestTimeout = options.requestTimeout as number;
-  server.setTimeout(options.connectionTimeout as number);
-  const perSocket = options.maxRequestsPerSocket as number | undefined;
-  if (perSocket !== undefined && perSocket > 0) server.maxRequestsPerSocket = perSocket;
 }

@@ -18,7 +18,7 @@ import { KeyfleetError, isKeyfleetError, type ErrorCode } from "../domain/index.
 import { bearerAuthenticator } from "../policy/index.js";
 import { authorizer, refusalRecorder } from "./auth.js";
 import { createMetrics, instrument, metricsRoute, type Metrics } from "./metrics.js";
-import { ocspFastPath } from "./ocsp-fast-path.js";
+import { installOcspFastPath } from "./ocsp-fast-path.js";
 import { problemOf } from "./problem.js";
 import {
   installTransportRefusals,
@@ -61,16 +61,6 @@ export async function buildHttpApp(
   metrics: Metrics = createMetrics(),
 ): Promise<FastifyInstance> {
   const { https, ...rest } = options;
-  // The public surface answers cached OCSP requests before Fastify (ocsp-fast-path.ts).
-  const fastPath =
-    surface === "public" && !https
-      ? ocspFastPath(app.ocsp, app.clock, metrics, transportServerOptions)
-      : undefined;
-  const server = https
-    ? { https: { ...https, ...transportServerOptions } }
-    : fastPath
-      ? { serverFactory: fastPath.serverFactory }
-      : { http: transportServerOptions };
   const http: FastifyInstance = Fastify({
     loggerInstance: app.logger.child({ surface }),
     bodyLimit: 1024 * 1024,
@@ -83,7 +73,7 @@ export async function buildHttpApp(
       void sendProblem(http, request, reply, error);
     },
     ...transportFastifyOptions((): FastifyInstance => http),
-    ...server,
+    ...(https ? { https: { ...https, ...transportServerOptions } } : { http: transportServerOptions }),
     ...rest,
   } as FastifyServerOptions);
   installValidation(http);
@@ -91,7 +81,8 @@ export async function buildHttpApp(
   installProblemHandlers(http);
   installTransportRefusals(http);
   instrument(http, metrics, surface);
-  fastPath?.attach(http);
+  // The public surface answers cached OCSP requests before Fastify does (ocsp-fast-path.ts).
+  if (surface === "public" && !https) installOcspFastPath(http, app.ocsp, app.clock, metrics);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(
     http,
