@@ -9,8 +9,10 @@
  * BENCH_EST_CONCURRENCY (default "1,16,64"), BENCH_REGISTRY_DEVICES (the registry bench's size, default
  * 1000000; 0 skips), BENCH_CRL_SIZES (revoked certificates the CRL bench measures a full CRL at,
  * default "100000,1000000"; "0" skips), BENCH_REVOKE_SAMPLES (revocations timed, default 200),
- * BENCH_OCSP_REQUESTS (cached OCSP requests per responder, default 20000; 0 skips),
- * BENCH_OCSP_CERTIFICATES (default 1000), BENCH_OCSP_CONCURRENCY (default 16), TEST_DATABASE_URL
+ * BENCH_OCSP_REQUESTS (cached OCSP requests per responder and round, default 50000; 0 skips),
+ * BENCH_OCSP_CERTIFICATES (default 1000), BENCH_OCSP_CONCURRENCY (default 16), BENCH_OCSP_ROUNDS
+ * (rounds of do-nothing server, Keyfleet and openssl back to back, default 3), BENCH_OCSP_CLIENTS
+ * (load generator processes, default 1), TEST_DATABASE_URL
  * (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
@@ -85,7 +87,7 @@ if (crlSizes.length > 0) {
     ),
   );
 }
-const ocspRequests = Number(process.env.BENCH_OCSP_REQUESTS ?? 20_000);
+const ocspRequests = Number(process.env.BENCH_OCSP_REQUESTS ?? 50_000);
 if (ocspRequests > 0) {
   console.log(
     formatOcspBench(
@@ -93,6 +95,8 @@ if (ocspRequests > 0) {
         requests: ocspRequests,
         certificates: Number(process.env.BENCH_OCSP_CERTIFICATES ?? 1000),
         concurrency: Number(process.env.BENCH_OCSP_CONCURRENCY ?? 16),
+        rounds: Number(process.env.BENCH_OCSP_ROUNDS ?? 3),
+        clientProcesses: Number(process.env.BENCH_OCSP_CLIENTS ?? 1),
       }),
     ),
   );

@@ -4,15 +4,30 @@
  * responder's certificate checked against our chain), then revoked with certificateHold once the
  * device is suspended, and revoked for keyCompromise after `cert revoke`; the GET form answers the same with RFC 5019 caching headers. Bad inputs
  * (garbage body, garbage base64, oversize, another CA's CertID, a never-issued serial, the wrong
- * content type) get clear answers and change nothing. On PGlite and PostgreSQL.
+ * content type) get clear answers and change nothing. Repeated requests that a pre-signed
+ * response answers take the fast path (http/ocsp-fast-path.ts): the same bytes and headers as
+ * the routes give, counted in the metrics, a status change seen at once; a nonce, a miss or a
+ * malformed request still goes to the routes. On PGlite and PostgreSQL.
  */
 import type { FastifyInstance } from "fastify";
 import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { parseReason } from "../src/domain/index.js";
 import { ensureInitialized } from "../src/first-run.js";
+import { createMetrics, type Metrics } from "../src/http/metrics.js";
 import { buildHttpApp } from "../src/http/server.js";
+import {
+  certIdFor,
+  der,
+  readCertificate,
+  readOcspResponse,
+  writeCsr,
+  writeOcspRequest,
+  type ReadCertificate,
+} from "../src/pki/index.js";
+import { oid } from "../src/pki/oids.js";
+import { testSigner } from "../src/pki/test-signer.js";
 import { systemCaller } from "../src/policy/index.js";
 import { testApp, type TestApp } from "./support/app.js";
 import { forEachDatabase } from "./support/databases.js";
@@ -28,6 +43,8 @@ forEachDatabase("OCSP responder", (kind) => {
   let url: string;
   let device: { id: string };
   let serial: string;
+  let metrics: Metrics;
+  let issuer: ReadCertificate;
 
   /** `openssl ocsp` against our URL: its summary line and its verdict on the response. */
   const ask = async (leaf: string, ...flags: string[]) => {
@@ -69,7 +86,9 @@ forEachDatabase("OCSP responder", (kind) => {
     });
     await dir.write("leaf.pem", issued.pem);
     serial = issued.serial;
-    http = await buildHttpApp(t.app, "public");
+    issuer = readCertificate(chain.der[0]!);
+    metrics = createMetrics();
+    http = await buildHttpApp(t.app, "public", {}, metrics);
     await http.listen({ host: "127.0.0.1", port: 0 });
     url = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
   });
@@ -209,4 +228,205 @@ forEachDatabase("OCSP responder", (kind) => {
     expect(stdout).toMatch(/Revocation Time: /);
     expect(stderr).toContain("Response verify OK");
   });
+
+  /** A certificate of its own, so that no other test has its CertID cached. */
+  const freshSerial = async () => {
+    const csr = await writeCsr(
+      { subject: [{ type: "CN", value: "fast path" }] },
+      (await testSigner("p256")).signer,
+    );
+    return (await t.app.authority.issue({ csr, profile: "client" })).serial;
+  };
+  const requestOf = (serialHex: string) => writeOcspRequest(certIdFor(serialHex, issuer));
+  const getUrl = (request: Uint8Array) =>
+    `${url}/ocsp/${encodeURIComponent(Buffer.from(request).toString("base64"))}`;
+  /** Status, headers (without Date, the one that changes by the second) and body. */
+  const whole = async (r: Response) => {
+    const headers: Record<string, string> = {};
+    r.headers.forEach((v, k) => {
+      if (k !== "date") headers[k] = v;
+    });
+    return { status: r.status, headers, body: Buffer.from(await r.arrayBuffer()) };
+  };
+  /** A whole answer, and whether the routes (responder.answer) were asked for it. */
+  const observed = async (ask: () => Promise<Response>) => {
+    const answer = vi.spyOn(t.app.ocsp, "answer");
+    try {
+      const r = await whole(await ask());
+      return { ...r, routed: answer.mock.calls.length > 0 };
+    } finally {
+      answer.mockRestore();
+    }
+  };
+  /** max-age counts down by the second: the rest of Cache-Control must match. */
+  const steady = (headers: Record<string, string>) => ({
+    ...headers,
+    "cache-control": headers["cache-control"]?.replace(/max-age=\d+/, "max-age=N"),
+  });
+  const requestsCounted = async (method: string, route: string, status: string) => {
+    const histogram = await metrics.requests.get();
+    const count = histogram.values.find(
+      (v) =>
+        v.metricName === "keyfleet_http_request_duration_seconds_count" &&
+        v.labels.method === method &&
+        v.labels.route === route &&
+        v.labels.status === status,
+    );
+    return count?.value ?? 0;
+  };
+
+  test("a repeated POST is answered on the fast path with the routes' bytes and headers, and counted", async () => {
+    const leaf = await freshSerial();
+    const request = requestOf(leaf);
+    const counted = await requestsCounted("POST", "/ocsp", "200");
+    const first = await observed(() => post(request));
+    const again = await observed(() => post(request));
+    expect(first.routed).toBe(true); // nothing cached yet: the routes sign it
+    expect(again.routed).toBe(false);
+    expect(again.status).toBe(200);
+    expect(again.headers).toEqual(first.headers);
+    expect(again.headers["cache-control"]).toBe("no-store");
+    expect(again.headers["content-type"]).toBe("application/ocsp-response");
+    expect(again.body).toEqual(first.body);
+    expect(readOcspResponse(again.body, certIdFor(leaf, issuer), issuer, new Date()).status).toBe("good");
+    const typed = await observed(() => post(request, "Application/OCSP-Request; q=1"));
+    expect(typed.routed).toBe(false);
+    expect(typed.body).toEqual(first.body);
+    expect(await requestsCounted("POST", "/ocsp", "200")).toBe(counted + 3);
+  });
+
+  test("a repeated GET is answered on the fast path with the routes' caching headers, and 304 for its ETag", async () => {
+    const request = requestOf(await freshSerial());
+    const first = await observed(() => fetch(getUrl(request)));
+    const again = await observed(() => fetch(getUrl(request)));
+    expect(first.routed).toBe(true);
+    expect(again.routed).toBe(false);
+    expect(steady(again.headers)).toEqual(steady(first.headers));
+    expect(again.headers.etag).toMatch(/^"[\w-]+"$/);
+    expect(again.body).toEqual(first.body);
+    const counted = await requestsCounted("GET", "/ocsp/*", "304");
+    const unchanged = await observed(() =>
+      fetch(getUrl(request), { headers: { "if-none-match": again.headers.etag! } }),
+    );
+    expect(unchanged.routed).toBe(false);
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.body.length).toBe(0);
+    expect(unchanged.headers.etag).toBe(again.headers.etag);
+    expect(await requestsCounted("GET", "/ocsp/*", "304")).toBe(counted + 1);
+    const other = await observed(() => fetch(getUrl(request), { headers: { "if-none-match": '"other"' } }));
+    expect(other.status).toBe(200);
+    expect(other.body).toEqual(first.body);
+  });
+
+  test("openssl verifies the fast path's answer, and a nonce still gets a response signed for it", async () => {
+    const leaf = await freshSerial();
+    const asked = () =>
+      openssl([
+        "ocsp",
+        "-issuer",
+        dir.file("issuing.pem"),
+        "-serial",
+        `0x${leaf}`,
+        "-url",
+        `${url}/ocsp`,
+        "-CAfile",
+        dir.file("chain.pem"),
+        "-no_nonce",
+      ]);
+    await asked();
+    const answer = vi.spyOn(t.app.ocsp, "answer");
+    try {
+      const { stdout, stderr } = await asked(); // cached by now
+      expect(stdout).toMatch(/: good/);
+      expect(stderr).toContain("Response verify OK");
+      expect(answer).not.toHaveBeenCalled();
+      // With a nonce: the routes sign a response that echoes it, and openssl checks it.
+      const nonced = await openssl([
+        "ocsp",
+        "-issuer",
+        dir.file("issuing.pem"),
+        "-serial",
+        `0x${leaf}`,
+        "-url",
+        `${url}/ocsp`,
+        "-CAfile",
+        dir.file("chain.pem"),
+      ]);
+      expect(nonced.stdout).toMatch(/: good/);
+      expect(nonced.stderr).toContain("Response verify OK");
+      expect(nonced.stderr).not.toMatch(/WARNING|nonce/i);
+      expect(answer).toHaveBeenCalledTimes(1);
+    } finally {
+      answer.mockRestore();
+    }
+  });
+
+  test("a status change is re-signed and the fast path serves the new answer at once", async () => {
+    const leaf = await freshSerial();
+    const request = requestOf(leaf);
+    const id = certIdFor(leaf, issuer);
+    await post(request);
+    const good = await observed(() => post(request));
+    expect(good.routed).toBe(false);
+    expect(readOcspResponse(good.body, id, issuer, new Date()).status).toBe("good");
+    await t.app.devices.changeCertificateStatus(
+      leaf,
+      { action: "revoke", reason: parseReason("keyCompromise") },
+      systemCaller,
+    );
+    await t.app.ocsp.refresh(); // what each process's timer does
+    const revoked = await observed(() => post(request));
+    expect(revoked.routed).toBe(false);
+    expect(readOcspResponse(revoked.body, id, issuer, new Date())).toMatchObject({
+      status: "revoked",
+      reason: "keyCompromise",
+    });
+    const viaGet = await observed(() => fetch(getUrl(request)));
+    expect(viaGet.routed).toBe(false);
+    expect(viaGet.body).toEqual(revoked.body);
+  });
+
+  test("what the fast path does not answer goes to the routes: malformed, truncated, chunked, several CertIDs", async () => {
+    const leaf = await freshSerial();
+    const request = requestOf(leaf);
+    await post(request); // cached
+    const truncated = await observed(() => post(request.subarray(0, request.length - 1)));
+    expect(truncated).toMatchObject({ status: 200, routed: true });
+    expect(truncated.body.toString("hex")).toBe(malformedRequest);
+    const garbage = await observed(() => fetch(getUrl(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]))));
+    expect(garbage).toMatchObject({ status: 200, routed: true });
+    expect(garbage.body.toString("hex")).toBe(malformedRequest);
+    const empty = await observed(() => post(new Uint8Array(0)));
+    expect(empty).toMatchObject({ status: 200, routed: true });
+    expect(empty.body.toString("hex")).toBe(malformedRequest);
+    // A chunked body has no Content-Length: Fastify reads it, with the same answer.
+    const chunked = await observed(() =>
+      fetch(`${url}/ocsp`, {
+        method: "POST",
+        headers: { "content-type": "application/ocsp-request" },
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(request);
+            c.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit),
+    );
+    expect(chunked.routed).toBe(true);
+    expect(chunked.body).toEqual((await whole(await post(request))).body);
+    // Two CertIDs: one response signed for both.
+    const cert = (s: string) =>
+      der.sequence(der.sequence(der.sequence(der.oid(oid.sha1), der.derNull), ...certIdParts(s)));
+    const two = der.sequence(der.sequence(der.sequence(cert(leaf), cert(serial))));
+    const both = await observed(() => post(two));
+    expect(both).toMatchObject({ status: 200, routed: true });
+    expect(both.body.toString("hex")).not.toBe(malformedRequest);
+  });
+
+  /** A SHA-1 CertID's fields after its hash algorithm, for a serial of our issuing CA. */
+  const certIdParts = (serialHex: string) => {
+    const id = certIdFor(serialHex, issuer);
+    return [der.octetString(id.issuerNameHash), der.octetString(id.issuerKeyHash), der.integer(id.serial)];
+  };
 });

@@ -16,29 +16,23 @@
  *
  * A request with a nonce (RFC 9654) gets a response signed for it, from the cached
  * SingleResponses, with the nonce echoed (openssl checks it by default); without one it gets the
- * pre-signed bytes. Responses are valid for `validitySeconds`; `refresh` (a timer in each
- * process, since each holds its own cache) follows `status_changes` by snapshot and re-signs the
- * entries of the certificates that changed, and those whose responder changed or whose validity
- * is half gone, and reloads the CAs and their responders. Its database reads grow with the
- * changes and the entries due, not with the cache.
+ * pre-signed bytes; `preSigned` finds those bytes synchronously, for an HTTP fast path that answers
+ * a repeated request before any framework work (http/ocsp-fast-path.ts). Responses are valid for
+ * `validitySeconds`; `refresh` (a timer in each process, since each holds its own cache) reloads
+ * the CAs and their responders and re-signs what is due (ocsp-refresh.ts).
  * While the database is down nothing is re-signed: cached responses are served until their
  * nextUpdate, then `tryLater`.
  */
-import { createHash } from "node:crypto";
 import type { KeyStore } from "../crypto/index.js";
 import { isKeyfleetError, type Clock } from "../domain/index.js";
 import type { Logger } from "../logger.js";
 import {
-  compileResponder,
   ocspIssuerHashes,
   ocspStatusResponse,
   readOcspRequest,
   serialToHex,
-  singleResponse,
   writeOcspResponse,
   type CertId,
-  type CertStatus,
-  type CompiledResponder,
   type OcspRequest,
 } from "../pki/index.js";
 import {
@@ -46,19 +40,16 @@ import {
   type CertificateStatusRow,
   type Database,
   type IssuerRepository,
-  type IssuerRow,
 } from "../store/index.js";
-import { reasonOf } from "./crl-producer.js";
-import { issuerSigner } from "./issuer-keys.js";
 import { OcspCache, defaultCacheEntries, type CachedResponse } from "./ocsp-cache.js";
 import type { OcspDelegates } from "./ocsp-delegate.js";
+import { refreshEntries } from "./ocsp-refresh.js";
+import { signEntry, signingOf, statusOf, type Signing } from "./ocsp-signing.js";
 
 /** How long a response is good for (nextUpdate − thisUpdate): how long a database outage is survived, at least half of it. */
 export const ocspValiditySeconds = 24 * 3600;
 /** How often each process refreshes its cache. */
 export const ocspRefreshSeconds = 30;
-/** Statuses read per query while refreshing. */
-const refreshBatch = 500;
 
 export interface OcspAnswer {
   readonly der: Uint8Array;
@@ -75,12 +66,6 @@ export interface OcspResponderDeps {
   readonly logger: Logger;
   readonly validitySeconds?: number;
   readonly maxEntries?: number;
-}
-
-interface Signing {
-  readonly issuerId: string;
-  readonly responder: CompiledResponder;
-  readonly signedBy: string;
 }
 
 const answers = {
@@ -104,24 +89,11 @@ export function ocspResponder(deps: OcspResponderDeps) {
   const cache = new OcspCache(deps.maxEntries ?? defaultCacheEntries);
   const pending = new Map<string, Promise<CachedResponse>>();
   let signers = new Map<string, Signing>(); // by issuerKey(), both hashes of each CA
+  let answered = new Set<string>(); // the ids of the CAs in `signers`
   let loaded: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   /** The snapshot whose status changes this process has acted on (pg_snapshot, as text); taken at the first load. */
   let cursor: string | undefined;
-
-  async function signingOf(row: IssuerRow): Promise<Signing> {
-    const delegate = row.kind === "intermediate" ? await deps.delegates.current(row) : undefined;
-    if (delegate) {
-      return {
-        issuerId: row.id,
-        responder: compileResponder(delegate.signer, [delegate.certificate]),
-        signedBy: delegate.serial,
-      };
-    }
-    // No delegate yet (or a root, or a CA no longer issuing): the CA signs itself (RFC 6960 §4.2.2.2).
-    const signer = await issuerSigner(deps.issuers, deps.keyStore, row);
-    return { issuerId: row.id, responder: compileResponder(signer, []), signedBy: row.id };
-  }
 
   /** The CAs and who signs for each, read again; a CA whose key cannot sign is left out (unauthorized). */
   async function load(): Promise<void> {
@@ -131,7 +103,7 @@ export function ocspResponder(deps: OcspResponderDeps) {
     for (const row of await deps.issuers.list()) {
       let signing: Signing;
       try {
-        signing = await signingOf(row);
+        signing = await signingOf(row, deps);
       } catch (e) {
         deps.logger.warn(
           { err: e, issuer: row.id },
@@ -145,6 +117,14 @@ export function ocspResponder(deps: OcspResponderDeps) {
       }
     }
     signers = next;
+    answered = new Set([...next.values()].map((s) => s.issuerId));
+  }
+
+  /** The cached response under `key` while it is valid and its CA is still answered for. */
+  function fresh(key: string): CachedResponse | undefined {
+    const hit = cache.get(key);
+    if (!hit || deps.clock.now().getTime() >= hit.nextUpdate.getTime()) return undefined;
+    return answered.has(hit.issuerId) ? hit : undefined;
   }
 
   function ensureLoaded(): Promise<void> {
@@ -155,38 +135,11 @@ export function ocspResponder(deps: OcspResponderDeps) {
     return loaded;
   }
 
-  async function sign(
-    signing: Signing,
-    certId: Uint8Array,
-    serial: string,
-    status: CertStatus,
-  ): Promise<CachedResponse> {
-    const thisUpdate = new Date(Math.floor(deps.clock.now().getTime() / 1000) * 1000);
-    const nextUpdate = new Date(thisUpdate.getTime() + validity);
-    const single = singleResponse({ certId, status, thisUpdate, nextUpdate });
-    const response = await writeOcspResponse(signing.responder, {
-      producedAt: thisUpdate,
-      responses: [single],
-    });
-    const etag = `"${createHash("sha256").update(response).digest("base64url").slice(0, 22)}"`;
-    return {
-      issuerId: signing.issuerId,
-      serial,
-      status,
-      single,
-      response,
-      thisUpdate,
-      nextUpdate,
-      signedBy: signing.signedBy,
-      etag,
-    };
-  }
-
   /** The cached response for one CertID, or one read and signed now (one at a time per CertID). */
   function entryFor(signing: Signing, id: CertId): Promise<CachedResponse> {
     const key = latin1(id.der);
-    const hit = cache.get(key);
-    if (hit && deps.clock.now().getTime() < hit.nextUpdate.getTime()) return Promise.resolve(hit);
+    const hit = fresh(key);
+    if (hit) return Promise.resolve(hit);
     let made = pending.get(key);
     if (!made) {
       made = (async () => {
@@ -197,7 +150,12 @@ export function ocspResponder(deps: OcspResponderDeps) {
         } catch (e) {
           throw new LookupFailed("the database did not answer", { cause: e });
         }
-        const entry = await sign(signing, id.der, serial, statusOf(row));
+        const entry = await signEntry(
+          signing,
+          { certId: id.der, serial, status: statusOf(row) },
+          deps.clock.now(),
+          validity,
+        );
         cache.set(key, entry);
         return entry;
       })().finally(() => pending.delete(key));
@@ -226,74 +184,33 @@ export function ocspResponder(deps: OcspResponderDeps) {
   }
 
   /**
-   * The cache entries to sign again: those of certificates whose status changed where the last
-   * refresh's snapshot did not see it (status_changes), and, from memory alone, those signed by a responder that
-   * is no longer the one or past half their validity.
-   */
-  async function dueEntries(): Promise<Map<string, CachedResponse>> {
-    const since = await deps.database.transaction(async (tx) => {
-      const read = ocspRepository(tx);
-      await read.oneSnapshot();
-      return read.changesSince(cursor!);
-    });
-    cursor = since.snapshot;
-    const changed = new Set(since.changes.map((c) => `${c.issuerId}:${c.serial}`));
-    const bySigner = new Map([...signers.values()].map((s) => [s.issuerId, s.signedBy]));
-    const now = deps.clock.now().getTime();
-    const due = new Map<string, CachedResponse>();
-    for (const [key, entry] of cache.entries()) {
-      if (
-        changed.has(`${entry.issuerId}:${entry.serial}`) ||
-        bySigner.get(entry.issuerId) !== entry.signedBy ||
-        now >= entry.thisUpdate.getTime() + validity / 2
-      ) {
-        due.set(key, entry);
-      }
-    }
-    return due;
-  }
-
-  /** Signs the due entries again with their current status; returns how many. */
-  async function refreshEntries(): Promise<number> {
-    const byIssuer = new Map<string, [string, CachedResponse][]>();
-    for (const [key, entry] of await dueEntries()) {
-      const list = byIssuer.get(entry.issuerId) ?? [];
-      list.push([key, entry]);
-      byIssuer.set(entry.issuerId, list);
-    }
-    const bySigner = new Map([...signers.values()].map((s) => [s.issuerId, s]));
-    let resigned = 0;
-    for (const [issuerId, list] of byIssuer) {
-      const signing = bySigner.get(issuerId);
-      for (let i = 0; i < list.length; i += refreshBatch) {
-        const batch = list.slice(i, i + refreshBatch);
-        const rows = signing
-          ? await statuses.statuses(issuerId, [...new Set(batch.map(([, e]) => e.serial))])
-          : undefined;
-        for (const [key, entry] of batch) {
-          if (!signing || !rows) {
-            cache.delete(key); // no key signs for this CA any more: its requests are unauthorized
-            continue;
-          }
-          cache.set(
-            key,
-            await sign(signing, Buffer.from(key, "latin1"), entry.serial, statusOf(rows.get(entry.serial))),
-          );
-          resigned++;
-        }
-      }
-    }
-    return resigned;
-  }
-
-  /**
-   * Reloads the CAs and their responders and re-signs what is due (see above); returns how many
-   * responses were re-signed. Throws when the database is unreachable, leaving the cache as it was.
+   * Reloads the CAs and their responders and re-signs what is due (ocsp-refresh.ts); returns how
+   * many responses were re-signed. Throws when the database is unreachable, leaving the cache as it was.
    */
   async function refresh(): Promise<number> {
     await load();
     loaded = Promise.resolve();
-    return refreshEntries();
+    const refreshed = await refreshEntries(
+      { database: deps.database, statuses, cache, clock: deps.clock, validityMs: validity },
+      [...new Set(signers.values())],
+      cursor!,
+    );
+    cursor = refreshed.cursor;
+    return refreshed.resigned;
+  }
+
+  /** The cache key of the CertID that `der` asks about, when a pre-signed response may answer it (one CertID of ours, no nonce). */
+  function cacheableKey(der: Uint8Array): string | undefined {
+    let request: OcspRequest;
+    try {
+      request = readOcspRequest(der);
+    } catch {
+      return undefined; // answer() says malformedRequest
+    }
+    const id = request.certIds[0]!;
+    if (request.certIds.length !== 1 || request.nonce !== undefined) return undefined;
+    if (!signers.has(issuerKey(id.hashAlgorithm, id.issuerNameHash, id.issuerKeyHash))) return undefined;
+    return latin1(id.der);
   }
 
   return {
@@ -320,6 +237,22 @@ export function ocspResponder(deps: OcspResponderDeps) {
         deps.logger.error({ err: e }, "OCSP: answering failed");
         return answers.internalError;
       }
+    },
+
+    /**
+     * The pre-signed response that `answer(der)` would give, if one is cached and valid; undefined
+     * for everything else (a miss, a nonce, several CertIDs, a malformed request), which `answer`
+     * handles. Synchronous: no database, no signing.
+     */
+    preSigned(der: Uint8Array): CachedResponse | undefined {
+      const request = latin1(der);
+      let key = cache.keyOfRequest(request);
+      if (key === undefined) {
+        key = cacheableKey(der);
+        if (key === undefined) return undefined;
+        cache.rememberRequest(request, key);
+      }
+      return fresh(key);
     },
 
     refresh,
@@ -353,11 +286,3 @@ export function ocspResponder(deps: OcspResponderDeps) {
 }
 
 export type OcspResponder = ReturnType<typeof ocspResponder>;
-
-function statusOf(row: CertificateStatusRow | undefined): CertStatus {
-  if (!row) return { kind: "unknown" };
-  if (row.status === "good") return { kind: "good" };
-  // revoked_at is set whenever the status is not good (certificate-repository.ts); the reason as a CRL gives it.
-  const revokedAt = row.revokedAt!;
-  return { kind: "revoked", revokedAt, reason: reasonOf(row) };
-}

@@ -18,6 +18,7 @@ import { KeyfleetError, isKeyfleetError, type ErrorCode } from "../domain/index.
 import { bearerAuthenticator } from "../policy/index.js";
 import { authorizer, refusalRecorder } from "./auth.js";
 import { createMetrics, instrument, metricsRoute, type Metrics } from "./metrics.js";
+import { installOcspFastPath } from "./ocsp-fast-path.js";
 import { problemOf } from "./problem.js";
 import {
   installTransportRefusals,
@@ -80,6 +81,8 @@ export async function buildHttpApp(
   installProblemHandlers(http);
   installTransportRefusals(http);
   instrument(http, metrics, surface);
+  // The public surface answers cached OCSP requests before Fastify does (ocsp-fast-path.ts).
+  if (surface === "public" && !https) installOcspFastPath(http, app.ocsp, app.clock, metrics);
   if (surface === "full") await registerOpenApi(http);
   healthRoutes(
     http,

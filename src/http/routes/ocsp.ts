@@ -5,21 +5,23 @@
  * reads gets an application/ocsp-response with HTTP 200, whatever its OCSP status (malformed,
  * unauthorized, tryLater included; RFC 6960 App. A.1). What is not an OCSP request at all (another
  * content type, a body past the transport limit) is refused as a problem, as everywhere else.
- *
- * A pre-signed answer to a GET carries the RFC 5019 §6.2 caching headers: Last-Modified
- * (thisUpdate), Expires (nextUpdate), ETag, and Cache-Control max-age up to nextUpdate, capped so a
- * shared cache does not keep a good answer an hour past a revocation; If-None-Match gets a 304.
+ * A pre-signed answer to a GET carries the RFC 5019 §6.2 caching headers, and If-None-Match gets a
+ * 304 (ocsp-wire.ts). Repeated requests with a cached answer are mostly answered before they get
+ * here, by the fast path (ocsp-fast-path.ts), with the same bytes and headers.
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { OcspAnswer, OcspResponder } from "../../ca/index.js";
 import { KeyfleetError, quoted, type Clock } from "../../domain/index.js";
-import { decodeOcspGetPath } from "../../pki/index.js";
+import {
+  answerHeaders,
+  cacheHeaders,
+  maxOcspBodyBytes,
+  mediaTypeOf,
+  notModified,
+  ocspGetRequest,
+  ocspRequestType,
+} from "../ocsp-wire.js";
 
-/** Bodies up to this are read and judged by the OCSP reader (whose own limit is far lower: malformedRequest). */
-const maxBodyBytes = 64 * 1024;
-/** The most a shared HTTP cache may keep a response (RFC 5019 §6.2 allows up to nextUpdate). */
-const maxAgeCapSeconds = 3600;
-const ocspRequestType = "application/ocsp-request";
 /**
  * Anonymous, public and answered by the thousand per second: a request and its completion are not
  * logged (the metrics count them); the responder logs what goes wrong (ocsp-responder.ts).
@@ -30,12 +32,12 @@ export function ocspRoutes(http: FastifyInstance, responder: OcspResponder, cloc
   void http.register(async (ocsp) => {
     ocsp.addContentTypeParser(
       ocspRequestType,
-      { parseAs: "buffer", bodyLimit: maxBodyBytes },
+      { parseAs: "buffer", bodyLimit: maxOcspBodyBytes },
       (_r, body, done) => done(null, body),
     );
     ocsp.addHook("onRequest", async (request) => {
       if (request.method !== "POST") return;
-      const type = (request.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+      const type = mediaTypeOf(request.headers["content-type"]);
       if (type !== ocspRequestType) {
         throw new KeyfleetError(
           "unsupported-media-type",
@@ -55,19 +57,9 @@ export function ocspRoutes(http: FastifyInstance, responder: OcspResponder, cloc
     });
 
     ocsp.get("/ocsp/*", { schema: { hide: true }, logLevel: quiet }, async (request, reply) => {
-      // The raw path, not Fastify's decoded parameter: decoding is the GET form's own (ocsp-get.ts).
-      const path = request.raw.url ?? "";
-      const encoded = path.slice(path.indexOf("/ocsp/") + "/ocsp/".length).split("?")[0]!;
-      let der: Uint8Array;
-      try {
-        der = decodeOcspGetPath(encoded);
-      } catch {
-        der = new Uint8Array(0); // not base64: the reader answers malformedRequest
-      }
-      const answer = await responder.answer(der);
-      if (answer.cached && request.headers["if-none-match"] === answer.cached.etag) {
-        cacheHeaders(reply, answer.cached, clock);
-        return reply.code(304).send();
+      const answer = await responder.answer(ocspGetRequest(request.raw.url ?? ""));
+      if (notModified(answer, request.headers["if-none-match"])) {
+        return reply.code(304).headers(cacheHeaders(answer.cached!, clock)).send();
       }
       return send(reply, answer, clock, true);
     });
@@ -75,21 +67,9 @@ export function ocspRoutes(http: FastifyInstance, responder: OcspResponder, cloc
 }
 
 function send(reply: FastifyReply, answer: OcspAnswer, clock: Clock, get: boolean): FastifyReply {
-  if (get && answer.cached) cacheHeaders(reply, answer.cached, clock);
-  else reply.header("cache-control", "no-store"); // signed for one request (a nonce) or an error
   return reply
-    .type("application/ocsp-response")
+    .headers(answerHeaders(answer, clock, get))
     .send(Buffer.from(answer.der.buffer, answer.der.byteOffset, answer.der.byteLength));
-}
-
-function cacheHeaders(reply: FastifyReply, cached: NonNullable<OcspAnswer["cached"]>, clock: Clock): void {
-  const left = Math.floor((cached.nextUpdate.getTime() - clock.now().getTime()) / 1000);
-  const maxAge = Math.max(0, Math.min(left, maxAgeCapSeconds));
-  reply
-    .header("cache-control", `max-age=${maxAge}, public, no-transform, must-revalidate`)
-    .header("last-modified", cached.thisUpdate.toUTCString())
-    .header("expires", cached.nextUpdate.toUTCString())
-    .header("etag", cached.etag);
 }
 
 /**
