@@ -12,8 +12,11 @@
  * BENCH_OCSP_REQUESTS (cached OCSP requests per responder and round, default 50000; 0 skips),
  * BENCH_OCSP_CERTIFICATES (default 1000), BENCH_OCSP_CONCURRENCY (default 16), BENCH_OCSP_ROUNDS
  * (rounds of do-nothing server, Keyfleet and openssl back to back, default 3), BENCH_OCSP_CLIENTS
- * (load generator processes, default 1), TEST_DATABASE_URL
- * (default postgres://postgres@127.0.0.1:5432/test).
+ * (load generator processes, default 1), BENCH_HSM_COUNT (certificates per issuance run with the
+ * CA key in SoftHSM2 and in the software store, default 5000; 0 skips the HSM bench),
+ * BENCH_HSM_CONCURRENCY (default 256), BENCH_HSM_STORES (default "pglite,postgres"),
+ * BENCH_HSM_SECONDS (per signing measurement, default 3), BENCH_HSM_SIGNERS (signatures in flight,
+ * default 16), TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { fileURLToPath } from "node:url";
 import { formatBenchReport, parseStores, runIssuanceBench } from "../src/cli/issuance-bench.js";
@@ -23,6 +26,7 @@ import { formatCliTiming, runCliTiming } from "./cli-timing.js";
 import { formatRegistryBench, runRegistryBench } from "./registry-bench.js";
 import { formatRevocationBench, runRevocationBench } from "./revocation-bench.js";
 import { formatOcspBench, runOcspBench } from "./ocsp-bench.js";
+import { formatHsmBench, runHsmBench } from "./hsm-bench.js";
 
 const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const count = Number(process.env.BENCH_COUNT ?? 20000);
@@ -100,6 +104,18 @@ if (ocspRequests > 0) {
       }),
     ),
   );
+}
+const hsmCount = Number(process.env.BENCH_HSM_COUNT ?? 5000);
+if (hsmCount > 0) {
+  const options = {
+    count: hsmCount,
+    issuanceConcurrency: Number(process.env.BENCH_HSM_CONCURRENCY ?? 256),
+    stores: parseStores(process.env.BENCH_HSM_STORES ?? "pglite,postgres"),
+    seconds: Number(process.env.BENCH_HSM_SECONDS ?? 3),
+    concurrency: Number(process.env.BENCH_HSM_SIGNERS ?? 16),
+    postgresUrl,
+  };
+  console.log(formatHsmBench(await runHsmBench(options), options));
 }
 const runs = Number(process.env.BENCH_CLI_RUNS ?? 10);
 if (runs > 0) {

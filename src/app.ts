@@ -18,7 +18,8 @@ import {
   type CrlPublisher,
 } from "./ca/index.js";
 import type { Config } from "./config.js";
-import { SoftwareKeyStore, type KeyStore } from "./crypto/index.js";
+import { KeyStoreRouter, SoftwareKeyStore } from "./crypto/index.js";
+import { openConfiguredToken } from "./key-stores.js";
 import { hasKekFile, keyEncryptionKey, removeKekFile } from "./development-kek.js";
 import { KeyfleetError, systemClock, type Clock } from "./domain/index.js";
 import type { Logger } from "./logger.js";
@@ -54,7 +55,8 @@ export interface App {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly database: Database;
-  readonly keyStore: KeyStore;
+  /** Every key store this process has (software; the PKCS#11 token if configured), routed by key URI. */
+  readonly keyStore: KeyStoreRouter;
   readonly authority: Authority;
   readonly audit: AuditLog;
   readonly checkpoints: AuditCheckpoints;
@@ -130,20 +132,29 @@ const ocspResponderSeconds = 3600;
 export async function openApp(config: Config, logger: Logger, options: AppOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const pgliteDir = join(config.dataDir, "pglite");
-  if (options.create) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  else if (!config.databaseUrl && !options.database && !(await exists(pgliteDir))) {
+  if (!options.create && !config.databaseUrl && !options.database && !(await exists(pgliteDir))) {
     throw new KeyfleetError(
       "not-initialized",
       `no Keyfleet data in ${config.dataDir}: run \`keyfleet init\` there first, or point --data (KEYFLEET_DATA) at an existing data directory`,
     );
   }
-  const database =
-    options.database ??
-    (await openDatabase({ url: config.databaseUrl, dataDir: pgliteDir, migrate: options.create ?? false }));
+  // Before anything is made: a wrong module, token or PIN leaves no data directory or database behind.
+  const token = await openConfiguredToken(config);
+  let database: Database;
+  try {
+    if (options.create) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    database =
+      options.database ??
+      (await openDatabase({ url: config.databaseUrl, dataDir: pgliteDir, migrate: options.create ?? false }));
+  } catch (e) {
+    token?.close();
+    throw e;
+  }
   const csrReader = options.csrWorkers ? workerCsrReader(options.csrWorkers) : inlineCsrReader;
   const close = async () => {
     await csrReader.close();
     if (!options.database) await database.close();
+    token?.close();
   };
   try {
     const vault = databaseSealedKeyVault(database.db);
@@ -152,7 +163,8 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       developmentFile: options.developmentKek ?? false,
       sealedUnder: () => vault.kekSources(),
     });
-    const keyStore = new SoftwareKeyStore(vault, kek);
+    const software = new SoftwareKeyStore(vault, kek);
+    const keyStore = new KeyStoreRouter(software, token ? [token] : []);
     const audit = auditLog({ database, clock });
     const custody = keyCustody({ database, keyStore, clock, audit });
     const authority = createAuthority({
@@ -169,6 +181,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
       clock,
       keyStore,
       custody,
+      keyStoreKind: () => authority.caKeyStore(),
       log: audit,
       publicUrl: () => authority.publicUrl(),
     });
@@ -264,7 +277,7 @@ export async function openApp(config: Config, logger: Logger, options: AppOption
             `there is no development KEK file in ${config.dataDir}: the keys are already sealed under a passphrase`,
           );
         }
-        const result = await keyStore.sealUnder({ source: "passphrase", passphrase });
+        const result = await software.sealUnder({ source: "passphrase", passphrase });
         await removeKekFile(config);
         logger.warn(
           { rewrapped: result.rewrapped },

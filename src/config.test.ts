@@ -71,3 +71,49 @@ describe("OIDC configuration", () => {
     );
   });
 });
+
+describe("PKCS#11 configuration", () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "keyfleet-config-"));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+  const load = (vars: Record<string, string | undefined>) => loadConfig({ dataDir }, vars);
+  const token = { KEYFLEET_PKCS11_MODULE: "/usr/lib/softhsm/libsofthsm2.so", KEYFLEET_PKCS11_TOKEN: "ca" };
+
+  test("is off unless a module is configured; the PIN comes from the environment or a file, never both", () => {
+    expect(load({}).pkcs11).toBeUndefined();
+    expect(load({ ...token, KEYFLEET_PKCS11_PIN: "1234" }).pkcs11).toEqual({
+      module: "/usr/lib/softhsm/libsofthsm2.so",
+      token: "ca",
+      pin: { value: "1234" },
+    });
+    expect(load({ ...token, KEYFLEET_PKCS11_PIN_FILE: "pin" }).pkcs11?.pin).toEqual({
+      file: join(dataDir, "pin"),
+    });
+    expect(
+      loadConfig({ dataDir, pkcs11Token: "flag" }, { ...token, KEYFLEET_PKCS11_PIN: "1" }).pkcs11?.token,
+    ).toBe("flag");
+  });
+
+  test("refuses half a configuration and an impossible label, and never echoes the PIN", () => {
+    for (const [vars, message] of [
+      [{ KEYFLEET_PKCS11_PIN: "s3cret-pin" }, /missing: KEYFLEET_PKCS11_MODULE, KEYFLEET_PKCS11_TOKEN$/],
+      [token, /missing: KEYFLEET_PKCS11_PIN$/],
+      [{ ...token, KEYFLEET_PKCS11_PIN: "s3cret-pin", KEYFLEET_PKCS11_PIN_FILE: "f" }, /both set/],
+      [
+        { ...token, KEYFLEET_PKCS11_TOKEN: "x".repeat(33), KEYFLEET_PKCS11_PIN: "s3cret-pin" },
+        /at most 32 bytes/,
+      ],
+    ] as const) {
+      let error: unknown;
+      try {
+        load(vars);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: "invalid-configuration", message: expect.stringMatching(message) });
+      expect((error as Error).message).not.toContain("s3cret-pin");
+    }
+  });
+});

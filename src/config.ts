@@ -1,6 +1,7 @@
 /**
  * Configuration of one process: flags beat environment variables, which beat `keyfleet.yaml` in the
- * data directory (SURFACE.md). The only file that reads process.env. Pure apart from reading that one
+ * data directory (SURFACE.md). The only file that reads process.env. A PIN file is read when the
+ * token is opened (src/key-stores.ts), not here. Pure apart from reading that one
  * file, after checking that the data directory is its user's alone (every entry point loads its
  * configuration here first, so none opens a directory that others can write). Settings of the
  * authority itself (its public URL) live in the database, not here.
@@ -32,7 +33,26 @@ export interface Config {
   readonly logLevel: string;
   /** OIDC bearer JWTs on the admin API; undefined (none accepted) unless an issuer is configured. */
   readonly oidc: OidcSettings | undefined;
+  /** The PKCS#11 token CA keys may live in (`init --hsm`); undefined unless a module is configured. */
+  readonly pkcs11: Pkcs11Settings | undefined;
 }
+
+/** A PKCS#11 token: its library, its label, and its user PIN (given, or in a file read when the token is opened). */
+export interface Pkcs11Settings {
+  readonly module: string;
+  readonly token: string;
+  /** Never logged, never shown, never in an error message. */
+  readonly pin: { readonly value: string } | { readonly file: string };
+}
+
+/** The PKCS#11 settings as flags and yaml keys. */
+const pkcs11Keys = {
+  pkcs11Module: "KEYFLEET_PKCS11_MODULE",
+  pkcs11Token: "KEYFLEET_PKCS11_TOKEN",
+  pkcs11Pin: "KEYFLEET_PKCS11_PIN",
+  pkcs11PinFile: "KEYFLEET_PKCS11_PIN_FILE",
+} as const;
+type Pkcs11Key = keyof typeof pkcs11Keys;
 
 /** The OIDC settings as flags and yaml keys (KEYFLEET_OIDC_ISSUER… in the environment). */
 const oidcKeys = {
@@ -47,7 +67,10 @@ type OidcKey = keyof typeof oidcKeys;
 
 /** What a flag may set; undefined means "not given". */
 export type ConfigFlags = Partial<
-  Record<Exclude<keyof Config, "listenerUrl" | "oidc"> | OidcKey, string | number | undefined>
+  Record<
+    Exclude<keyof Config, "listenerUrl" | "oidc" | "pkcs11"> | OidcKey | Pkcs11Key,
+    string | number | undefined
+  >
 >;
 
 const defaults = {
@@ -70,6 +93,7 @@ const fileKeys = [
   "httpPort",
   "logLevel",
   ...(Object.keys(oidcKeys) as OidcKey[]),
+  ...(Object.keys(pkcs11Keys) as Pkcs11Key[]),
 ] as const;
 type FileKey = (typeof fileKeys)[number];
 
@@ -95,6 +119,51 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     httpPort,
     logLevel: pick("logLevel", "KEYFLEET_LOG_LEVEL") ?? defaults.logLevel,
     oidc: oidcSettings((key) => pick(key, oidcKeys[key])),
+    pkcs11: pkcs11Settings((key) => pick(key, pkcs11Keys[key]), dataDir),
+  };
+}
+
+/**
+ * Module, token and one PIN source go together; without a module nothing PKCS#11 is configured,
+ * so a token or PIN alone is refused (it would configure nothing). The PIN is never echoed.
+ */
+function pkcs11Settings(
+  pick: (key: Pkcs11Key) => string | undefined,
+  dataDir: string,
+): Pkcs11Settings | undefined {
+  const given = (Object.keys(pkcs11Keys) as Pkcs11Key[]).filter((k) => pick(k) !== undefined);
+  if (given.length === 0) return undefined;
+  const names = (keys: readonly Pkcs11Key[]) => keys.map((k) => pkcs11Keys[k]).join(", ");
+  const pin = pick("pkcs11Pin");
+  const pinFile = pick("pkcs11PinFile");
+  const missing: Pkcs11Key[] = (["pkcs11Module", "pkcs11Token"] as const).filter(
+    (k) => pick(k) === undefined,
+  );
+  if (pin === undefined && pinFile === undefined) missing.push("pkcs11Pin");
+  if (missing.length > 0) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `a PKCS#11 token needs KEYFLEET_PKCS11_MODULE, KEYFLEET_PKCS11_TOKEN and KEYFLEET_PKCS11_PIN (or KEYFLEET_PKCS11_PIN_FILE); missing: ${names(missing)}`,
+    );
+  }
+  if (pin !== undefined && pinFile !== undefined) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      "KEYFLEET_PKCS11_PIN and KEYFLEET_PKCS11_PIN_FILE are both set: give the PIN one way",
+    );
+  }
+  const token = pick("pkcs11Token")!;
+  // CK_TOKEN_INFO.label is 32 bytes, blank-padded (PKCS#11 v2.40 §3.2).
+  if (Buffer.byteLength(token) > 32 || token !== token.trim()) {
+    throw new KeyfleetError(
+      "invalid-configuration",
+      `KEYFLEET_PKCS11_TOKEN must be a token label of at most 32 bytes without surrounding blanks, got ${quoted(token)}`,
+    );
+  }
+  return {
+    module: pick("pkcs11Module")!, // as given: dlopen also searches the library path for a bare name
+    token,
+    pin: pin !== undefined ? { value: pin } : { file: resolve(dataDir, pinFile!) },
   };
 }
 

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import type { App } from "./app.js";
 import type { CaSummary } from "./ca/index.js";
-import type { KeyAlgorithmId } from "./crypto/index.js";
+import type { KeyAlgorithmId, KeyStoreKind } from "./crypto/index.js";
 import { checkSecretPathFree, createSecretFile } from "./data-directory.js";
 import type { CreatedToken } from "./policy/index.js";
 
@@ -28,6 +28,8 @@ export async function ensureInitialized(
     publicUrl?: string | undefined;
     /** Who starts the authority, for the audit log: `cli:<user>` for `init`, `system` for a server. */
     actor?: string;
+    /** Where the CA keys are generated (`init --hsm`: the PKCS#11 token); software by default. */
+    keyStore?: KeyStoreKind;
   },
 ): Promise<FirstRun> {
   const adminTokenFile = join(app.config.dataDir, "admin-token");

@@ -19,9 +19,11 @@ test("key material, passphrases, tokens and authorization headers never reach th
     secret: "SECRET-5",
     kek: "SECRET-6",
     authorization: "Bearer SECRET-7",
+    pin: "SECRET-9",
   };
   logger.info(secrets, "top level");
   logger.info({ identity: secrets, req: { headers: { authorization: "Bearer SECRET-8" } } }, "nested");
+  logger.info({ config: { pkcs11: { module: "m.so", token: "t", pin: { value: "SECRET-10" } } } }, "config");
   expect(out).toContain("top level");
   expect(out).toContain("nested");
   expect(out).toContain("[redacted]");

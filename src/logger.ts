@@ -22,6 +22,11 @@ export const redactedPaths = [
   "*.privateKeyPem",
   "kek",
   "*.kek",
+  // A PKCS#11 user PIN, and the token settings that hold one (config.pkcs11.pin).
+  "pin",
+  "*.pin",
+  "pkcs11.pin",
+  "*.pkcs11.pin",
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -185,7 +185,12 @@ forEachDatabase("decommission on the device", (kind) => {
       // Through the module itself: the token has no such key any more.
       const element = await openPkcs11KeyStore({ module: token.module, token: token.token, pin: token.pin });
       try {
-        const ref = { ...saved.key, publicKey: new Uint8Array(Buffer.from(saved.key.publicKey, "base64")) };
+        // The state file keeps a token key's PKCS#11 URI as its handle.
+        const ref = {
+          uri: saved.key.handle,
+          algorithm: saved.key.algorithm,
+          publicKey: new Uint8Array(Buffer.from(saved.key.publicKey, "base64")),
+        };
         await expect(element.signer(ref)).rejects.toMatchObject({ code: "key-not-found" });
       } finally {
         element.close();

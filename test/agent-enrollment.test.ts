@@ -134,7 +134,13 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
     // The manufacturer put the IDevID key in the secure element and certified it.
     const maker = await registeredManufacturer(t.db.database, `Acme-${kind}`);
     const element = await openPkcs11KeyStore({ module: token.module, token: token.token, pin: token.pin });
-    const idevidKey = await element.generate("p256", "idevid");
+    const idevidKey = await element.generate({
+      algorithm: "p256",
+      label: "idevid",
+      purpose: "device",
+      store: "pkcs11",
+      extractable: false,
+    });
     element.close();
     const idevid = maker.idevidFor("SN-AGENT-IDEVID", idevidKey.publicKey);
     await writeFile(est.path("idevid.pem"), toPem("CERTIFICATE", idevid));

@@ -12,7 +12,7 @@ import { auditLog } from "../src/audit/index.js";
 import { initializeHierarchy } from "../src/ca/hierarchy.js";
 import { keyCustody } from "../src/ca/index.js";
 import { loadConfig } from "../src/config.js";
-import { SoftwareKeyStore } from "../src/crypto/index.js";
+import { KeyStoreRouter, SoftwareKeyStore } from "../src/crypto/index.js";
 import { systemClock } from "../src/domain/index.js";
 import { databaseSealedKeyVault, issuerRepository } from "../src/store/index.js";
 import { ensureInitialized } from "../src/first-run.js";
@@ -110,10 +110,12 @@ describe("first start on one empty PostgreSQL database", () => {
   test("a hierarchy whose transaction fails leaves no key behind", async () => {
     const db = await testDatabase("pglite");
     cleanups.push(db.dispose);
-    const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(db.database.db), {
-      source: "passphrase",
-      passphrase: testPassphrase,
-    });
+    const keyStore = new KeyStoreRouter(
+      new SoftwareKeyStore(databaseSealedKeyVault(db.database.db), {
+        source: "passphrase",
+        passphrase: testPassphrase,
+      }),
+    );
     const audit = auditLog({ database: db.database, clock: systemClock });
     const deps = {
       database: db.database,

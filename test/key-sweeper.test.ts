@@ -39,6 +39,8 @@ forEachDatabase("key sweeper task", (kind) => {
       algorithm: "p256",
       label: "ca-crashed root",
       purpose: "ca",
+      store: "software",
+      extractable: false,
     });
     await (await app.keyStore.signer(crashed)).sign(new Uint8Array([1, 2, 3]));
 
@@ -66,12 +68,7 @@ forEachDatabase("key sweeper task", (kind) => {
         .where("id", "=", k.id)
         .executeTakeFirstOrThrow();
       await (
-        await app.keyStore.signer({
-          store: row.store,
-          handle: row.handle,
-          algorithm: "p256",
-          publicKey: row.public_key,
-        })
+        await app.keyStore.signer({ uri: row.uri, algorithm: "p256", publicKey: row.public_key })
       ).sign(new Uint8Array([4]));
     }
   });

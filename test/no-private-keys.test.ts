@@ -32,7 +32,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 async function caSecrets(t: TestApp): Promise<Buffer[]> {
   const rows = await t.app.database.db
     .selectFrom("sealed_keys")
-    .innerJoin("keys", "keys.handle", "sealed_keys.handle")
+    .innerJoin("keys", (join) => join.on(sql<boolean>`keys.uri = 'keyfleet-sealed:' || sealed_keys.handle`))
     .selectAll()
     .where("keys.purpose", "=", "ca")
     .execute();

@@ -5,6 +5,7 @@
  * client authentication, because node:tls signs the handshake with a key in process memory.
  */
 import type { KeyAlgorithmId, KeyRef, Signer } from "../crypto/index.js";
+import { fileKeyScheme } from "./file-key-store.js";
 
 export type DeviceKeyStoreKind = "file" | "pkcs11";
 
@@ -21,7 +22,10 @@ export interface DeviceKeyStore {
   close(): Promise<void>;
 }
 
-/** A KeyRef as JSON in the state file (bytes as base64). */
+/**
+ * A KeyRef as JSON in the state file (bytes as base64). The file keeps the form agents wrote before
+ * key references were URIs: the store and its handle (a PKCS#11 URI, or the key file's name).
+ */
 export interface KeyRefJson {
   readonly store: string;
   readonly handle: string;
@@ -29,14 +33,18 @@ export interface KeyRefJson {
   readonly publicKey: string;
 }
 
+const filePrefix = `${fileKeyScheme}:`;
+
 export const keyRefToJson = (ref: KeyRef): KeyRefJson => ({
-  store: ref.store,
-  handle: ref.handle,
+  ...(ref.uri.startsWith(filePrefix)
+    ? { store: "file", handle: ref.uri.slice(filePrefix.length) }
+    : { store: "pkcs11", handle: ref.uri }),
   algorithm: ref.algorithm,
   publicKey: Buffer.from(ref.publicKey).toString("base64"),
 });
 
 export const keyRefFromJson = (json: KeyRefJson): KeyRef => ({
-  ...json,
+  uri: json.store === "file" ? `${filePrefix}${json.handle}` : json.handle,
+  algorithm: json.algorithm,
   publicKey: new Uint8Array(Buffer.from(json.publicKey, "base64")),
 });

@@ -32,7 +32,7 @@ function deviceKey(): { signer: Signer; keyPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const spki = new Uint8Array(publicKey.export({ format: "der", type: "spki" }));
   return {
-    signer: softwareSigner({ store: "t", handle: "t", algorithm: "p256", publicKey: spki }, privateKey),
+    signer: softwareSigner({ uri: "keyfleet-file:t", algorithm: "p256", publicKey: spki }, privateKey),
     keyPem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
   };
 }

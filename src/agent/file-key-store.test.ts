@@ -16,7 +16,7 @@ describe("file key store erase", () => {
   test("overwrites the key's own blocks with random bytes before unlinking it", async () => {
     const store = new FileKeyStore(join(dir, "keys"));
     const ref = await store.generate("p256");
-    const path = join(dir, "keys", ref.handle);
+    const path = join(dir, "keys", ref.uri.slice("keyfleet-file:".length));
     const before = await readFile(path);
     // A second name for the same inode sees what happens to the key's blocks after the unlink.
     await link(path, join(dir, "witness"));

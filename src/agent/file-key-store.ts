@@ -17,7 +17,9 @@ import {
 import { KeyfleetError, quoted } from "../domain/index.js";
 import type { DeviceKeyStore } from "./device-key-store.js";
 
-const HANDLE = /^[0-9a-f-]{36}\.p8$/;
+/** The file key store's key URIs: `keyfleet-file:<uuid>.p8`, a file name in its key directory. */
+export const fileKeyScheme = "keyfleet-file";
+const URI = /^keyfleet-file:([0-9a-f-]{36}\.p8)$/;
 
 export class FileKeyStore implements DeviceKeyStore {
   readonly kind = "file";
@@ -38,8 +40,7 @@ export class FileKeyStore implements DeviceKeyStore {
       await file.close();
     }
     return {
-      store: this.kind,
-      handle,
+      uri: `${fileKeyScheme}:${handle}`,
       algorithm,
       publicKey: new Uint8Array(publicKey.export({ format: "der", type: "spki" })),
     };
@@ -86,11 +87,12 @@ export class FileKeyStore implements DeviceKeyStore {
   async close(): Promise<void> {}
 
   #path(ref: KeyRef): string {
-    // The handle comes from the state file: never let it name a path outside the key directory.
-    if (ref.store !== this.kind || !HANDLE.test(ref.handle)) {
-      throw new KeyfleetError("key-not-found", `${quoted(ref.handle)} is not a key of the file key store`);
+    // The URI comes from the state file: never let it name a path outside the key directory.
+    const name = URI.exec(ref.uri)?.[1];
+    if (name === undefined) {
+      throw new KeyfleetError("key-not-found", `${quoted(ref.uri, 200)} is not a key of the file key store`);
     }
-    return join(this.dir, ref.handle);
+    return join(this.dir, name);
   }
 
   async #load(ref: KeyRef): Promise<KeyObject> {
@@ -100,7 +102,7 @@ export class FileKeyStore implements DeviceKeyStore {
     } catch (cause) {
       throw new KeyfleetError(
         "key-not-found",
-        `the device key ${quoted(ref.handle)} is not in ${quoted(this.dir, 200)}`,
+        `the device key ${quoted(ref.uri, 200)} is not in ${quoted(this.dir, 200)}`,
         { cause },
       );
     }
@@ -109,7 +111,7 @@ export class FileKeyStore implements DeviceKeyStore {
     } catch (cause) {
       throw new KeyfleetError(
         "key-not-found",
-        `the device key file ${quoted(ref.handle)} does not hold a PKCS#8 key`,
+        `the device key file ${quoted(ref.uri, 200)} does not hold a PKCS#8 key`,
         { cause },
       );
     } finally {

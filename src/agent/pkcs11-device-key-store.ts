@@ -30,7 +30,13 @@ export class Pkcs11DeviceKeyStore implements DeviceKeyStore {
   }
 
   generate(algorithm: KeyAlgorithmId): Promise<KeyRef> {
-    return this.store.generate(algorithm, this.label);
+    return this.store.generate({
+      algorithm,
+      label: this.label,
+      purpose: "device",
+      store: "pkcs11",
+      extractable: false,
+    });
   }
 
   /**
@@ -50,8 +56,7 @@ export class Pkcs11DeviceKeyStore implements DeviceKeyStore {
       throw new KeyfleetError("invalid-configuration", `${quoted(uri, 200)} names no key (object= or id=)`);
     }
     return {
-      store: this.store.kind,
-      handle: formatPkcs11Uri(name),
+      uri: formatPkcs11Uri(name),
       algorithm,
       publicKey,
     };

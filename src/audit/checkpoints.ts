@@ -7,7 +7,7 @@
  * demand (`keyfleet audit head`). Checkpoints are stored, append-only like the log.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import type { KeyCustody, KeyRef, KeyStore } from "../crypto/index.js";
+import type { KeyCustody, KeyRef, KeyStore, KeyStoreKind } from "../crypto/index.js";
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import {
   auditRepository,
@@ -30,6 +30,8 @@ export interface CheckpointDeps {
   readonly keyStore: KeyStore;
   /** Where the log's key is generated: recorded before use, activated when it becomes the log's. */
   readonly custody: KeyCustody<Tx>;
+  /** Where the log's key is generated when it is made: where the CA keys are (an HSM, if they are). */
+  readonly keyStoreKind: () => Promise<KeyStoreKind>;
   readonly log: AuditLog;
   /** The authority's public URL: its host names the log when the log's key is made. */
   readonly publicUrl: () => Promise<string>;
@@ -41,13 +43,10 @@ export function auditCheckpoints(deps: CheckpointDeps) {
   const settings = settingsRepository(deps.database.db);
 
   async function recorded(): Promise<{ ref: KeyRef; name: string } | undefined> {
-    const [row] = await keys.active(PURPOSE, deps.keyStore.kind);
+    const [row] = await keys.active(PURPOSE);
     const name = await settings.get(ORIGIN_SETTING);
     if (!row || name === undefined) return undefined;
-    return {
-      ref: { store: row.store, handle: row.handle, algorithm: "ed25519", publicKey: row.public_key },
-      name,
-    };
+    return { ref: { uri: row.uri, algorithm: "ed25519", publicKey: row.public_key }, name };
   }
 
   /** The log's key and name, made on first need; nodes that make one together keep the first. */
@@ -62,12 +61,14 @@ export function auditCheckpoints(deps: CheckpointDeps) {
       algorithm: "ed25519",
       label: "audit log",
       purpose: PURPOSE,
+      store: await deps.keyStoreKind(),
+      extractable: false,
     });
     let mine = false;
     try {
       mine = await deps.database.transaction(async (tx) => {
         await holdLock(tx, "audit-key");
-        if ((await keyRepository(tx).active(PURPOSE, deps.keyStore.kind)).length > 0) return false;
+        if ((await keyRepository(tx).active(PURPOSE)).length > 0) return false;
         await deps.custody.activate(tx, made);
         await settingsRepository(tx).set(tx, ORIGIN_SETTING, name, "system");
         return true;

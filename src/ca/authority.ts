@@ -1,6 +1,6 @@
 /** The authority's public face: initialize the hierarchy, issue, and read CAs and certificates. */
 import type { AuditLog } from "../audit/index.js";
-import type { KeyCustody, KeyStore } from "../crypto/index.js";
+import type { KeyCustody, KeyStore, KeyStoreKind } from "../crypto/index.js";
 import { KeyfleetError, checkPublicUrl, quoted, type Clock } from "../domain/index.js";
 import { checkCrlShards, serialFromHex, serialToHex, toPem } from "../pki/index.js";
 import {
@@ -15,6 +15,7 @@ import {
   type Tx,
 } from "../store/index.js";
 import { activeIssuerCache } from "./active-issuer.js";
+import { keyStoreOfIssuer } from "./issuer-keys.js";
 import { publicUrlKey, publicUrlSetting } from "./public-url-setting.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
 import { initializeHierarchy, sha256, type InitOptions } from "./hierarchy.js";
@@ -270,6 +271,10 @@ export function createAuthority(deps: AuthorityDeps) {
       served: ServerTlsIdentity,
       hostnames: readonly string[],
     ): Promise<ServerTlsIdentity | undefined> => server.renewIfDue(served, hostnames),
+
+    /** The store of the current issuing CA's key (`software` before there is one). */
+    caKeyStore: async (): Promise<KeyStoreKind> =>
+      keyStoreOfIssuer(issuers, await issuers.current("intermediate")),
 
     /** Loads the issuing CA's key (readiness: the key store opens it). */
     async ready(): Promise<void> {

@@ -15,6 +15,7 @@ import {
   type KeyAlgorithmId,
   type KeyCustody,
   type KeyStore,
+  type KeyStoreKind,
 } from "../crypto/index.js";
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import {
@@ -46,6 +47,8 @@ export interface InitOptions {
   readonly publicUrl?: string | undefined;
   /** Who creates the authority, for the audit log (`cli:<user>`; `system` on a server's first start). */
   readonly actor?: string | undefined;
+  /** Where the root and issuing CA keys are generated (`init --hsm`: the PKCS#11 token); software by default. */
+  readonly keyStore?: KeyStoreKind | undefined;
 }
 
 export interface HierarchyDeps {
@@ -121,7 +124,13 @@ export async function initializeHierarchy(
 /** The root and the issuing CA, keys generated (and pushed onto `generated`) and certificates signed. */
 async function makeHierarchy(
   deps: HierarchyDeps,
-  options: { algorithm: KeyAlgorithmId; publicUrl: string; organization: string; tag: string },
+  options: {
+    algorithm: KeyAlgorithmId;
+    publicUrl: string;
+    organization: string;
+    tag: string;
+    keyStore?: KeyStoreKind | undefined;
+  },
   generated: CustodyKey[],
 ): Promise<[[NewCa, Profile], [NewCa, Profile]]> {
   const { organization, tag } = options;
@@ -132,6 +141,8 @@ async function makeHierarchy(
       algorithm: options.algorithm,
       label,
       purpose: "ca",
+      store: options.keyStore ?? "software",
+      extractable: false,
     });
     generated.push(key);
     return key;

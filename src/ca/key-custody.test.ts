@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { auditLog, type AuditLog } from "../audit/index.js";
-import { SoftwareKeyStore } from "../crypto/index.js";
+import { KeyStoreRouter, SoftwareKeyStore } from "../crypto/index.js";
 import { fixedClock } from "../domain/index.js";
 import { databaseSealedKeyVault, keyRepository } from "../store/index.js";
 import { forEachDatabase, testDatabase, type TestDatabase } from "../../test/support/databases.js";
@@ -13,15 +13,17 @@ forEachDatabase("key custody", (kind) => {
   let db: TestDatabase;
   let audit: AuditLog;
   const clock = fixedClock("2026-01-01T00:00:00Z");
-  let keyStore: SoftwareKeyStore;
+  let keyStore: KeyStoreRouter;
   let custody: ReturnType<typeof keyCustody>;
   beforeAll(async () => {
     db = await testDatabase(kind);
     audit = auditLog({ database: db.database, clock });
-    keyStore = new SoftwareKeyStore(databaseSealedKeyVault(db.database.db), {
-      source: "passphrase",
-      passphrase: testPassphrase,
-    });
+    keyStore = new KeyStoreRouter(
+      new SoftwareKeyStore(databaseSealedKeyVault(db.database.db), {
+        source: "passphrase",
+        passphrase: testPassphrase,
+      }),
+    );
     custody = keyCustody({ database: db.database, keyStore, clock, audit });
   });
   afterAll(() => db?.dispose());
@@ -36,6 +38,8 @@ forEachDatabase("key custody", (kind) => {
       algorithm: "p256",
       label: "root",
       purpose: "ca",
+      store: "software",
+      extractable: false,
     });
     expect(await stateOf("key-crashed")).toBe("generated"); // recorded before it signs anything
     await (await keyStore.signer(key)).sign(message);
@@ -87,6 +91,8 @@ forEachDatabase("key custody", (kind) => {
       algorithm: "ed25519",
       label: "log",
       purpose: "audit",
+      store: "software",
+      extractable: false,
     });
     await db.database.transaction((tx) => custody.activate(tx, key));
     const before = (await destroyedLeaves()).length;
@@ -105,11 +111,13 @@ forEachDatabase("key custody", (kind) => {
       algorithm: "p256",
       label: "issuing",
       purpose: "ca",
+      store: "software",
+      extractable: false,
     });
     clock.advance(keyGraceSeconds);
     // The claim committed (the record is `destroying`), then the process died before the store's destroy.
     await db.database.transaction((tx) =>
-      keyRepository(tx).claimUnestablished(tx, "software", clock.now(), "", 100),
+      keyRepository(tx).claimUnestablished(tx, ["software"], clock.now(), "", 100),
     );
     expect(await stateOf("key-halfway")).toBe("destroying");
     await expect(db.database.transaction((tx) => custody.activate(tx, key))).rejects.toMatchObject({
@@ -123,8 +131,22 @@ forEachDatabase("key custody", (kind) => {
   });
 
   test("discarding a key that lost its race destroys it at once; an established one is left alone", async () => {
-    const lost = await custody.generate({ id: "key-lost", algorithm: "p256", label: "root", purpose: "ca" });
-    const won = await custody.generate({ id: "key-won", algorithm: "p256", label: "root", purpose: "ca" });
+    const lost = await custody.generate({
+      id: "key-lost",
+      algorithm: "p256",
+      label: "root",
+      purpose: "ca",
+      store: "software",
+      extractable: false,
+    });
+    const won = await custody.generate({
+      id: "key-won",
+      algorithm: "p256",
+      label: "root",
+      purpose: "ca",
+      store: "software",
+      extractable: false,
+    });
     await db.database.transaction((tx) => custody.activate(tx, won));
     await custody.discard([lost, won]);
     expect(await stateOf("key-lost")).toBe("destroyed");

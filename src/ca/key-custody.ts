@@ -7,9 +7,10 @@
  */
 import { createHash } from "node:crypto";
 import type { AuditLog } from "../audit/index.js";
-import type { CustodyKey, KeyAlgorithmId, KeyCustody, KeyStore, KeyToGenerate } from "../crypto/index.js";
+import type { CustodyKey, KeyCustody, KeyStoreRouter, KeyToGenerate } from "../crypto/index.js";
 import { KeyfleetError, type Clock } from "../domain/index.js";
 import { keyRepository, type Database, type KeyRow, type Tx } from "../store/index.js";
+import { keyRefOf } from "./issuer-keys.js";
 
 /** How long a key may stay `generated` before the sweeper takes it for a crash's orphan. */
 export const keyGraceSeconds = 3600;
@@ -18,7 +19,7 @@ const claimBatch = 100;
 
 export interface KeyCustodyDeps {
   readonly database: Database;
-  readonly keyStore: KeyStore;
+  readonly keyStore: KeyStoreRouter;
   readonly clock: Clock;
   readonly audit: AuditLog;
   readonly graceSeconds?: number;
@@ -36,12 +37,7 @@ export function keyCustody(deps: KeyCustodyDeps): KeyCustody<Tx> {
     const failures: unknown[] = [];
     for (const row of rows) {
       try {
-        await deps.keyStore.destroy({
-          store: row.store,
-          handle: row.handle,
-          algorithm: row.algorithm as KeyAlgorithmId,
-          publicKey: row.public_key,
-        });
+        await deps.keyStore.destroy(keyRefOf(row));
         const mine = await deps.database.transaction(async (tx) => {
           if (!(await keys.destroyedIn(tx, row.id, deps.clock.now()))) return false;
           await deps.audit.append(tx, [destroyedEvent(row, reason)]);
@@ -58,14 +54,15 @@ export function keyCustody(deps: KeyCustodyDeps): KeyCustody<Tx> {
 
   return {
     async generate(key: KeyToGenerate): Promise<CustodyKey> {
-      const ref = await deps.keyStore.generate(key.algorithm, key.label);
+      const { id, ...spec } = key;
+      const ref = await deps.keyStore.generate(spec);
       try {
         await keys.insertGenerated(
           {
-            id: key.id,
+            id,
             algorithm: ref.algorithm,
-            store: ref.store,
-            handle: ref.handle,
+            store: spec.store,
+            uri: ref.uri,
             public_key: ref.publicKey,
             purpose: key.purpose,
           },
@@ -75,7 +72,7 @@ export function keyCustody(deps: KeyCustodyDeps): KeyCustody<Tx> {
         await deps.keyStore.destroy(ref).catch(() => undefined); // no record names it: nothing could use it
         throw e;
       }
-      return { ...ref, id: key.id };
+      return { ...ref, id, store: spec.store };
     },
 
     async activate(tx: Tx, key: CustodyKey): Promise<void> {
@@ -98,7 +95,7 @@ export function keyCustody(deps: KeyCustodyDeps): KeyCustody<Tx> {
       let destroyed = 0;
       for (let after = ""; ;) {
         const batch = await deps.database.transaction((tx) =>
-          keys.claimUnestablished(tx, deps.keyStore.kind, generatedBefore, after, claimBatch),
+          keys.claimUnestablished(tx, deps.keyStore.kinds, generatedBefore, after, claimBatch),
         );
         destroyed += await destroy(batch, "not-established-within-grace");
         if (batch.length < claimBatch) return destroyed;

@@ -29,7 +29,7 @@ import {
 } from "../store/index.js";
 import { sha256 } from "./hierarchy.js";
 import type { Issuance } from "./issuance.js";
-import { keyRefOf } from "./issuer-keys.js";
+import { keyRefOf, keyStoreOfIssuer } from "./issuer-keys.js";
 
 export const responderPurpose = "ocsp-responder";
 
@@ -57,7 +57,7 @@ export function ocspDelegates(deps: OcspDelegateDeps) {
 
   /** The active responder key whose public key the certificate certifies. */
   async function keyOf(publicKeySha256: Uint8Array): Promise<KeyRow | undefined> {
-    const active = await keys.active(responderPurpose, deps.keyStore.kind);
+    const active = await keys.active(responderPurpose);
     return active.find((k) => Buffer.compare(sha256(k.public_key), publicKeySha256) === 0);
   }
 
@@ -91,6 +91,9 @@ export function ocspDelegates(deps: OcspDelegateDeps) {
       algorithm,
       label: `${issuer.id} ocsp responder`,
       purpose: responderPurpose,
+      // Kept where its CA's key is: a delegated responder speaks for the CA (in an HSM if the CA is).
+      store: await keyStoreOfIssuer(deps.issuers, issuer),
+      extractable: false,
     });
     try {
       await deps.issuance.issueForOwnKey({
@@ -110,7 +113,7 @@ export function ocspDelegates(deps: OcspDelegateDeps) {
 
   /** Destroys the responder keys (but `keep`) none of whose certificates is still valid. */
   async function retireExpired(keep: Uint8Array | undefined): Promise<void> {
-    for (const key of await keys.active(responderPurpose, deps.keyStore.kind)) {
+    for (const key of await keys.active(responderPurpose)) {
       const hash = sha256(key.public_key);
       if (keep && Buffer.compare(hash, keep) === 0) continue;
       if (await rows.responderValidWithKey(hash, deps.clock.now())) continue;

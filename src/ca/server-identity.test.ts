@@ -67,7 +67,7 @@ forEachDatabase("server identity", (kind) => {
       certificates: certificates.length,
       activeKeys: keys.filter((k) => k.state === "active"),
       destroyedKeys: keys.filter((k) => k.state === "destroyed"),
-      sealed: new Set(sealed.map((s) => s.handle)),
+      sealed: new Set(sealed.map((s) => `keyfleet-sealed:${s.handle}`)), // as key records name them
     };
   };
 
@@ -83,7 +83,7 @@ forEachDatabase("server identity", (kind) => {
     const first = await authority.serverTlsIdentity(["keyfleet.example.test"]);
     const before = await counts();
     expect(before.activeKeys).toHaveLength(1);
-    expect(before.sealed.has(before.activeKeys[0]!.handle)).toBe(true);
+    expect(before.sealed.has(before.activeKeys[0]!.uri)).toBe(true);
     clock.advance(59 * DAY); // still more than a third of 90 days left
     const second = await authority.serverTlsIdentity(["keyfleet.example.test"]);
     expect(second.serial).toBe(first.serial);
@@ -107,7 +107,7 @@ forEachDatabase("server identity", (kind) => {
     expect(after.activeKeys).toHaveLength(1);
     expect(after.destroyedKeys.map((k) => k.id)).toEqual([oldKey.id]);
     expect(after.destroyedKeys[0]!.destroyed_at).not.toBeNull();
-    expect(after.sealed.has(oldKey.handle)).toBe(false);
+    expect(after.sealed.has(oldKey.uri)).toBe(false);
     expect(await authority.certificate(first.serial)).toMatchObject({ status: "good" }); // expiry, not revocation
   });
 

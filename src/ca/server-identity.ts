@@ -8,7 +8,7 @@
  * and signs with no key, it hands this to its TLS stack and nothing else).
  */
 import { randomBytes } from "node:crypto";
-import { hasTlsKeys, type KeyRef, type KeyStore, type TlsKeyStore } from "../crypto/index.js";
+import { hasTlsKeys, keyStoreKindOf, type KeyRef, type KeyStore, type TlsKeyStore } from "../crypto/index.js";
 import { KeyfleetError, isKeyfleetError, type Clock } from "../domain/index.js";
 import type { CertificateRepository, IssuerRepository, KeyRepository } from "../store/index.js";
 import { certificateOf, type IssuedCertificate } from "./certificate.js";
@@ -64,7 +64,7 @@ export function serverIdentities(deps: ServerIdentityDeps) {
 
   /** The newest key with its newest certificate, if that certificate is still fit to serve. */
   async function reusable(store: TlsStore, hostnames: readonly string[]) {
-    const [key] = await deps.keys.active(PURPOSE, store.kind);
+    const [key] = await deps.keys.active(PURPOSE);
     if (!key) return undefined;
     const row = await deps.certificates.newestTlsServer(sha256(key.public_key));
     const certificate = row && certificateOf(row);
@@ -90,8 +90,8 @@ export function serverIdentities(deps: ServerIdentityDeps) {
     await deps.keys.insert({
       id,
       algorithm: ref.algorithm,
-      store: ref.store,
-      handle: ref.handle,
+      store: keyStoreKindOf(ref.uri),
+      uri: ref.uri,
       public_key: ref.publicKey,
       purpose: PURPOSE,
     });
@@ -110,7 +110,7 @@ export function serverIdentities(deps: ServerIdentityDeps) {
       throw e;
     }
     // Another node still serving with an older key keeps it in memory until its own renewal.
-    const active = await deps.keys.active(PURPOSE, store.kind); // newest first
+    const active = await deps.keys.active(PURPOSE); // newest first
     const mine = active.findIndex((k) => k.id === id);
     for (const old of mine < 0 ? [] : active.slice(mine + 1)) await destroy(store, old.id, keyRefOf(old));
     return identity(privateKeyPem, certificate);
@@ -152,7 +152,7 @@ function tlsKeyStore(store: KeyStore): TlsStore {
   if (!hasTlsKeys(store)) {
     throw new KeyfleetError(
       "invalid-configuration",
-      `the ${store.kind} key store cannot hold a TLS key in process memory, which node:tls needs`,
+      "the key store cannot hold a TLS key in process memory, which node:tls needs",
     );
   }
   return store;

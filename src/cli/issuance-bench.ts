@@ -16,7 +16,7 @@ import * as x509 from "@peculiar/x509";
 import pg from "pg";
 import { auditLog } from "../audit/index.js";
 import { createAuthority, keyCustody, workerCsrReader } from "../ca/index.js";
-import { SoftwareKeyStore } from "../crypto/index.js";
+import { KeyStoreRouter, SoftwareKeyStore, type KeyStoreAdapter } from "../crypto/index.js";
 import { KeyfleetError, systemClock } from "../domain/index.js";
 import { databaseSealedKeyVault, openDatabase, type Database, type DatabaseKind } from "../store/index.js";
 
@@ -110,7 +110,7 @@ export function formatBenchReport(r: BenchReport): string {
   ].join("\n");
 }
 
-function rawSigning(): number {
+export function rawSigning(): number {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const data = randomBytes(400); // about a TBSCertificate
   for (let i = 0; i < 2000; i++) sign("sha256", data, privateKey);
@@ -124,7 +124,7 @@ function rawSigning(): number {
 }
 
 /** Device CSRs, each from its own fresh key, as a fleet would send them. */
-async function csrs(n: number): Promise<string[]> {
+export async function csrs(n: number): Promise<string[]> {
   x509.cryptoProvider.set(webcrypto as Crypto);
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -145,21 +145,27 @@ async function csrs(n: number): Promise<string[]> {
   return out;
 }
 
-async function issuance(
+export interface IssuanceRun {
+  readonly count: number;
+  readonly concurrency: number;
+  readonly csrWorkers: number;
+  readonly rawSignaturesPerSecond: number;
+  readonly audit: boolean;
+  /** A PKCS#11 token to keep the CA keys in (the HSM bench); the software store otherwise. */
+  readonly token?: KeyStoreAdapter | undefined;
+}
+
+/** One issuance run on `database`: a new authority, warmed, then `count` certificates at `concurrency`. */
+export async function issuance(
   database: Database,
   requests: readonly string[],
-  run: {
-    count: number;
-    concurrency: number;
-    csrWorkers: number;
-    rawSignaturesPerSecond: number;
-    audit: boolean;
-  },
+  run: IssuanceRun,
 ): Promise<StoreResult> {
-  const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(database.db), {
+  const software = new SoftwareKeyStore(databaseSealedKeyVault(database.db), {
     source: "file",
     key: randomBytes(32),
   });
+  const keyStore = new KeyStoreRouter(software, run.token ? [run.token] : []);
   const csrReader = workerCsrReader(run.csrWorkers);
   const log = auditLog({ database, clock: systemClock });
   try {
@@ -173,7 +179,7 @@ async function issuance(
       csrReader,
       audit,
     });
-    await authority.init({ algorithm: "p256" });
+    await authority.init({ algorithm: "p256", keyStore: run.token ? run.token.kind : "software" });
     await authority.issue({ csr: requests[0]! }); // warm: workers started, issuing key loaded, template compiled
     const latencies = new Float64Array(run.count);
     const rss: number[] = [];

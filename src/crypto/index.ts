@@ -5,11 +5,22 @@
 import type { Pkcs11Config, Pkcs11KeyStore } from "./pkcs11-key-store.js";
 
 export * from "./algorithms.js";
-export { hasTlsKeys, type KeyRef, type KeyStore, type Signer, type TlsKeyStore } from "./key-store.js";
+export {
+  hasTlsKeys,
+  type KeyRef,
+  type KeySpec,
+  type KeyStore,
+  type KeyStoreAdapter,
+  type KeyStoreKind,
+  type Signer,
+  type TlsKeyStore,
+} from "./key-store.js";
+export { KeyStoreRouter, keyStoreKindOf, keyStoreNotConfigured } from "./key-store-router.js";
 export type { CustodyKey, KeyCustody, KeyToGenerate } from "./key-custody.js";
 export {
   SoftwareKeyStore,
   checkPassphrase,
+  sealedScheme,
   minPassphraseLength,
   softwareSigner,
   type Kek,
@@ -19,6 +30,7 @@ export {
 } from "./software-key-store.js";
 export type { Pkcs11Config, Pkcs11KeyProtection, Pkcs11KeyStore } from "./pkcs11-key-store.js";
 export { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11KeyName } from "./pkcs11-uri.js";
+export type { Pkcs11Part } from "./pkcs11-module.js";
 
 /**
  * Opens a PKCS#11 key store (an HSM, a secure element, SoftHSM2). Loaded on first use: pkcs11js is a

@@ -6,22 +6,17 @@
  * `discard` at once or by `sweep` after a grace. `Tx` is the caller's open transaction (crypto does
  * no I/O of its own; the adapter is src/ca/key-custody.ts).
  */
-import type { KeyAlgorithmId } from "./algorithms.js";
-import type { KeyRef } from "./key-store.js";
+import type { KeyRef, KeySpec, KeyStoreKind } from "./key-store.js";
 
-/** A key in custody: its store's reference and the id of its record. */
+/** A key in custody: its URI, the store that holds it, and the id of its record. */
 export interface CustodyKey extends KeyRef {
   readonly id: string;
+  readonly store: KeyStoreKind;
 }
 
-export interface KeyToGenerate {
-  /** The record's id (`key-<ca id>`, `key-audit-…`). */
+/** A KeySpec and the id its record gets (`key-<ca id>`, `key-audit-…`). */
+export interface KeyToGenerate extends KeySpec {
   readonly id: string;
-  readonly algorithm: KeyAlgorithmId;
-  /** The store's label for the key (a token object's CKA_LABEL). */
-  readonly label: string;
-  /** What the key is for: `ca`, `audit`. */
-  readonly purpose: string;
 }
 
 export interface KeyCustody<Tx> {

@@ -53,7 +53,7 @@ function readPrivate(ref: KeyRef, types: number[]): pkcs11js.TemplateResult {
   try {
     cryptoki.cryptoki.C_FindObjectsInit(session, [
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-      { type: pkcs11js.CKA_ID, value: Buffer.from(parsePkcs11Uri(ref.handle).id!) },
+      { type: pkcs11js.CKA_ID, value: Buffer.from(parsePkcs11Uri(ref.uri).id!) },
     ]);
     const [key] = cryptoki.cryptoki.C_FindObjects(session, 1);
     cryptoki.cryptoki.C_FindObjectsFinal(session);
@@ -74,8 +74,14 @@ describe("PKCS#11 key store on SoftHSM2", () => {
     "generates a %s key in the token whose signature node:crypto verifies",
     async (algorithm) => {
       const store = await open();
-      const ref = await store.generate(algorithm, "device-key");
-      expect(ref.handle).toMatch(/^pkcs11:token=keyfleet-test;object=device-key;id=(%[0-9a-f]{2}){16}$/);
+      const ref = await store.generate({
+        algorithm: algorithm,
+        label: "device-key",
+        purpose: "test",
+        store: "pkcs11",
+        extractable: false,
+      });
+      expect(ref.uri).toMatch(/^pkcs11:token=keyfleet-test;object=device-key;id=(%[0-9a-f]{2}){16}$/);
       const signer = await store.signer(ref);
       expect(verifies(ref, await signer.sign(data))).toBe(true);
     },
@@ -83,7 +89,13 @@ describe("PKCS#11 key store on SoftHSM2", () => {
 
   test("the private key cannot be read out: CKA_VALUE is sensitive, the key not extractable", async () => {
     const store = await open();
-    const ref = await store.generate("p256", "device-key");
+    const ref = await store.generate({
+      algorithm: "p256",
+      label: "device-key",
+      purpose: "test",
+      store: "pkcs11",
+      extractable: false,
+    });
     expect(() => readPrivate(ref, [pkcs11js.CKA_VALUE])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
     const [extractable] = readPrivate(ref, [pkcs11js.CKA_EXTRACTABLE]);
     expect(extractable!.value[0]).toBe(0);
@@ -97,7 +109,13 @@ describe("PKCS#11 key store on SoftHSM2", () => {
 
   test("pkcs11-tool, reading the token on its own, sees a sensitive, never-extractable key", async () => {
     const store = await open();
-    const ref = await store.generate("p256", "device-key");
+    const ref = await store.generate({
+      algorithm: "p256",
+      label: "device-key",
+      purpose: "test",
+      store: "pkcs11",
+      extractable: false,
+    });
     const { stdout } = await exec(
       "pkcs11-tool",
       [
@@ -115,13 +133,19 @@ describe("PKCS#11 key store on SoftHSM2", () => {
       { env: { ...process.env, ...token.env } },
     );
     expect(stdout).toContain("label:      device-key");
-    expect(stdout).toContain(`ID:         ${Buffer.from(parsePkcs11Uri(ref.handle).id!).toString("hex")}`);
+    expect(stdout).toContain(`ID:         ${Buffer.from(parsePkcs11Uri(ref.uri).id!).toString("hex")}`);
     expect(stdout).toMatch(/Access:\s+sensitive, always sensitive, never extractable, local/);
   });
 
   test("finds the key again after a restart (library finalized and loaded again)", async () => {
     const first = await open();
-    const ref = await first.generate("p256", "device-key");
+    const ref = await first.generate({
+      algorithm: "p256",
+      label: "device-key",
+      purpose: "test",
+      store: "pkcs11",
+      extractable: false,
+    });
     first.close();
     stores = [];
     const second = await open();
@@ -138,7 +162,16 @@ describe("PKCS#11 key store on SoftHSM2", () => {
       maxSessions: 4,
     });
     stores.push(store);
-    const refs = await Promise.all([store.generate("p256", "a"), store.generate("ed25519", "b")]);
+    const refs = await Promise.all([
+      store.generate({ algorithm: "p256", label: "a", purpose: "test", store: "pkcs11", extractable: false }),
+      store.generate({
+        algorithm: "ed25519",
+        label: "b",
+        purpose: "test",
+        store: "pkcs11",
+        extractable: false,
+      }),
+    ]);
     const signers = await Promise.all(refs.map((r) => store.signer(r)));
     const signatures = await Promise.all(Array.from({ length: 200 }, (_, i) => signers[i % 2]!.sign(data)));
     signatures.forEach((s, i) => expect(verifies(refs[i % 2]!, s)).toBe(true));
@@ -159,7 +192,22 @@ describe("PKCS#11 key store on SoftHSM2", () => {
 
   test("a destroyed key is key-not-found, and a ref to another key's public key is refused", async () => {
     const store = await open();
-    const [a, b] = [await store.generate("p256", "a"), await store.generate("p256", "b")];
+    const [a, b] = [
+      await store.generate({
+        algorithm: "p256",
+        label: "a",
+        purpose: "test",
+        store: "pkcs11",
+        extractable: false,
+      }),
+      await store.generate({
+        algorithm: "p256",
+        label: "b",
+        purpose: "test",
+        store: "pkcs11",
+        extractable: false,
+      }),
+    ];
     await expect(store.signer({ ...a, publicKey: b.publicKey })).rejects.toMatchObject({
       code: "key-not-found",
     });

@@ -7,8 +7,8 @@
 import { randomBytes } from "node:crypto";
 import pkcs11js from "pkcs11js";
 import { KeyfleetError, quoted } from "../domain/index.js";
-import { keyAlgorithm, type KeyAlgorithmId } from "./algorithms.js";
-import type { KeyRef, KeyStore, Signer } from "./key-store.js";
+import { keyAlgorithm } from "./algorithms.js";
+import type { KeyRef, KeySpec, KeyStoreAdapter, Signer } from "./key-store.js";
 import { pkcs11KeyType } from "./pkcs11-key-types.js";
 import {
   findTokenSlot,
@@ -41,10 +41,17 @@ export interface Pkcs11KeyProtection {
   readonly neverExtractable: boolean;
 }
 
+/** A mechanism's CKM_ name (pkcs11js has the standard ones), else its number in hex. */
+function mechanismName(mechanism: number): string {
+  const named = Object.entries(pkcs11js).find(([k, v]) => k.startsWith("CKM_") && v === mechanism);
+  return named ? named[0] : `0x${mechanism.toString(16)}`;
+}
+
 const truthy = (b: Buffer | undefined): boolean => b !== undefined && b.length > 0 && b[0] !== 0;
 
-export class Pkcs11KeyStore implements KeyStore {
+export class Pkcs11KeyStore implements KeyStoreAdapter {
   readonly kind = "pkcs11";
+  readonly scheme = "pkcs11";
 
   private constructor(
     private readonly ref: CryptokiRef,
@@ -72,13 +79,15 @@ export class Pkcs11KeyStore implements KeyStore {
     return this.ref.cryptoki;
   }
 
-  async generate(algorithm: KeyAlgorithmId, label: string): Promise<KeyRef> {
+  async generate(spec: KeySpec): Promise<KeyRef> {
+    const { algorithm, label } = spec;
     const type = pkcs11KeyType(algorithm);
     const mechanisms = mechanismsOf(this.cryptoki, this.slot);
-    if (!mechanisms.has(type.generation) || !mechanisms.has(type.signing)) {
+    const missing = [type.generation, type.signing].filter((m) => !mechanisms.has(m));
+    if (missing.length > 0) {
       throw new KeyfleetError(
         "unsupported-algorithm",
-        `the PKCS#11 token ${quoted(this.token)} cannot generate and sign with ${keyAlgorithm(algorithm).label} keys`,
+        `the PKCS#11 token ${quoted(this.token)} cannot generate and sign with ${keyAlgorithm(algorithm).label} keys (no mechanism ${missing.map(mechanismName).join(", ")}): choose another --algorithm`,
       );
     }
     const id = new Uint8Array(randomBytes(16));
@@ -93,6 +102,8 @@ export class Pkcs11KeyStore implements KeyStore {
       ...common,
       { type: pkcs11js.CKA_PRIVATE, value: false },
       { type: pkcs11js.CKA_VERIFY, value: true },
+      { type: pkcs11js.CKA_WRAP, value: false },
+      { type: pkcs11js.CKA_ENCRYPT, value: false },
       ...type.publicAttributes,
     ];
     const privateTemplate = [
@@ -104,6 +115,7 @@ export class Pkcs11KeyStore implements KeyStore {
       { type: pkcs11js.CKA_EXTRACTABLE, value: false },
       { type: pkcs11js.CKA_SIGN, value: true },
       { type: pkcs11js.CKA_DECRYPT, value: false },
+      { type: pkcs11js.CKA_UNWRAP, value: false },
       { type: pkcs11js.CKA_DERIVE, value: false },
     ];
     return this.pool.run(`generating a key in the PKCS#11 token ${quoted(this.token)}`, async (session) => {
@@ -117,8 +129,7 @@ export class Pkcs11KeyStore implements KeyStore {
         this.#requireProtected(session, pair.privateKey);
         const publicKey = type.toSpki(this.#attributes(session, pair.publicKey, type.publicKeyAttributes));
         return {
-          store: this.kind,
-          handle: formatPkcs11Uri({ token: this.token, object: label, id }),
+          uri: formatPkcs11Uri({ token: this.token, object: label, id }),
           algorithm,
           publicKey,
         };
@@ -139,7 +150,7 @@ export class Pkcs11KeyStore implements KeyStore {
       if (!Buffer.from(spki).equals(Buffer.from(ref.publicKey))) {
         throw new KeyfleetError(
           "key-not-found",
-          `the key ${quoted(ref.handle, 200)} in the token is not the key referenced`,
+          `the key ${quoted(ref.uri, 200)} in the token is not the key referenced`,
         );
       }
       return privateKey;
@@ -175,7 +186,7 @@ export class Pkcs11KeyStore implements KeyStore {
   }
 
   async check(): Promise<void> {
-    await this.pool.run(`logging in to the PKCS#11 token ${quoted(this.token)}`, () => undefined);
+    await this.pool.run(`opening the PKCS#11 token ${quoted(this.token)}`, () => undefined);
   }
 
   /** Closes the sessions and releases the module (finalized when no other store holds it). */
@@ -205,17 +216,17 @@ export class Pkcs11KeyStore implements KeyStore {
   }
 
   #findAll(session: Pkcs11Handle, ref: KeyRef, objectClass: number): Pkcs11Handle[] {
-    const name = parsePkcs11Uri(ref.handle);
+    const name = parsePkcs11Uri(ref.uri);
     if (name.token !== this.token) {
       throw new KeyfleetError(
         "key-not-found",
-        `the key ${quoted(ref.handle, 200)} is in another token than ${quoted(this.token)}`,
+        `the key ${quoted(ref.uri, 200)} is in the token ${quoted(name.token)}, not in the configured token ${quoted(this.token)}`,
       );
     }
     if (name.id === undefined && name.object === undefined) {
       throw new KeyfleetError(
         "invalid-configuration",
-        `the key reference ${quoted(ref.handle, 200)} names no object or id`,
+        `the key reference ${quoted(ref.uri, 200)} names no object or id`,
       );
     }
     const template: pkcs11js.Template = [{ type: pkcs11js.CKA_CLASS, value: objectClass }];
@@ -235,13 +246,13 @@ export class Pkcs11KeyStore implements KeyStore {
     if (found.length === 0) {
       throw new KeyfleetError(
         "key-not-found",
-        `no ${what} key ${quoted(ref.handle, 200)} in the PKCS#11 token ${quoted(this.token)}`,
+        `no ${what} key ${quoted(ref.uri, 200)} in the PKCS#11 token ${quoted(this.token)}`,
       );
     }
     if (found.length > 1) {
       throw new KeyfleetError(
         "conflict",
-        `more than one ${what} key matches ${quoted(ref.handle, 200)}; name it by id`,
+        `more than one ${what} key matches ${quoted(ref.uri, 200)}; name it by id`,
       );
     }
     return found[0]!;

@@ -31,12 +31,12 @@ export function loadCryptoki(modulePath: string): CryptokiRef {
     try {
       cryptoki.load(modulePath);
     } catch (cause) {
+      // dlopen's own reason (no such file, wrong architecture, a missing dependency), one line.
+      const why = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!;
       throw new KeyfleetError(
         "invalid-configuration",
-        `cannot load the PKCS#11 module ${quoted(modulePath)}`,
-        {
-          cause,
-        },
+        `cannot load the PKCS#11 module ${quoted(modulePath)}: ${why.slice(0, 200)}`,
+        { cause, detail: { pkcs11: "module" } },
       );
     }
     try {
@@ -72,20 +72,34 @@ export function loadCryptoki(modulePath: string): CryptokiRef {
   };
 }
 
+/**
+ * Errors that a setting can fix say which one in `detail.pkcs11` ("module", "token", "pin"), so the
+ * caller can name its own setting for it (KEYFLEET_PKCS11_MODULE for the server, a flag for the agent).
+ */
+export type Pkcs11Part = "module" | "token" | "pin";
+
 /** The slot holding the initialized token labelled `label` (CK_TOKEN_INFO.label is blank-padded to 32). */
 export function findTokenSlot(cryptoki: Cryptoki, label: string): Pkcs11Handle {
   const labels: string[] = [];
+  let uninitialized = 0;
   for (const slot of cryptoki.C_GetSlotList(true)) {
     const info = cryptoki.C_GetTokenInfo(slot);
-    if ((info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0) continue;
+    if ((info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0) {
+      uninitialized++;
+      continue;
+    }
     const tokenLabel = info.label.trimEnd();
     if (tokenLabel === label) return slot;
     labels.push(tokenLabel);
   }
-  throw new KeyfleetError(
-    "invalid-configuration",
-    `no PKCS#11 token labelled ${quoted(label)}${labels.length ? `; the module has ${labels.map((l) => quoted(l)).join(", ")}` : "; the module has no initialized token"}`,
-  );
+  const has = labels.length
+    ? `the module has ${labels.map((l) => quoted(l)).join(", ")}`
+    : uninitialized
+      ? "the module's token is not initialized (initialize it first: softhsm2-util --init-token, pkcs11-tool --init-token)"
+      : "the module has no token";
+  throw new KeyfleetError("invalid-configuration", `no PKCS#11 token labelled ${quoted(label)}: ${has}`, {
+    detail: { pkcs11: "token" },
+  });
 }
 
 /** The mechanisms the token in `slot` offers (C_GetMechanismList). */
@@ -118,6 +132,7 @@ export function pkcs11Failure(e: unknown, doing: string): KeyfleetError {
   if (isCkr(e, pkcs11js.CKR_PIN_INCORRECT) || isCkr(e, pkcs11js.CKR_PIN_LOCKED)) {
     return new KeyfleetError("key-store-locked", `${doing}: the token refused the PIN (${name})`, {
       cause: e,
+      detail: { pkcs11: "pin" },
     });
   }
   if (isCkr(e, pkcs11js.CKR_OBJECT_HANDLE_INVALID) || isCkr(e, pkcs11js.CKR_KEY_HANDLE_INVALID)) {

@@ -82,7 +82,7 @@ export class Pkcs11SessionPool {
     } catch (e) {
       if (!isCkr(e, pkcs11js.CKR_USER_ALREADY_LOGGED_IN)) {
         this.cryptoki.C_CloseSession(session);
-        throw pkcs11Failure(e, `${doing}: logging in to the token`);
+        throw pkcs11Failure(e, doing);
       }
     }
     this.#open++;

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, verify } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { importPublicKey, keyAlgorithms, signatureAlgorithms, type KeyAlgorithmId } from "./algorithms.js";
+import type { KeyRef } from "./key-store.js";
 import { SoftwareKeyStore, type SealedKey, type SealedKeyVault } from "./software-key-store.js";
 
 /** A vault over a Map: this unit test exercises sealing, not storage (the database vault is tested in store). */
@@ -19,6 +20,9 @@ function mapVault(): SealedKeyVault & { entries: Map<string, SealedKey> } {
   };
 }
 
+/** The vault's key for a sealed key: its URI's id. */
+const handleOf = (ref: KeyRef): string => ref.uri.slice("keyfleet-sealed:".length);
+
 const passphrase = { source: "passphrase", passphrase: "correct horse battery staple" } as const;
 
 describe("software key store", () => {
@@ -26,7 +30,13 @@ describe("software key store", () => {
     "generates a %s key whose signer verifies",
     async (alg) => {
       const store = new SoftwareKeyStore(mapVault(), { source: "file", key: randomBytes(32) });
-      const ref = await store.generate(alg, "test");
+      const ref = await store.generate({
+        algorithm: alg,
+        label: "test",
+        purpose: "test",
+        store: "software",
+        extractable: false,
+      });
       const signer = await store.signer(ref);
       const data = new TextEncoder().encode("to be signed");
       const signature = await signer.sign(data);
@@ -38,8 +48,14 @@ describe("software key store", () => {
   test("keeps only ciphertext: no PKCS#8 structure in what it seals", async () => {
     const vault = mapVault();
     const store = new SoftwareKeyStore(vault, passphrase);
-    const ref = await store.generate("p256", "ca");
-    const sealed = vault.entries.get(ref.handle)!;
+    const ref = await store.generate({
+      algorithm: "p256",
+      label: "ca",
+      purpose: "test",
+      store: "software",
+      extractable: false,
+    });
+    const sealed = vault.entries.get(handleOf(ref))!;
     // PKCS#8 for P-256 starts 30 81 87 02 01 00 30 13 06 07 2a 86 48 ce 3d 02 01 (ecPublicKey OID)
     const ecOid = Buffer.from("2a8648ce3d0201", "hex");
     expect(Buffer.from(sealed.ciphertext).includes(ecOid)).toBe(false);
@@ -49,14 +65,26 @@ describe("software key store", () => {
 
   test("refuses a wrong passphrase with key-store-locked", async () => {
     const vault = mapVault();
-    const ref = await new SoftwareKeyStore(vault, passphrase).generate("p256", "ca");
+    const ref = await new SoftwareKeyStore(vault, passphrase).generate({
+      algorithm: "p256",
+      label: "ca",
+      purpose: "test",
+      store: "software",
+      extractable: false,
+    });
     const wrong = new SoftwareKeyStore(vault, { source: "passphrase", passphrase: "wrong" });
     await expect(wrong.signer(ref)).rejects.toMatchObject({ code: "key-store-locked" });
   });
 
   test("refuses a key sealed under a passphrase when only a KEK file is configured", async () => {
     const vault = mapVault();
-    const ref = await new SoftwareKeyStore(vault, passphrase).generate("ed25519", "ca");
+    const ref = await new SoftwareKeyStore(vault, passphrase).generate({
+      algorithm: "ed25519",
+      label: "ca",
+      purpose: "test",
+      store: "software",
+      extractable: false,
+    });
     const other = new SoftwareKeyStore(vault, { source: "file", key: randomBytes(32) });
     await expect(other.signer(ref)).rejects.toMatchObject({
       code: "key-store-locked",
@@ -67,16 +95,36 @@ describe("software key store", () => {
   test("binds the ciphertext to its handle: a swapped blob does not open", async () => {
     const vault = mapVault();
     const store = new SoftwareKeyStore(vault, passphrase);
-    const a = await store.generate("p256", "a");
-    const b = await store.generate("p256", "b");
-    vault.entries.set(a.handle, { ...vault.entries.get(b.handle)!, handle: a.handle });
+    const a = await store.generate({
+      algorithm: "p256",
+      label: "a",
+      purpose: "test",
+      store: "software",
+      extractable: false,
+    });
+    const b = await store.generate({
+      algorithm: "p256",
+      label: "b",
+      purpose: "test",
+      store: "software",
+      extractable: false,
+    });
+    vault.entries.set(handleOf(a), { ...vault.entries.get(handleOf(b))!, handle: handleOf(a) });
     await expect(store.signer(a)).rejects.toMatchObject({ code: "key-store-locked" });
   });
 
   test("without a KEK it generates nothing", async () => {
     const vault = mapVault();
     const store = new SoftwareKeyStore(vault, undefined);
-    await expect(store.generate("p256", "x")).rejects.toMatchObject({ code: "key-store-locked" });
+    await expect(
+      store.generate({
+        algorithm: "p256",
+        label: "x",
+        purpose: "test",
+        store: "software",
+        extractable: false,
+      }),
+    ).rejects.toMatchObject({ code: "key-store-locked" });
     await expect(store.check()).rejects.toMatchObject({ code: "key-store-locked" });
     expect(vault.entries.size).toBe(0);
   });
@@ -84,7 +132,13 @@ describe("software key store", () => {
   test("destroy removes the sealed key", async () => {
     const vault = mapVault();
     const store = new SoftwareKeyStore(vault, passphrase);
-    const ref = await store.generate("p256", "x");
+    const ref = await store.generate({
+      algorithm: "p256",
+      label: "x",
+      purpose: "test",
+      store: "software",
+      extractable: false,
+    });
     await store.destroy(ref);
     await expect(store.signer(ref)).rejects.toMatchObject({ code: "key-not-found" });
   });
@@ -99,13 +153,21 @@ describe("software key store", () => {
     const spki = createPublicKey(createPrivateKey(pem)).export({ format: "der", type: "spki" });
     expect(Buffer.from(spki).equals(Buffer.from(ref.publicKey))).toBe(true);
     expect(
-      Buffer.from(vault.entries.get(ref.handle)!.ciphertext).includes(Buffer.from("2a8648ce3d0201", "hex")),
+      Buffer.from(vault.entries.get(handleOf(ref))!.ciphertext).includes(
+        Buffer.from("2a8648ce3d0201", "hex"),
+      ),
     ).toBe(false);
   });
 
   test("a signing key (a CA's) never unseals as a TLS key, nor a TLS key as a signer", async () => {
     const store = new SoftwareKeyStore(mapVault(), passphrase);
-    const ca = await store.generate("p256", "ca");
+    const ca = await store.generate({
+      algorithm: "p256",
+      label: "ca",
+      purpose: "test",
+      store: "software",
+      extractable: false,
+    });
     await expect(store.unsealTlsKey(ca)).rejects.toMatchObject({
       code: "key-store-locked",
       message: expect.stringContaining("does not open as a TLS key"),

@@ -17,7 +17,7 @@ import {
   sign as nodeSign,
   type KeyObject,
 } from "node:crypto";
-import { KeyfleetError } from "../domain/index.js";
+import { KeyfleetError, quoted } from "../domain/index.js";
 import {
   generateKeyPair,
   keyAlgorithm,
@@ -25,7 +25,7 @@ import {
   signatureAlgorithms,
   type KeyAlgorithmId,
 } from "./algorithms.js";
-import type { KeyRef, KeyStore, Signer, TlsKeyStore } from "./key-store.js";
+import type { KeyRef, KeySpec, KeyStoreAdapter, Signer, TlsKeyStore } from "./key-store.js";
 
 export type KekSource = "passphrase" | "file";
 export type Kek =
@@ -71,8 +71,12 @@ type Sealing = "signing" | "tls";
 // scrypt N=2^15, r=8, p=1 (≈ 32 MiB, ≈ 100 ms): RFC 7914 §2 interactive-use parameters, paid once per process.
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 
-export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
+/** The URI scheme of the software store's keys: `keyfleet-sealed:<id of the sealed key>`. */
+export const sealedScheme = "keyfleet-sealed";
+
+export class SoftwareKeyStore implements KeyStoreAdapter, TlsKeyStore {
   readonly kind = "software";
+  readonly scheme = sealedScheme;
   readonly #derived = new Map<string, Promise<Buffer>>();
   #salt: Buffer | undefined;
   #kek: Kek | undefined;
@@ -84,8 +88,8 @@ export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
     this.#kek = kek;
   }
 
-  generate(algorithm: KeyAlgorithmId, _label: string): Promise<KeyRef> {
-    return this.#generate(algorithm, "signing");
+  generate(spec: KeySpec): Promise<KeyRef> {
+    return this.#generate(spec.algorithm, "signing");
   }
 
   async signer(ref: KeyRef): Promise<Signer> {
@@ -113,15 +117,14 @@ export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
       plaintext.fill(0);
     }
     return {
-      store: this.kind,
-      handle,
+      uri: `${sealedScheme}:${handle}`,
       algorithm,
       publicKey: new Uint8Array(publicKey.export({ format: "der", type: "spki" })),
     };
   }
 
   async destroy(ref: KeyRef): Promise<void> {
-    await this.vault.delete(ref.handle);
+    await this.vault.delete(sealedHandle(ref));
   }
 
   async check(): Promise<void> {
@@ -181,9 +184,9 @@ export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
   }
 
   async #unseal(ref: KeyRef, sealing: Sealing): Promise<KeyObject> {
-    const sealed = await this.vault.get(ref.handle);
-    if (!sealed)
-      throw new KeyfleetError("key-not-found", `key ${ref.handle} is not in the software key store`);
+    const handle = sealedHandle(ref);
+    const sealed = await this.vault.get(handle);
+    if (!sealed) throw new KeyfleetError("key-not-found", `key ${handle} is not in the software key store`);
     const plaintext = await this.#open(sealed, ref.algorithm, sealing);
     try {
       return createPrivateKey({ key: plaintext, format: "der", type: "pkcs8" });
@@ -242,6 +245,19 @@ export class SoftwareKeyStore implements KeyStore, TlsKeyStore {
     }
     return derived;
   }
+}
+
+/** The sealed key's id in a `keyfleet-sealed:` URI (what the vault keys it by and its seal authenticates). */
+function sealedHandle(ref: KeyRef): string {
+  const prefix = `${sealedScheme}:`;
+  const handle = ref.uri.startsWith(prefix) ? ref.uri.slice(prefix.length) : "";
+  if (!/^[\x21-\x7e]{1,200}$/.test(handle)) {
+    throw new KeyfleetError(
+      "key-not-found",
+      `${quoted(ref.uri, 200)} is not a key of the software key store`,
+    );
+  }
+  return handle;
 }
 
 function aad(handle: string, algorithm: KeyAlgorithmId, sealing: Sealing): Buffer {

@@ -42,7 +42,7 @@ describe("certs-only CMS reader", () => {
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const spki = new Uint8Array(publicKey.export({ format: "der", type: "spki" }));
     const signer = softwareSigner(
-      { store: "t", handle: "t", algorithm: "p256", publicKey: spki },
+      { uri: "keyfleet-sealed:t", algorithm: "p256", publicKey: spki },
       privateKey,
     );
     const csr = await writeCsr(

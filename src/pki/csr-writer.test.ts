@@ -16,7 +16,7 @@ function nodeSigner(algorithm: KeyAlgorithmId): Signer {
         ? generateKeyPairSync("rsa", { modulusLength: 2048 })
         : generateKeyPairSync("ed25519");
   const spki = new Uint8Array(publicKey.export({ format: "der", type: "spki" }));
-  return softwareSigner({ store: "test", handle: "t", algorithm, publicKey: spki }, privateKey);
+  return softwareSigner({ uri: "keyfleet-sealed:t", algorithm, publicKey: spki }, privateKey);
 }
 
 const request: CsrRequest = {
@@ -137,7 +137,15 @@ describe("CSR writer", () => {
     const store = await openPkcs11KeyStore(token);
     try {
       for (const algorithm of ["p256", "ed25519"] as const) {
-        const signer = await store.signer(await store.generate(algorithm, `csr-${algorithm}`));
+        const signer = await store.signer(
+          await store.generate({
+            algorithm,
+            label: `csr-${algorithm}`,
+            purpose: "test",
+            store: "pkcs11",
+            extractable: false,
+          }),
+        );
         const der = await writeCsr(request, signer);
         await opensslReads(der);
         expect(parseCsr(der).subjectPublicKeyInfo).toEqual(signer.publicKey);

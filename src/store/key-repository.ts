@@ -13,13 +13,12 @@ export function keyRepository(db: Kysely<Tables>) {
       await db.insertInto("keys").values(key).execute();
     },
 
-    /** Active keys of a purpose in one store, newest first (a handful: older ones are destroyed). */
-    async active(purpose: string, store: string): Promise<KeyRow[]> {
+    /** Active keys of a purpose, in whichever store, newest first (a handful: older ones are destroyed). */
+    async active(purpose: string): Promise<KeyRow[]> {
       return db
         .selectFrom("keys")
         .selectAll()
         .where("purpose", "=", purpose)
-        .where("store", "=", store)
         .where("state", "=", "active")
         .orderBy("created_at", "desc")
         .orderBy("id", "desc")
@@ -47,14 +46,14 @@ export function keyRepository(db: Kysely<Tables>) {
     },
 
     /**
-     * Claims up to `limit` keys of `store` never established, after `after` in id order, and marks them
+     * Claims up to `limit` keys of `stores` (those this process can destroy) never established, after `after` in id order, and marks them
      * `destroying` so that nothing can activate them any more: those `generated` at or before
      * `generatedBefore`, and those a destruction that did not finish left `destroying`. Rows another
      * transaction holds are skipped (FOR UPDATE SKIP LOCKED).
      */
     async claimUnestablished(
       tx: Kysely<Tables>,
-      store: string,
+      stores: readonly string[],
       generatedBefore: Date,
       after: string,
       limit: number,
@@ -72,7 +71,7 @@ export function keyRepository(db: Kysely<Tables>) {
                 w("state", "=", "destroying"),
               ]),
             )
-            .where("store", "=", store)
+            .where("store", "in", stores)
             .where("id", ">", after)
             .orderBy("id")
             .limit(limit)

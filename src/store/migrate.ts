@@ -20,6 +20,7 @@ import * as m0020 from "./migrations/0020-crl-numbers.js";
 import * as m0021 from "./migrations/0021-revocation-records.js";
 import * as m0022 from "./migrations/0022-ocsp-responders.js";
 import * as m0023 from "./migrations/0023-erase-reports.js";
+import * as m0024 from "./migrations/0024-key-uris.js";
 import * as m0025 from "./migrations/0025-rotation-requests.js";
 import * as m0026 from "./migrations/0026-crl-scopes.js";
 
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   "0021-revocation-records": m0021,
   "0022-ocsp-responders": m0022,
   "0023-erase-reports": m0023,
+  "0024-key-uris": m0024,
   "0025-rotation-requests": m0025,
   "0026-crl-scopes": m0026,
 };

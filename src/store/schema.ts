@@ -13,8 +13,10 @@ type Bigint = ColumnType<string | number | bigint, number, number>;
 export interface KeysTable {
   id: string;
   algorithm: string;
+  /** Which store holds it ("software", "pkcs11"); the URI's scheme says the same (migration 0024). */
   store: string;
-  handle: string;
+  /** The key's reference: `keyfleet-sealed:<sealed key id>` or a PKCS#11 URI (RFC 7512). */
+  uri: string;
   public_key: Uint8Array;
   purpose: string;
   /** `generated`: recorded before first use, not yet established (migration 0017). */

@@ -1,5 +1,5 @@
 /** The software key store's ciphertext, kept in the database so every API node sees the same keys. */
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
 import type { SealedKeysTable, Tables } from "./schema.js";
 
 /** Structurally the crypto module's SealedKey; declared here because store does not import crypto. */
@@ -63,8 +63,11 @@ export function databaseSealedKeyVault(db: Kysely<Tables>): DatabaseSealedKeyVau
       return db.transaction().execute(async (tx) => {
         const rows = await tx
           .selectFrom("sealed_keys")
+          // A software key's record names it `keyfleet-sealed:<handle>` (migration 0024).
           .leftJoin("keys", (join) =>
-            join.onRef("keys.handle", "=", "sealed_keys.handle").on("keys.store", "=", "software"),
+            join
+              .on("keys.store", "=", "software")
+              .on(sql<boolean>`keys.uri = 'keyfleet-sealed:' || sealed_keys.handle`),
           )
           .selectAll("sealed_keys")
           .select("keys.algorithm")

@@ -1,7 +1,7 @@
 /** An authority on a real test database with a real software key store (KEK from a passphrase). */
 import { auditLog } from "../../src/audit/index.js";
 import type { KeyAlgorithmId } from "../../src/crypto/index.js";
-import { SoftwareKeyStore } from "../../src/crypto/index.js";
+import { KeyStoreRouter, SoftwareKeyStore } from "../../src/crypto/index.js";
 import { createAuthority, keyCustody, type Authority } from "../../src/ca/index.js";
 import { systemClock, type Clock } from "../../src/domain/index.js";
 import { databaseSealedKeyVault, type Database } from "../../src/store/index.js";
@@ -14,10 +14,9 @@ export function testAuthority(
   clock: Clock = systemClock,
   passphrase = testPassphrase,
 ): Authority {
-  const keyStore = new SoftwareKeyStore(databaseSealedKeyVault(database.db), {
-    source: "passphrase",
-    passphrase,
-  });
+  const keyStore = new KeyStoreRouter(
+    new SoftwareKeyStore(databaseSealedKeyVault(database.db), { source: "passphrase", passphrase }),
+  );
   const audit = auditLog({ database, clock });
   return createAuthority({
     database,

@@ -31,6 +31,10 @@ function isolated(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     DATABASE_URL: "",
     KEYFLEET_DATA: "",
     KEYFLEET_PUBLIC_URL: "",
+    KEYFLEET_PKCS11_MODULE: "",
+    KEYFLEET_PKCS11_TOKEN: "",
+    KEYFLEET_PKCS11_PIN: "",
+    KEYFLEET_PKCS11_PIN_FILE: "",
     ...env,
   };
 }

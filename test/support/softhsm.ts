@@ -30,21 +30,40 @@ export interface SoftHsmToken {
   dispose(): Promise<void>;
 }
 
-export async function softHsmToken(label = "keyfleet-test"): Promise<SoftHsmToken> {
+export interface SoftHsmOptions {
+  /** More lines for softhsm2.conf (`slots.mechanisms = -CKM_…` takes mechanisms away). */
+  readonly conf?: string;
+  /** false: leave the slot's token uninitialized (what a token fresh from the box is). */
+  readonly initialize?: boolean;
+}
+
+export async function softHsmToken(
+  label = "keyfleet-test",
+  options: SoftHsmOptions = {},
+): Promise<SoftHsmToken> {
   if (!softHsmModule)
     throw new Error("SoftHSM2 is not installed: run `npm run pretest` (apt package softhsm2)");
   const dir = await mkdtemp(join(tmpdir(), "keyfleet-softhsm-"));
   const tokens = join(dir, "tokens");
   await mkdir(tokens);
   const conf = join(dir, "softhsm2.conf");
-  await writeFile(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  await writeFile(
+    conf,
+    `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n${options.conf ?? ""}\n`,
+  );
   const previous = process.env.SOFTHSM2_CONF;
   process.env.SOFTHSM2_CONF = conf;
   const pin = "1234-device-pin";
   const soPin = "5678-security-officer";
-  await exec("softhsm2-util", ["--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", soPin], {
-    env: { ...process.env, SOFTHSM2_CONF: conf },
-  });
+  if (options.initialize !== false) {
+    await exec(
+      "softhsm2-util",
+      ["--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", soPin],
+      {
+        env: { ...process.env, SOFTHSM2_CONF: conf },
+      },
+    );
+  }
   return {
     module: softHsmModule,
     token: label,

@@ -9,13 +9,16 @@ export function configCommand(io: CliIo): Command {
   );
   config
     .command("show")
-    .description("the public URL certificates carry, the database, and the running server's addresses")
+    .description(
+      "the public URL certificates carry, the database, the key stores, and the running server's addresses",
+    )
     .action(async (_o, command: Command) => {
       const shown = await execute(command, io, "config.show", {});
       print(io, globals(command).json, shown, () =>
         [
           `public-url   ${shown.publicUrl}   (CRL, OCSP and caIssuers URLs in new certificates)`,
           `database     ${shown.database}${shown.dataDir ? ` in ${shown.dataDir}` : ""}`,
+          `key stores   ${shown.keyStores.join(", ")}${shown.pkcs11 ? ` (token "${shown.pkcs11.token}", module ${shown.pkcs11.module})` : ""}`,
           ...(shown.server
             ? [`admin API    ${shown.server.adminUrl}`, `public HTTP  ${shown.server.publicHttpUrl}`]
             : ["server       not running here"]),

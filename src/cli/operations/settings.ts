@@ -12,6 +12,9 @@ export const settingsOperations = {
       database: app.database.kind,
       dataDir: app.config.databaseUrl ? null : app.config.dataDir,
       server: context.server ?? null,
+      // Which stores keys may be in; the token by module and label (its PIN is never shown).
+      keyStores: app.keyStore.kinds,
+      pkcs11: app.config.pkcs11 ? { module: app.config.pkcs11.module, token: app.config.pkcs11.token } : null,
       publicUrlHistory: (await app.authority.publicUrlHistory()).map((c) => ({
         ...c,
         changedAt: c.changedAt.toISOString(),
