@@ -40,6 +40,7 @@ import { jobRoutes } from "./routes/jobs.js";
 import { policyRoutes } from "./routes/policy.js";
 import { manufacturerRoutes } from "./routes/manufacturers.js";
 import { estRoutes } from "./routes/est.js";
+import { installRequestLog } from "./request-log.js";
 import { enrollRoutes } from "./routes/enroll.js";
 
 export type Surface = "full" | "public";
@@ -63,6 +64,7 @@ export async function buildHttpApp(
   const { https, ...rest } = options;
   const http: FastifyInstance = Fastify({
     loggerInstance: app.logger.child({ surface }),
+    disableRequestLogging: true, // one line per request instead, and none for probes (request-log.ts)
     bodyLimit: 1024 * 1024,
     // A request (headers and body) must arrive within 30 s: a client that trickles its body holds a
     // socket and a parser, so it gets 408 instead of Node's default five minutes.
@@ -77,6 +79,7 @@ export async function buildHttpApp(
     ...rest,
   } as FastifyServerOptions);
   installValidation(http);
+  installRequestLog(http);
   http.removeContentTypeParser("text/plain"); // the API speaks JSON; anything else is a 415 that says so
   installProblemHandlers(http);
   installTransportRefusals(http);
