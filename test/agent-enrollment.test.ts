@@ -93,7 +93,9 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
       ...hsmFlags(),
     );
     expect(enrolled, enrolled.err.join("\n")).toMatchObject({ code: 0, err: [] });
-    expect(await state(id)).toBe("provisioned");
+    // The token's key cannot show itself in a TLS handshake from node: a status check it signed did.
+    expect(enrolled.out).toContain("confirmed: yes, in use");
+    expect(await state(id)).toBe("active");
     expect(await readdir(dir)).not.toContain("keys"); // nothing of the key on disk
     const first = await readFile(join(dir, "certificate.pem"), "utf8");
     expect((await est.verify(first)).stdout).toContain("OK");
@@ -118,12 +120,15 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
     const second = await readFile(join(dir, "certificate.pem"), "utf8");
     expect(second).not.toBe(first);
     expect((await est.verify(second)).stdout).toContain("OK");
-    // Its signed use of the first certificate confirmed it; the renewal is the successor.
+    // Each certificate was confirmed by a status check signed in the token: the renewal committed.
+    expect(renewed.out).toContain("confirmed: yes, in use");
     expect((await t.app.devices.history(id, systemCaller)).items.map((e) => e.command)).toEqual([
       "issue",
       "confirm",
       "rotate",
+      "commit",
     ]);
+    expect(await state(id)).toBe("active");
 
     const text = (await databaseText(t)) + t.logs() + enrolled.out.join("\n") + renewed.out.join("\n");
     expect(text).not.toMatch(/PRIVATE KEY/);
@@ -190,8 +195,8 @@ forEachDatabase("keyfleet-agent against the server", (kind) => {
       `pkcs11:token=${token.token};object=idevid`,
     );
     expect(enrolled, enrolled.err.join("\n")).toMatchObject({ code: 0, err: [] });
-    expect(enrolled.out).toContain("confirmed: not yet (the device's next request with it confirms it)");
-    expect(await state(id)).toBe("provisioned");
+    expect(enrolled.out).toContain("confirmed: yes, in use");
+    expect(await state(id)).toBe("active");
     expect(
       (await est.verify(await readFile(est.path("state-idevid/certificate.pem"), "utf8"))).stdout,
     ).toContain("OK");

@@ -37,11 +37,19 @@ async function linesOf(work: () => Promise<unknown>): Promise<Record<string, unk
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-test("an API request is one line at info, with its method, URL, status and time", async () => {
+test("an API request is one line at info, with its method, URL, status and time, and a refusal's problem", async () => {
   const lines = await linesOf(() => full.inject({ method: "GET", url: "/api/v1/devices" }));
   const requests = lines.filter((l) => l.msg === "request");
   expect(requests).toHaveLength(1);
-  expect(requests[0]).toMatchObject({ level: 30, method: "GET", url: "/api/v1/devices", statusCode: 401 });
+  expect(requests[0]).toMatchObject({
+    level: 30,
+    method: "GET",
+    url: "/api/v1/devices",
+    statusCode: 401,
+    code: "unauthorized",
+    detail: expect.stringContaining("Authorization: Bearer"),
+  });
+  expect(lines).toHaveLength(1);
   expect(requests[0]!.ms).toEqual(expect.any(Number));
   expect(lines.filter((l) => l.msg === "incoming request" || l.msg === "request completed")).toEqual([]);
 });

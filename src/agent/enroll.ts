@@ -83,6 +83,7 @@ export async function enroll(o: EnrollOptions): Promise<InstalledCertificate> {
     }
     const confirmed = await confirmInUse(store, {
       server: o.server,
+      deviceId: o.deviceId,
       label: o.label,
       trust: o.caBundlePem,
       certificates,

@@ -68,6 +68,7 @@ export async function renew(stateDir: string, options: RenewOptions = {}): Promi
     await store.destroy(currentKey);
     const confirmed = await confirmInUse(store, {
       server: new URL(agent.server),
+      deviceId: agent.deviceId,
       label: agent.label,
       trust,
       certificates,

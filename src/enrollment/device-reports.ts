@@ -96,8 +96,14 @@ export function deviceReports(deps: {
      * knows `rotate` (one from before it) is told `none` instead, and renews at its own time.
      */
     async status(report: SignedReport, knows: { readonly rotate: boolean }): Promise<DeviceStatus> {
-      const { device } = await verified(report, "status");
-      await deps.nonces.spendAlone(device.id, report.nonce);
+      const found = await verified(report, "status");
+      await deps.nonces.spendAlone(found.device.id, report.nonce);
+      // Signed over a fresh nonce with the new certificate's key: the device holds it. A key in a
+      // token cannot show it in a TLS handshake from node, so this is how its use confirms it.
+      const device =
+        (await deps.registry.confirmCredential(found.device.id, found.serial, deviceCaller(found.device.id), [
+          { kind: "proof-of-possession", ref: `signed-status-report:${found.serial}` },
+        ])) ?? found.device;
       const schedule = renewing.has(device.state)
         ? await deps.registry.rotationSchedule(device.id, readCertificate(report.certificate))
         : undefined;

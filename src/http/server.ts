@@ -40,7 +40,7 @@ import { jobRoutes } from "./routes/jobs.js";
 import { policyRoutes } from "./routes/policy.js";
 import { manufacturerRoutes } from "./routes/manufacturers.js";
 import { estRoutes } from "./routes/est.js";
-import { installRequestLog } from "./request-log.js";
+import { installRequestLog, noteRefusal, requestLogController } from "./request-log.js";
 import { enrollRoutes } from "./routes/enroll.js";
 
 export type Surface = "full" | "public";
@@ -64,7 +64,7 @@ export async function buildHttpApp(
   const { https, ...rest } = options;
   const http: FastifyInstance = Fastify({
     loggerInstance: app.logger.child({ surface }),
-    disableRequestLogging: true, // one line per request instead, and none for probes (request-log.ts)
+    logController: requestLogController(), // one line per request instead, none for probes (request-log.ts)
     bodyLimit: 1024 * 1024,
     // A request (headers and body) must arrive within 30 s: a client that trickles its body holds a
     // socket and a parser, so it gets 408 instead of Node's default five minutes.
@@ -126,7 +126,7 @@ function sendProblem(http: FastifyInstance, request: FastifyRequest, reply: Fast
   const problem = problemOf(error, request.url.split("?")[0]);
   http.countProblem(problem.code);
   if (problem.status >= 500) request.log.error({ err: error }, "request failed");
-  else request.log.info({ code: problem.code, detail: problem.detail }, "request refused");
+  else noteRefusal(request, problem.code, problem.detail);
   // RFC 6750 §3: a 401 names the scheme it wants.
   if (problem.status === 401) reply.header("www-authenticate", 'Bearer realm="keyfleet"');
   return reply.code(problem.status).type("application/problem+json").send(problem);

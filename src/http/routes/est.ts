@@ -26,6 +26,7 @@ import {
   presentsCredential,
 } from "../enrollment-transport.js";
 import { problemOf } from "../problem.js";
+import { noteRefusal } from "../request-log.js";
 
 export interface EstServices {
   readonly enrollment: Enrollment;
@@ -50,7 +51,7 @@ export function estRoutes(http: FastifyInstance, services: EstServices): void {
       const problem = problemOf(error, request.url.split("?")[0]);
       if (problem.status < 500) {
         await recordRefusal(request, problem.code, problem.detail);
-        request.log.info({ code: problem.code, detail: problem.detail }, "EST request refused");
+        noteRefusal(request, problem.code, problem.detail);
       } else request.log.error({ err: error }, "EST request failed");
       if (problem.status === 401) reply.header("www-authenticate", 'Basic realm="keyfleet-est"');
       return reply
