@@ -157,7 +157,41 @@ forEachDatabase("keyfleet init --hsm, then serve, with the CA keys in SoftHSM2",
     expect(init).toMatchObject({ keyStore: "pkcs11", token: "keyfleet-ca" });
     cas = init.cas;
     server = await keyfleetServe(["--data", data(), "--http-port", String(port), "--https-port", "0"], env);
+    await delegatedResponder();
   });
+
+  /**
+   * Waits until the server's delegated OCSP responder answers (a background task makes it at the
+   * first start, and a loaded machine may take a while): what the OCSP and key-record tests look at.
+   */
+  async function delegatedResponder(): Promise<void> {
+    const chain = await dir.write("ready-chain.pem", JSON.parse(ok(await kf("--json", "ca", "chain"))).pem);
+    const issuing = await dir.write(
+      "ready-issuing.pem",
+      (await readFile(chain, "utf8")).split(/(?<=-----END CERTIFICATE-----\n)/)[0]!,
+    );
+    const csr = await dir.write("ready.csr", await opensslCsr(dir, "p256", "/CN=responder-ready"));
+    const leaf = await dir.write("ready.pem", ok(await kf("cert", "issue", "--csr", csr)));
+    const issuingId = cas.find((c) => c.kind === "intermediate")!.id;
+    for (const deadline = Date.now() + 120_000; ;) {
+      const answer = await openssl([
+        "ocsp",
+        "-url",
+        `${publicUrl}/ocsp`,
+        "-issuer",
+        issuing,
+        "-cert",
+        leaf,
+        "-CAfile",
+        chain,
+        "-resp_text",
+      ]).catch(() => ({ stdout: "" }));
+      if (answer.stdout.includes(`OCSP Responder ${issuingId}`)) return;
+      if (Date.now() > deadline)
+        throw new Error("the server made no delegated OCSP responder in two minutes");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 
   afterAll(async () => {
     if (server) await stop(server.child);
