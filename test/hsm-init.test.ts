@@ -164,28 +164,38 @@ forEachDatabase("keyfleet init --hsm, then serve, with the CA keys in SoftHSM2",
    * Waits until the server's delegated OCSP responder answers (a background task makes it at the
    * first start, and a loaded machine may take a while): what the OCSP and key-record tests look at.
    */
-  async function delegatedResponder(): Promise<void> {
-    const chain = await dir.write("ready-chain.pem", JSON.parse(ok(await kf("--json", "ca", "chain"))).pem);
+  /** The chain, the issuing CA's certificate and a newly issued leaf, as files named after `name`. */
+  async function issuedFiles(name: string) {
+    const chain = await dir.write(`${name}-chain.pem`, JSON.parse(ok(await kf("--json", "ca", "chain"))).pem);
     const issuing = await dir.write(
-      "ready-issuing.pem",
+      `${name}-issuing.pem`,
       (await readFile(chain, "utf8")).split(/(?<=-----END CERTIFICATE-----\n)/)[0]!,
     );
-    const csr = await dir.write("ready.csr", await opensslCsr(dir, "p256", "/CN=responder-ready"));
-    const leaf = await dir.write("ready.pem", ok(await kf("cert", "issue", "--csr", csr)));
+    const csr = await dir.write(`${name}.csr`, await opensslCsr(dir, "p256", `/CN=${name}`));
+    const leaf = await dir.write(`${name}.pem`, ok(await kf("cert", "issue", "--csr", csr)));
+    return { chain, issuing, leaf };
+  }
+
+  /** `openssl ocsp` about `leaf`, with the response shown. */
+  const ocspOf = (files: { chain: string; issuing: string; leaf: string }) =>
+    openssl([
+      "ocsp",
+      "-url",
+      `${publicUrl}/ocsp`,
+      "-issuer",
+      files.issuing,
+      "-cert",
+      files.leaf,
+      "-CAfile",
+      files.chain,
+      "-resp_text",
+    ]);
+
+  async function delegatedResponder(): Promise<void> {
+    const files = await issuedFiles("responder-ready");
     const issuingId = cas.find((c) => c.kind === "intermediate")!.id;
     for (const deadline = Date.now() + 120_000; ;) {
-      const answer = await openssl([
-        "ocsp",
-        "-url",
-        `${publicUrl}/ocsp`,
-        "-issuer",
-        issuing,
-        "-cert",
-        leaf,
-        "-CAfile",
-        chain,
-        "-resp_text",
-      ]).catch(() => ({ stdout: "" }));
+      const answer = await ocspOf(files).catch(() => ({ stdout: "" }));
       if (answer.stdout.includes(`OCSP Responder ${issuingId}`)) return;
       if (Date.now() > deadline)
         throw new Error("the server made no delegated OCSP responder in two minutes");
@@ -242,13 +252,7 @@ forEachDatabase("keyfleet init --hsm, then serve, with the CA keys in SoftHSM2",
   });
 
   test("a certificate, the CRLs, an OCSP response and a checkpoint, all signed in the token, verify with openssl and the checkpoint verifier", async () => {
-    const chain = await dir.write("chain.pem", JSON.parse(ok(await kf("--json", "ca", "chain"))).pem);
-    const issuing = await dir.write(
-      "issuing.pem",
-      (await readFile(chain, "utf8")).split(/(?<=-----END CERTIFICATE-----\n)/)[0]!,
-    );
-    const csr = await dir.write("device.csr", await opensslCsr(dir, "p256", "/CN=hsm-device"));
-    const leaf = await dir.write("leaf.pem", ok(await kf("cert", "issue", "--csr", csr)));
+    const { chain, issuing, leaf } = await issuedFiles("hsm-device");
     expect((await openssl(["verify", "-x509_strict", "-CAfile", chain, leaf])).stdout).toBe(`${leaf}: OK\n`);
 
     const out = join(root, "crl");
@@ -272,18 +276,7 @@ forEachDatabase("keyfleet init --hsm, then serve, with the CA keys in SoftHSM2",
       expect(verified.stderr).toContain("verify OK");
     }
 
-    const ocsp = await openssl([
-      "ocsp",
-      "-url",
-      `${publicUrl}/ocsp`,
-      "-issuer",
-      issuing,
-      "-cert",
-      leaf,
-      "-CAfile",
-      chain,
-      "-resp_text",
-    ]);
+    const ocsp = await ocspOf({ chain, issuing, leaf });
     expect(ocsp.stdout).toContain(`${leaf}: good`);
     expect(ocsp.stderr).toContain("Response verify OK");
     expect(ocsp.stdout).toContain(`OCSP Responder ${caId("intermediate")}`); // the delegated responder signed it
